@@ -1,0 +1,44 @@
+# Everything runs from a project-local virtual environment: Debian's Python refuses
+# `pip install` outside one, and CI starts from a clean clone on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install system-deps test lint demo lab-up lab-down bench clean
+
+$(STAMP): pyproject.toml
+	./scripts/system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the auditor with its test tools
+
+system-deps:  ## nmap, sshd, redis, nginx...: apt-get when root, else say what to install
+	./scripts/system-deps.sh
+
+test: $(STAMP)  ## the whole suite against real local servers (README's test command)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check auditor tests
+	$(BIN)/ruff format --check auditor tests
+	$(BIN)/mypy auditor
+
+demo: $(STAMP)  ## start the lab of misconfigured servers, audit it, tear it down
+	$(PY) -m tests.lab demo
+
+lab-up: $(STAMP)
+	$(PY) -m tests.lab up
+
+lab-down: $(STAMP)
+	$(PY) -m tests.lab down
+
+bench: $(STAMP)  ## how audit time grows with the fleet (prints a table)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,340 @@
+"""The `auditor` command. The only module that prints errors and chooses exit codes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from auditor import __version__
+from auditor.engine import AuditSettings, run_audit
+from auditor.errors import AuditorError
+from auditor.exitcodes import ExitCode
+from auditor.gate import exit_code
+from auditor.inventory import Inventory, adhoc_inventory, load_inventory
+from auditor.models import Severity, SshSettings
+from auditor.probes.ports import PortProbe
+from auditor.reporting import REPORTERS
+from auditor.rules import RuleCatalog, catalog_for, load_catalog
+from auditor.rules.loader import builtin_rules_dir
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("auditor")
+
+SEVERITIES = [s.value for s in Severity]
+
+
+def _user_errors(func: F) -> F:
+    """Turn an AuditorError into one line on stderr and exit code 2 (bad input)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AuditorError as exc:
+            click.echo(f"auditor: error: {exc}", err=True)
+            sys.exit(ExitCode.BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Agentless audit of newly built servers: GO / NO-GO before they go live.
+
+    \b
+    Exit codes: 0 GO, 1 NO-GO (findings), 2 bad input, 3 incomplete audit.
+    Examples:
+      auditor audit inventories/lab.yaml
+      auditor scan 127.0.0.1 --ports 22,80,6379
+      auditor rules list
+    """
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="auditor: %(levelname)s: %(message)s"
+    )
+    ctx.obj = {"quiet": quiet}
+
+
+def _output_options(func: F) -> F:
+    options = [
+        click.option(
+            "-f",
+            "--format",
+            "formats",
+            multiple=True,
+            type=click.Choice(sorted(REPORTERS)),
+            help="Output format; repeat for several (pair each with an -o).",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the matching --format to this file instead of stdout.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(SEVERITIES),
+            default="high",
+            show_default=True,
+            help="Lowest severity of a failing finding that makes a server NO-GO.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=120.0,
+            show_default=True,
+            help="Deadline in seconds for one probe on one server.",
+        ),
+        click.option(
+            "--service-detection/--no-service-detection",
+            default=False,
+            help="Run nmap version detection (-sV --version-light); slower.",
+        ),
+        click.option(
+            "--scanner",
+            type=click.Choice(["nmap", "connect"]),
+            default="nmap",
+            show_default=True,
+            help="Port scanner; `connect` is the built-in fallback used when nmap is missing.",
+        ),
+        click.option(
+            "--rules-dir",
+            "rules_dirs",
+            multiple=True,
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Extra folder of rule packs, searched before the built-in ones.",
+        ),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="RULE_ID.NAME=VALUE",
+            help="Override a rule parameter (VALUE is YAML), e.g. ssh.max-auth-tries.limit=3.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("inventory_file", type=click.Path(path_type=Path))
+@_output_options
+@_user_errors
+def audit(inventory_file: Path, **options: Any) -> None:
+    """Audit every server of an inventory and gate its launch.
+
+    \b
+    Examples:
+      auditor audit inventories/lab.yaml
+      auditor audit inv.yaml -f table -f json -o report.json --fail-on medium
+    """
+    inventory = load_inventory(inventory_file)
+    _run(inventory, **options)
+
+
+@cli.command()
+@click.argument("hosts", nargs=-1, required=True)
+@click.option(
+    "--ports",
+    default="1-65535",
+    show_default=True,
+    help="Ports to scan (nmap syntax: 22,80,8000-8100).",
+)
+@click.option(
+    "--rules",
+    "rule_packs",
+    multiple=True,
+    default=["baseline"],
+    show_default=True,
+    help="Rule pack name or file; repeat for several.",
+)
+@click.option("--ssh-user", help="SSH user for probes that log in.")
+@click.option("--ssh-port", type=click.IntRange(1, 65535), default=22, show_default=True)
+@click.option("--identity-file", type=click.Path(dir_okay=False), help="SSH private key.")
+@_output_options
+@_user_errors
+def scan(
+    hosts: tuple[str, ...],
+    ports: str,
+    rule_packs: tuple[str, ...],
+    ssh_user: str | None,
+    ssh_port: int,
+    identity_file: str | None,
+    **options: Any,
+) -> None:
+    """Ad-hoc audit of HOSTS without an inventory; the scope is exactly these hosts.
+
+    With no change record, every open port counts as undeclared.
+
+    \b
+    Examples:
+      auditor scan 127.0.0.1
+      auditor scan 10.0.0.5 10.0.0.6 --ports 22,80,443,6379 -f json
+    """
+    ssh = SshSettings(user=ssh_user, port=ssh_port, identity_file=identity_file)
+    inventory = adhoc_inventory(list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh)
+    _run(inventory, **options)
+
+
+def _run(
+    inventory: Inventory,
+    *,
+    formats: tuple[str, ...],
+    outputs: tuple[Path, ...],
+    fail_on: str,
+    timeout: float,
+    service_detection: bool,
+    scanner: str,
+    rules_dirs: tuple[Path, ...],
+    params: tuple[str, ...],
+) -> None:
+    destinations = _destinations(formats or ("table",), outputs)
+    catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=_parse_params(params))
+    probes = [PortProbe(service_detection=service_detection, prefer=scanner)]
+    settings = AuditSettings(
+        fail_on=Severity(fail_on),
+        timeout=timeout,
+        show_progress=not click.get_current_context().obj["quiet"],
+    )
+    report = run_audit(inventory, catalog, probes, settings)
+    for name, path in destinations:
+        text = REPORTERS[name]().render(report)
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            path.write_text(text, encoding="utf-8")
+            log.info("wrote %s report to %s", name, path)
+    sys.exit(exit_code(report))
+
+
+def _destinations(
+    formats: tuple[str, ...], outputs: tuple[Path, ...]
+) -> list[tuple[str, Path | None]]:
+    if len(outputs) > len(formats):
+        raise click.UsageError("more -o/--output than -f/--format: pair each file with a format")
+    pairs: list[tuple[str, Path | None]] = [
+        (fmt, outputs[i] if i < len(outputs) else None) for i, fmt in enumerate(formats)
+    ]
+    if sum(path is None for _, path in pairs) > 1:
+        raise click.UsageError("only one format can go to stdout: give the others an -o FILE")
+    return pairs
+
+
+def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    parsed: dict[str, dict[str, Any]] = {}
+    for item in params:
+        key, sep, raw = item.partition("=")
+        rule_id, dot, name = key.rpartition(".")
+        if not sep or not dot or not rule_id or not name:
+            raise click.UsageError(f"--param {item!r}: expected RULE_ID.NAME=VALUE")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML") from None
+        parsed.setdefault(rule_id, {})[name] = value
+    return parsed
+
+
+@cli.group()
+def rules() -> None:
+    """List and explain rules."""
+
+
+def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
+    names = {p.stem for d in (*rules_dirs, builtin_rules_dir()) for p in d.glob("*.y*ml")}
+    return load_catalog(sorted(names), search=rules_dirs)
+
+
+@rules.command("list")
+@click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@_user_errors
+def rules_list(rules_dirs: tuple[Path, ...]) -> None:
+    """List every rule of the built-in packs (and of --rules-dir folders)."""
+    from tabulate import tabulate
+
+    rows = [
+        [r.id, r.severity.value, r.applies_to, r.title] for r in _catalog(rules_dirs).all_rules()
+    ]
+    click.echo(tabulate(rows, headers=["rule", "severity", "applies to", "title"]))
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@_user_errors
+def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule: what it checks, why, how to fix, and its references."""
+    for rule in _catalog(rules_dirs).all_rules():
+        if rule.id == rule_id:
+            lines = [
+                f"{rule.id}  [{rule.severity.value}]  applies to: {rule.applies_to}",
+                rule.title,
+                f"pack: {rule.pack} ({rule.path}:{rule.line})",
+            ]
+            if rule.when:
+                lines.append(f"when:  {rule.when.source}")
+            lines.append(f"check: {rule.check.source}")
+            if rule.params:
+                lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+            for label, text in (("rationale", rule.rationale), ("remediation", rule.remediation)):
+                if text:
+                    lines.append(f"{label}:\n  " + text.replace("\n", "\n  "))
+            if rule.references:
+                lines.append("references:\n" + "\n".join(f"  - {r}" for r in rule.references))
+            click.echo("\n".join(lines))
+            return
+    raise AuditorError(f"no rule with id {rule_id!r}", hint="see `auditor rules list`")
+
+
+@cli.group()
+def inventory() -> None:
+    """Validate inventories without probing anything."""
+
+
+@inventory.command("check")
+@click.argument("inventory_file", type=click.Path(path_type=Path))
+@click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@_user_errors
+def inventory_check(inventory_file: Path, rules_dirs: tuple[Path, ...]) -> None:
+    """Check an inventory and the rule packs it names; exit 2 with the first error."""
+    inv = load_inventory(inventory_file)
+    catalog = catalog_for(inv, search=rules_dirs)
+    click.echo(
+        f"{inventory_file}: ok: {len(inv.targets)} server(s), scope {inv.scope}, "
+        f"{len(catalog.all_rules())} rule(s) from {len(catalog.packs)} pack(s)"
+    )
+
+
+def main() -> None:
+    cli(prog_name="auditor")

@@ -1,0 +1,103 @@
+"""The catalogue of fact names rule authors may use, and which probe provides each.
+
+This is the contract between probes and rules (documented in docs/rules.md). Rule packs are
+checked against it at load, so a misspelt fact is an input error naming the rule, not a
+rule that silently never fails. It also tells the engine which probes a rule depends on:
+if one of them failed on a target, the rule is `error` there, never `pass`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# A field spec is either a description string (a scalar or a list of scalars) or a nested
+# mapping (an object); `ListOf` marks a list of objects.
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Mapping[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FactRoot:
+    name: str
+    provided_by: str | None
+    """Probe name, or None when it comes from the inventory itself."""
+    description: str
+    fields: Mapping[str, Any] | ListOf
+
+
+PORT_FIELDS: Mapping[str, Any] = {
+    "number": "port number (int)",
+    "proto": "`tcp` or `udp`",
+    "state": "`open`, `closed`, `filtered` or `not-scanned` (declared but outside the scan)",
+    "open": "true when the scan saw it open (bool)",
+    "service": "service name: from version detection when run, else nmap's port table",
+    "service_source": "`version-detection`, `port-table` or `none`",
+    "product": "product name from version detection, else empty",
+    "version": "product version from version detection, else empty",
+    "declared": "true when the change record declares this port (bool)",
+    "declared_service": "service the change record names, else empty",
+    "declared_to": "`internet`, `internal`, `localhost`, or empty when undeclared",
+}
+
+EXPOSURE_FIELDS: Mapping[str, Any] = {
+    "port": "declared port (int)",
+    "proto": "`tcp` or `udp`",
+    "service": "declared service name, else empty",
+    "to": "`internet`, `internal` or `localhost`",
+}
+
+ROOTS: Mapping[str, FactRoot] = {
+    root.name: root
+    for root in (
+        FactRoot(
+            "target",
+            None,
+            "the server as the inventory names it",
+            {
+                "name": "server name",
+                "address": "address as written in the inventory",
+                "ip": "the resolved IP address",
+                "tags": "map of tag name to value",
+            },
+        ),
+        FactRoot(
+            "change",
+            None,
+            "the change record of this build (all fields present; `present` false when none)",
+            {
+                "present": "true when the inventory has a change record for this server",
+                "id": "change id, empty when none",
+                "approved": "bool",
+                "owner": "owner, empty when none",
+                "go_live": "ISO date, empty when none",
+                "data": "list of data classes the server will hold, e.g. `personal`",
+                "retention_days": "int, -1 when not declared",
+                "exposes": ListOf(EXPOSURE_FIELDS, "declared exposures"),
+                "data_paths": "list of paths where the declared data lives",
+            },
+        ),
+        FactRoot("params", None, "the rule's parameters (after overrides)", {}),
+        FactRoot(
+            "ports",
+            "ports",
+            "every port resource of the target: open ones and declared ones",
+            ListOf(PORT_FIELDS),
+        ),
+        FactRoot("port", "ports", "the port a `port` rule is judging", PORT_FIELDS),
+    )
+}
+
+RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
+    "host": ("target", "change", "params", "ports"),
+    "port": ("target", "change", "params", "ports", "port"),
+}
+"""Which roots a rule of each `applies_to` kind may read."""
+
+RESOURCE_PROVIDER: Mapping[str, str | None] = {"host": None, "port": "ports"}
+"""The probe whose facts enumerate the resources of each kind."""

@@ -1,0 +1,22 @@
+"""The inventory as the rest of the auditor sees it: validated, resolved, immutable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.models import Target
+from auditor.scope import Scope
+
+INVENTORY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: str
+    version: int
+    scope: Scope
+    targets: tuple[Target, ...]
+    rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-rule parameter overrides: {rule id: {param: value}}."""

@@ -1,0 +1,1 @@
+"""Probes: one module each, turning targets into facts (or error facts), nothing else."""

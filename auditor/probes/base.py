@@ -1,0 +1,67 @@
+"""What every probe is: a thing that turns targets into facts (or error facts), nothing else.
+
+Probes receive their clients and settings in the constructor (never at import time), check
+every address against the scope before touching it, and return one `ProbeOutcome` per
+target. A probe that cannot look returns an outcome with an `error`: the engine and the
+rules treat that as "incomplete", never as clean.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from auditor.models import ProbeError, ProbeOutcome, Target
+from auditor.scope import Scope
+
+
+class ProbeFailure(Exception):
+    """Raised inside a probe for an expected failure on one target (timeout, refused...)."""
+
+
+Done = Callable[[str], None]
+"""Called with a target name when the probe has finished with it (drives progress)."""
+
+
+def ignore_progress(_name: str) -> None:
+    return None
+
+
+class Probe(ABC):
+    name: str = ""
+
+    @abstractmethod
+    def collect(
+        self, targets: Sequence[Target], scope: Scope, timeout: float, done: Done = ignore_progress
+    ) -> Mapping[str, ProbeOutcome]:
+        """Return an outcome for every target, keyed by target name."""
+
+    def failed(self, message: str) -> ProbeOutcome:
+        return ProbeOutcome(self.name, error=ProbeError(self.name, message))
+
+
+class PerTargetProbe(Probe):
+    """A probe that talks to one target at a time, run on a bounded thread pool."""
+
+    def __init__(self, concurrency: int = 16) -> None:
+        self.concurrency = max(1, concurrency)
+
+    @abstractmethod
+    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+        """Probe one target; raise ProbeFailure for expected failures."""
+
+    def collect(
+        self, targets: Sequence[Target], scope: Scope, timeout: float, done: Done = ignore_progress
+    ) -> Mapping[str, ProbeOutcome]:
+        def one(target: Target) -> ProbeOutcome:
+            scope.check(target.ip)
+            try:
+                return self.probe(target, scope, timeout)
+            except ProbeFailure as exc:
+                return self.failed(str(exc))
+            finally:
+                done(target.name)
+
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name) as pool:
+            return dict(zip((t.name for t in targets), pool.map(one, targets), strict=True))

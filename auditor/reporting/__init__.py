@@ -1,0 +1,13 @@
+"""Output formats. This registry is the one place a format is added (`--format` choices)."""
+
+from __future__ import annotations
+
+from auditor.reporting.base import Reporter
+from auditor.reporting.json import JsonReporter
+from auditor.reporting.table import TableReporter
+
+REPORTERS: dict[str, type[Reporter]] = {
+    reporter.name: reporter for reporter in (TableReporter, JsonReporter)
+}
+
+__all__ = ["REPORTERS", "Reporter"]

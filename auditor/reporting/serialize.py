@@ -1,0 +1,117 @@
+"""The report as plain JSON data: schema `auditor-report/1` (docs/report.md).
+
+Shared by every machine-readable format so they all say the same thing. Fields are only
+ever added, never renamed or removed, within schema version 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from auditor.gate import blocking
+from auditor.models import ChangeRecord, Finding, Report, Status, TargetResult
+
+SCHEMA = "auditor-report/1"
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "started": _time(report.started),
+        "finished": _time(report.finished),
+        "auditor_version": report.auditor_version,
+        "inventory": report.inventory,
+        "fail_on": report.fail_on.value,
+        "verdict": report.verdict.value,
+        "rule_packs": [
+            {"name": p.name, "path": p.path, "sha256": p.digest} for p in report.rule_packs
+        ],
+        "summary": summary(report),
+        "targets": [_target(r, report) for r in report.results],
+    }
+
+
+def summary(report: Report) -> dict[str, int]:
+    counts = {
+        "targets": len(report.results),
+        "go": sum(r.verdict.value == "go" for r in report.results),
+        "incomplete": sum(not r.complete for r in report.results),
+    }
+    for status in Status:
+        counts[status.value] = sum(f.status is status for r in report.results for f in r.findings)
+    return counts
+
+
+def _target(result: TargetResult, report: Report) -> dict[str, Any]:
+    target = result.target
+    return {
+        "name": target.name,
+        "address": target.address,
+        "ip": str(target.ip),
+        "tags": dict(target.tags),
+        "verdict": result.verdict.value,
+        "complete": result.complete,
+        "blocking": len(blocking(result.findings, report.fail_on)),
+        "change": _change(target.change),
+        "errors": [{"probe": e.probe, "message": e.message} for e in result.errors],
+        "notes": list(result.notes),
+        "findings": [finding_to_dict(f) for f in result.findings],
+    }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule": finding.rule,
+        "title": finding.title,
+        "severity": finding.severity.value,
+        "status": finding.status.value,
+        "resource": finding.resource,
+        "message": finding.message,
+        "evidence": _jsonable(finding.evidence),
+        "references": list(finding.references),
+        "remediation": finding.remediation,
+    }
+    if finding.waiver is not None:
+        w = finding.waiver
+        data["waiver"] = {
+            "approver": w.approver,
+            "justification": w.justification,
+            "expires": w.expires.isoformat(),
+            "ticket": w.ticket,
+        }
+    return data
+
+
+def _change(change: ChangeRecord | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "id": change.id,
+        "approved": change.approved,
+        "owner": change.owner,
+        "go_live": change.go_live.isoformat() if change.go_live else None,
+        "data": list(change.data),
+        "retention_days": change.retention_days,
+        "exposes": [
+            {"port": e.port, "proto": e.proto, "service": e.service, "to": e.to}
+            for e in change.exposes
+        ],
+    }
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

@@ -1,0 +1,82 @@
+"""`--format table`: what a person reads in a terminal — verdicts first, then why."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tabulate import tabulate
+
+from auditor.gate import blocking
+from auditor.models import Report, Status, Verdict
+from auditor.reporting.base import Reporter
+
+_SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
+_WIDTH = 64
+
+
+class TableReporter(Reporter):
+    name = "table"
+    description = "human-readable tables (default)"
+
+    def render(self, report: Report) -> str:
+        servers = [
+            [
+                r.target.name,
+                r.target.address,
+                "GO" if r.verdict is Verdict.GO else "NO-GO",
+                "yes" if r.complete else "NO",
+                len(blocking(r.findings, report.fail_on)),
+                sum(f.status is Status.FAIL for f in r.findings),
+                sum(f.status is Status.ERROR for f in r.findings),
+                sum(f.status is Status.PASS for f in r.findings),
+            ]
+            for r in report.results
+        ]
+        out = [
+            tabulate(
+                servers,
+                headers=[
+                    "server",
+                    "address",
+                    "verdict",
+                    "complete",
+                    "blocking",
+                    "fail",
+                    "error",
+                    "pass",
+                ],
+            )
+        ]
+        details = [
+            [
+                r.target.name,
+                f.status.value,
+                f.severity.value,
+                f.rule,
+                f.resource,
+                textwrap.fill(f.message, _WIDTH),
+            ]
+            for r in report.results
+            for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.rule, f.resource))
+            if f.status in _SHOWN
+        ]
+        if details:
+            out.append(
+                tabulate(
+                    details, headers=["server", "status", "severity", "rule", "resource", "message"]
+                )
+            )
+        problems = [
+            [r.target.name, e.probe, textwrap.fill(e.message, _WIDTH)]
+            for r in report.results
+            for e in r.errors
+        ]
+        if problems:
+            out.append(tabulate(problems, headers=["server", "probe", "could not audit"]))
+        go = sum(r.verdict is Verdict.GO for r in report.results)
+        verdict = "GO" if report.verdict is Verdict.GO else "NO-GO"
+        out.append(
+            f"{verdict}: {go} of {len(report.results)} server(s) may go live "
+            f"(blocking at severity >= {report.fail_on.value})"
+        )
+        return "\n\n".join(out) + "\n"

@@ -1,0 +1,86 @@
+"""Loads every rule pack an inventory refers to, once, before anything is probed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.inventory import Inventory
+from auditor.models import RulePackInfo, Target
+from auditor.rules.loader import builtin_rules_dir, find_pack, load_pack, with_overrides
+from auditor.rules.spec import Rule, RulePack
+
+
+@dataclass(frozen=True)
+class RuleCatalog:
+    packs: Mapping[str, RulePack]
+    """Keyed by the reference the inventory used (`baseline`, `./extra.yaml`)."""
+
+    def rules_for(self, target: Target) -> tuple[Rule, ...]:
+        return tuple(rule for ref in target.rules for rule in self.packs[ref].rules)
+
+    def all_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for pack in self.packs.values() for rule in pack.rules)
+
+    def info(self) -> tuple[RulePackInfo, ...]:
+        return tuple(RulePackInfo(p.name, p.path, p.digest) for p in self.packs.values())
+
+
+def load_catalog(
+    references: Iterable[str],
+    *,
+    search: Sequence[Path] = (),
+    relative_to: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    overrides_source: str = "<parameters>",
+) -> RuleCatalog:
+    directories = [*search, builtin_rules_dir()]
+    loaded: dict[str, RulePack] = {}
+    by_path: dict[Path, RulePack] = {}
+    for ref in dict.fromkeys(references):
+        path = find_pack(ref, directories, relative_to).resolve()
+        if path not in by_path:
+            by_path[path] = load_pack(path)
+        loaded[ref] = by_path[path]
+    _check_unique_ids(by_path.values())
+    if overrides:
+        refs = list(loaded)
+        updated = with_overrides([loaded[r] for r in refs], overrides, overrides_source)
+        loaded = dict(zip(refs, updated, strict=True))
+    return RuleCatalog(loaded)
+
+
+def catalog_for(
+    inventory: Inventory,
+    *,
+    search: Sequence[Path] = (),
+    extra_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> RuleCatalog:
+    overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in inventory.rule_params.items()}
+    for rule_id, values in (extra_overrides or {}).items():
+        overrides.setdefault(rule_id, {}).update(values)
+    relative = Path(inventory.path).parent if not inventory.path.startswith("<") else None
+    return load_catalog(
+        (ref for target in inventory.targets for ref in target.rules),
+        search=search,
+        relative_to=relative,
+        overrides=overrides,
+        overrides_source=inventory.path,
+    )
+
+
+def _check_unique_ids(packs: Iterable[RulePack]) -> None:
+    owner: dict[str, RulePack] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.id in owner and owner[rule.id] is not pack:
+                raise InputError(
+                    f"rule id {rule.id} is defined twice (also in {owner[rule.id].path})",
+                    path=pack.path,
+                    line=rule.line,
+                    hint="give one of them another id",
+                )
+            owner[rule.id] = pack

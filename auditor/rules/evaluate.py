@@ -1,0 +1,122 @@
+"""Judging rules against facts: a pure function, no I/O, safe to run from any thread.
+
+Fail closed: a rule whose facts could not be collected, or whose expression fails on the
+facts it got, yields `error` — never `pass`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from auditor.models import Finding, ProbeOutcome, Status, Target
+from auditor.rules.context import base_context
+from auditor.rules.expression import EvaluationError
+from auditor.rules.spec import Rule
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+def evaluate_target(
+    target: Target, rules: Iterable[Rule], outcomes: Mapping[str, ProbeOutcome]
+) -> list[Finding]:
+    context = base_context(target, outcomes)
+    findings: list[Finding] = []
+    for rule in rules:
+        failed = [
+            outcomes[p].error
+            for p in sorted(rule.required_probes)
+            if p in outcomes and outcomes[p].error is not None
+        ]
+        missing = [p for p in sorted(rule.required_probes) if p not in outcomes]
+        if failed or missing:
+            reason = "; ".join(
+                [f"{e.probe} probe failed: {e.message}" for e in failed if e is not None]
+                + [f"{p} probe did not run" for p in missing]
+            )
+            findings.append(_finding(rule, Status.ERROR, _all_resources(rule), reason, {}))
+            continue
+        for resource, scoped in _resources(rule, context):
+            findings.append(evaluate_rule(rule, resource, scoped))
+    return findings
+
+
+def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Finding:
+    context = {**context, "params": dict(rule.params)}
+    try:
+        if rule.when is not None:
+            applies = rule.when.evaluate(context)
+            if not isinstance(applies, bool):
+                raise EvaluationError(f"`when` gave {type(applies).__name__}, not a boolean")
+            if not applies:
+                return _finding(rule, Status.SKIP, resource, "not applicable", {})
+        verdict = rule.check.evaluate(context)
+        if not isinstance(verdict, bool):
+            raise EvaluationError(f"`check` gave {type(verdict).__name__}, not a boolean")
+        evidence = _evidence(rule, context)
+    except EvaluationError as exc:
+        return _finding(rule, Status.ERROR, resource, f"rule could not be evaluated: {exc}", {})
+    if verdict:
+        return _finding(rule, Status.PASS, resource, "", evidence)
+    return _finding(
+        rule, Status.FAIL, resource, render(rule.message or rule.title, context), evidence
+    )
+
+
+def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    if rule.applies_to == "host":
+        yield "host", dict(context)
+    elif rule.applies_to == "port":
+        for port in context.get("ports", []):
+            yield f"port:{port['number']}/{port['proto']}", {**context, "port": port}
+
+
+def _all_resources(rule: Rule) -> str:
+    return "host" if rule.applies_to == "host" else f"{rule.applies_to}:*"
+
+
+def _evidence(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
+    if rule.evidence is not None:
+        value = rule.evidence.evaluate(context)
+        return value if isinstance(value, dict) else {"value": value}
+    if rule.applies_to == "port":
+        return {"port": context["port"]}
+    roots = sorted(rule.fact_roots - {"params", "target"})
+    return {root: context[root] for root in roots if root in context}
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Fill `{port.number}`-style placeholders from the facts; unknown paths become `?`.
+
+    Deliberately not `str.format`: a rule pack must not be able to reach Python attributes.
+    """
+
+    def lookup(match: re.Match[str]) -> str:
+        value: Any = context
+        for part in match.group(1).split("."):
+            if isinstance(value, Mapping) and part in value:
+                value = value[part]
+            else:
+                return "?"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    return _PLACEHOLDER.sub(lookup, template).strip()
+
+
+def _finding(
+    rule: Rule, status: Status, resource: str, message: str, evidence: Mapping[str, Any]
+) -> Finding:
+    return Finding(
+        rule=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        status=status,
+        resource=resource,
+        message=message,
+        evidence=evidence,
+        references=rule.references,
+        remediation=rule.remediation,
+    )

@@ -1,0 +1,80 @@
+"""The one module that knows which CEL binding we use.
+
+CEL is side-effect free, terminates, and cannot reach Python objects, so a rule pack from a
+third party cannot run code in the auditor. We use `common-expression-language` (Rust core):
+measured here at ~0.01 ms per rule evaluation. Swapping the binding means changing only
+this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+# Comprehension macros bind a variable: `list.exists(x, ...)`. The binding reports such
+# names among the expression's variables, so we collect them to tell them from unknown facts.
+_MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+
+
+class ExpressionError(Exception):
+    """A rule expression does not compile; `column` is 1-based when the binding says."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class EvaluationError(Exception):
+    """An expression failed on real facts (a missing fact, a type mismatch)."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    source: str
+    _program: Any
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Top-level names the expression reads, without names bound by macros."""
+        bound = set(_MACRO_BINDING.findall(self.source))
+        return frozenset(set(self._program.variables()) - bound)
+
+    @property
+    def bound_names(self) -> frozenset[str]:
+        return frozenset(_MACRO_BINDING.findall(self.source))
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        try:
+            return self._program.execute(dict(context))
+        except KeyError as exc:
+            raise EvaluationError(f"no such fact: {exc.args[0]!r}") from None
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise EvaluationError(_first_line(str(exc))) from None
+
+
+def compile_expression(source: str) -> Expression:
+    try:
+        program = cel.compile(source)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise _describe(str(exc)) from None
+    return Expression(source, program)
+
+
+def _describe(text: str) -> ExpressionError:
+    match = _POSITION.search(text)
+    if match:
+        return ExpressionError(
+            _first_line(match.group(3)), line=int(match.group(1)), column=int(match.group(2))
+        )
+    return ExpressionError(_first_line(text))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"

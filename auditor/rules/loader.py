@@ -1,0 +1,249 @@
+"""Rule packs (docs/rules.md): YAML files validated into immutable, compiled `Rule`s.
+
+Everything that can be wrong with a pack is found here, once, before any probe runs: YAML
+syntax, unknown keys, bad severities, CEL syntax errors, fact names that no probe provides
+and parameters that do not exist. Each is an `InputError` naming file, line and rule id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
+from auditor.models import Severity
+from auditor.rules.expression import Expression, ExpressionError, compile_expression
+from auditor.rules.spec import Rule, RulePack
+from auditor.yamlsource import Node, load_yaml
+
+PACK_FORMAT = 1
+PACK_KEYS = {"pack", "format", "description", "params", "rules"}
+RULE_KEYS = {
+    "id",
+    "title",
+    "severity",
+    "applies_to",
+    "when",
+    "check",
+    "message",
+    "evidence",
+    "rationale",
+    "remediation",
+    "references",
+    "params",
+}
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
+
+
+def builtin_rules_dir() -> Path:
+    """The rule packs shipped with the auditor (the repository's `rules/` folder)."""
+    try:
+        shipped = Path(str(resources.files("auditor.builtin_rules")))
+        if shipped.is_dir():
+            return shipped
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def find_pack(reference: str, search: Iterable[Path], relative_to: Path | None) -> Path:
+    """A pack is named (`baseline` → rules/baseline.yaml) or given as a path."""
+    if reference.endswith((".yaml", ".yml")) or "/" in reference:
+        path = Path(reference).expanduser()
+        if not path.is_absolute() and relative_to is not None:
+            path = relative_to / path
+        if not path.is_file():
+            raise InputError(f"rule pack file not found: {path}", hint="check the path")
+        return path
+    for directory in search:
+        for suffix in (".yaml", ".yml"):
+            candidate = directory / f"{reference}{suffix}"
+            if candidate.is_file():
+                return candidate
+    names = sorted(p.stem for d in search if d.is_dir() for p in d.glob("*.y*ml"))
+    raise InputError(
+        f"unknown rule pack '{reference}'",
+        hint=f"available: {', '.join(names) or 'none'}; or give a path to a .yaml file",
+    )
+
+
+def load_pack(path: Path) -> RulePack:
+    raw = path.read_bytes()
+    root = Node.root(load_yaml(path, raw.decode("utf-8", errors="replace")), path)
+    if root.value is None:
+        raise InputError("the rule pack is empty", path=path)
+    root.mapping(PACK_KEYS)
+    fmt = root.require("format")
+    if fmt.as_(int) != PACK_FORMAT:
+        raise fmt.error(f"unsupported rule-pack format {fmt.value}", hint=f"use {PACK_FORMAT}")
+    name = root.require("pack").string()
+    shared = _params(root.get("params"))
+    description = root.get("description")
+    rules = tuple(_rule(node, name, shared) for node in root.require("rules").items())
+    seen: dict[str, int | None] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise InputError(
+                f"duplicate rule id (first at line {seen[rule.id]})", path=path, line=rule.line
+            )
+        seen[rule.id] = rule.line
+    return RulePack(
+        name=name,
+        path=str(path),
+        digest=hashlib.sha256(raw).hexdigest(),
+        description=description.string() if description else "",
+        rules=rules,
+    )
+
+
+def _params(node: Node | None) -> dict[str, Any]:
+    if node is None:
+        return {}
+    return {key: _plain(value.value) for key, value in node.entries()}
+
+
+def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
+    node.mapping(RULE_KEYS)
+    id_node = node.require("id")
+    rule_id = id_node.string()
+    if not _RULE_ID.match(rule_id):
+        raise id_node.error("rule ids use lower case, digits, '.', '-' and '_'")
+    # From here on the key path names the rule id, which a human can search for.
+    node.key = rule_id
+    severity = node.require("severity").choice({s.value for s in Severity})
+    applies_to = node.require("applies_to").choice(set(RESOURCE_KINDS))
+    params = {**shared, **_params(node.get("params"))}
+    allowed = set(RESOURCE_KINDS[applies_to])
+    check = _expression(node.require("check"), allowed, params)
+    when = _optional_expression(node.get("when"), allowed, params)
+    evidence = _optional_expression(node.get("evidence"), allowed, params)
+    references = node.get("references")
+    return Rule(
+        id=rule_id,
+        title=node.require("title").string(),
+        severity=Severity(severity),
+        applies_to=applies_to,
+        check=check,
+        when=when,
+        message=_text(node.get("message")),
+        evidence=evidence,
+        rationale=_text(node.get("rationale")),
+        remediation=_text(node.get("remediation")),
+        references=references.string_list() if references else (),
+        params=params,
+        pack=pack,
+        path=str(node.path),
+        line=node.line,
+    )
+
+
+def _text(node: Node | None) -> str:
+    return node.string().strip() if node else ""
+
+
+def _optional_expression(
+    node: Node | None, allowed: set[str], params: Mapping[str, Any]
+) -> Expression | None:
+    return _expression(node, allowed, params) if node else None
+
+
+def _expression(node: Node, allowed: set[str], params: Mapping[str, Any]) -> Expression:
+    source = node.string()
+    try:
+        expression = compile_expression(source)
+    except ExpressionError as exc:
+        where = f" at column {exc.column}" if exc.column else ""
+        raise node.error(f"CEL syntax error{where}: {exc.message}") from None
+    unknown = sorted(expression.variables - allowed)
+    if unknown:
+        raise node.error(
+            f"unknown fact '{unknown[0]}'",
+            hint=f"facts available here: {', '.join(sorted(allowed))} (see docs/rules.md)",
+        )
+    for root, fields in _field_paths(source, expression.bound_names):
+        if root == "params":
+            if fields[0] not in params:
+                raise node.error(
+                    f"unknown parameter 'params.{fields[0]}'",
+                    hint="declare it under the rule's or the pack's `params:`",
+                )
+            continue
+        problem = _check_path(ROOTS[root], fields) if root in ROOTS else None
+        if problem:
+            raise node.error(problem, hint="see the fact catalogue in docs/rules.md")
+    return expression
+
+
+def _field_paths(source: str, bound: frozenset[str]) -> Iterable[tuple[str, list[str]]]:
+    """Dotted paths (`port.number`) in an expression, ignoring string literals and calls."""
+    text = _STRINGS.sub("''", source)
+    for match in _PATH.finditer(text):
+        root = match.group(1)
+        if root in bound:
+            continue
+        fields = [f.strip() for f in match.group(2).split(".")[1:]]
+        if match.group(3):  # the last segment is a method call such as `.exists(`
+            fields = fields[:-1]
+        if fields:
+            yield root, fields
+
+
+def _check_path(root: FactRoot, fields: list[str]) -> str | None:
+    spec: Any = root.fields
+    walked = root.name
+    for name in fields:
+        if isinstance(spec, ListOf) or not isinstance(spec, Mapping):
+            return None  # into a list or scalar: CEL macros and functions take over
+        if not spec:
+            return None  # an open map such as target.tags
+        if name not in spec:
+            return f"unknown fact '{walked}.{name}'"
+        spec = spec[name]
+        walked += f".{name}"
+    return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def with_overrides(
+    packs: Iterable[RulePack], overrides: Mapping[str, Mapping[str, Any]], source: str
+) -> tuple[RulePack, ...]:
+    """Apply user parameter overrides ({rule id: {param: value}}); each must exist."""
+    remaining = {rule_id: dict(values) for rule_id, values in overrides.items()}
+    result: list[RulePack] = []
+    for pack in packs:
+        rules: list[Rule] = []
+        for rule in pack.rules:
+            values = remaining.pop(rule.id, None)
+            if values:
+                unknown = sorted(set(values) - set(rule.params))
+                if unknown:
+                    raise InputError(
+                        f"rule {rule.id} has no parameter '{unknown[0]}'",
+                        path=source,
+                        hint=f"its parameters: {', '.join(sorted(rule.params)) or 'none'}",
+                    )
+                rule = replace(rule, params={**rule.params, **values})
+            rules.append(rule)
+        result.append(replace(pack, rules=tuple(rules)))
+    if remaining:
+        raise InputError(
+            f"parameter override for unknown rule '{sorted(remaining)[0]}'",
+            path=source,
+            hint="see `auditor rules list`",
+        )
+    return tuple(result)

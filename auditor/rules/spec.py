@@ -1,0 +1,54 @@
+"""A rule after validation: immutable, compiled once, shared by every thread."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.facts import RESOURCE_PROVIDER, ROOTS
+from auditor.models import Severity
+from auditor.rules.expression import Expression
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    applies_to: str
+    check: Expression
+    when: Expression | None = None
+    message: str = ""
+    evidence: Expression | None = None
+    rationale: str = ""
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    pack: str = ""
+    path: str = ""
+    line: int | None = None
+
+    @property
+    def fact_roots(self) -> frozenset[str]:
+        names: set[str] = set(self.check.variables)
+        for expr in (self.when, self.evidence):
+            if expr is not None:
+                names |= expr.variables
+        return frozenset(names)
+
+    @property
+    def required_probes(self) -> frozenset[str]:
+        """Probes whose failure makes this rule unevaluable (fail closed)."""
+        probes = {ROOTS[name].provided_by for name in self.fact_roots if name in ROOTS}
+        probes.add(RESOURCE_PROVIDER[self.applies_to])
+        return frozenset(p for p in probes if p is not None)
+
+
+@dataclass(frozen=True)
+class RulePack:
+    name: str
+    path: str
+    digest: str
+    description: str
+    rules: tuple[Rule, ...]

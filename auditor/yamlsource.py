@@ -1,0 +1,224 @@
+"""YAML loading that remembers where every value came from.
+
+Users edit inventories and rule packs by hand; an error must name the file, the line and the
+key. PyYAML's plain loaders forget positions and silently keep the last of two duplicate
+keys, so this module builds mappings and lists that carry their line numbers and rejects
+duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from auditor.errors import InputError
+
+T = TypeVar("T")
+
+
+class YamlMap(dict[str, Any]):
+    """A mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class YamlList(list[Any]):
+    """A list that knows its own line and the line of each item (1-based)."""
+
+    line: int
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader (no Python objects) that keeps positions and refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
+    loader.flatten_mapping(node)
+    result = YamlMap()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str):
+            key = str(key)
+        if key in result:
+            raise InputError(
+                f"duplicate key (first at line {result.key_lines[key]})",
+                path=loader.name,
+                line=line,
+                key=key,
+                hint="remove one of them",
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> YamlList:
+    result = YamlList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse one YAML document, turning any syntax error into a one-line `InputError`."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("file not found", path=path, hint="check the path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read file: {exc}", path=path) from None
+    loader = _Loader(text)
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(
+            f"YAML syntax error: {problem}", path=path, line=line, hint="fix the YAML syntax"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", path=path) from None
+    finally:
+        loader.dispose()
+
+
+class Node:
+    """A cursor into loaded YAML that validates types and reports errors with positions.
+
+    Validation code reads `node.require("name", str)` instead of indexing dicts, so every
+    wrong type, missing key or unknown key is reported as `file:line: key.path: message`.
+    """
+
+    def __init__(self, value: Any, path: Path, key: str, line: int | None) -> None:
+        self.value = value
+        self.path = path
+        self.key = key
+        self.line = line
+
+    @classmethod
+    def root(cls, value: Any, path: Path) -> Node:
+        return cls(value, path, "", getattr(value, "line", 1))
+
+    def error(self, message: str, hint: str | None = None) -> InputError:
+        return InputError(message, path=self.path, line=self.line, key=self.key or None, hint=hint)
+
+    def _child_key(self, name: str | int) -> str:
+        if isinstance(name, int):
+            return f"{self.key}[{name}]"
+        return f"{self.key}.{name}" if self.key else name
+
+    def mapping(self, allowed: set[str] | None = None) -> YamlMap:
+        if not isinstance(self.value, dict):
+            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+        value: YamlMap = self.value  # type: ignore[assignment]
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    raise InputError(
+                        "unknown key",
+                        path=self.path,
+                        line=value.key_lines.get(key, self.line),
+                        key=self._child_key(key),
+                        hint=f"allowed keys: {', '.join(sorted(allowed))}",
+                    )
+        return value
+
+    def get(self, name: str) -> Node | None:
+        mapping = self.mapping()
+        if name not in mapping or mapping[name] is None:
+            return None
+        return Node(
+            mapping[name], self.path, self._child_key(name), mapping.key_lines.get(name, self.line)
+        )
+
+    def require(self, name: str) -> Node:
+        node = self.get(name)
+        if node is None:
+            raise self.error(f"missing required key '{name}'")
+        return node
+
+    def items(self) -> Iterator[Node]:
+        if not isinstance(self.value, list):
+            raise self.error(f"expected a list, got {_kind(self.value)}")
+        lines = getattr(self.value, "item_lines", [])
+        for index, item in enumerate(self.value):
+            line = lines[index] if index < len(lines) else self.line
+            yield Node(item, self.path, self._child_key(index), line)
+
+    def entries(self) -> Iterator[tuple[str, Node]]:
+        mapping = self.mapping()
+        for key, value in mapping.items():
+            yield (
+                key,
+                Node(value, self.path, self._child_key(key), mapping.key_lines.get(key, self.line)),
+            )
+
+    def as_(self, kind: type[T], what: str | None = None) -> T:
+        value = self.value
+        if kind is int and isinstance(value, bool):
+            raise self.error(f"expected {what or 'an integer'}, got a boolean")
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return value  # type: ignore[return-value]
+        if not isinstance(value, kind):
+            raise self.error(f"expected {what or _article(kind)}, got {_kind(value)}")
+        return value
+
+    def string(self) -> str:
+        text = self.as_(str, "a string")
+        if not text.strip():
+            raise self.error("must not be empty")
+        return text
+
+    def string_list(self) -> tuple[str, ...]:
+        if isinstance(self.value, str):
+            return (self.string(),)
+        return tuple(item.string() for item in self.items())
+
+    def choice(self, choices: set[str]) -> str:
+        text = self.string()
+        if text not in choices:
+            raise self.error(f"'{text}' is not one of: {', '.join(sorted(choices))}")
+        return text
+
+    def convert(self, func: Callable[[Any], T], what: str) -> T:
+        try:
+            return func(self.value)
+        except (TypeError, ValueError) as exc:
+            raise self.error(f"expected {what}: {exc}") from None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+    }
+    for kind, name in names.items():
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return name
+    return type(value).__name__
+
+
+def _article(kind: type) -> str:
+    return {str: "a string", int: "an integer", bool: "a boolean", list: "a list"}.get(
+        kind, kind.__name__
+    )

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the real software the tests and the demo lab run: nmap, OpenSSH server, Redis,
+# nginx, memcached... On a fresh Debian nothing is there and apt has no package lists yet.
+set -euo pipefail
+
+packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached
+          vsftpd rsync sudo iproute2 util-linux python3-venv)
+commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare)
+
+missing=()
+for cmd in "${commands[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
+    missing+=("$cmd")
+  fi
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2
+  exit 1
+fi
+echo "installing system packages (missing: ${missing[*]})" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
