@@ -95,7 +95,7 @@ def _output_options(func: F) -> F:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=1),
+            type=click.FloatRange(min=0.01),
             default=120.0,
             show_default=True,
             help="Deadline in seconds for one probe on one server.",
@@ -144,8 +144,7 @@ def audit(inventory_file: Path, **options: Any) -> None:
       auditor audit inventories/lab.yaml
       auditor audit inv.yaml -f table -f json -o report.json --fail-on medium
     """
-    inventory = load_inventory(inventory_file)
-    _run(inventory, **options)
+    _run(lambda: load_inventory(inventory_file), **options)
 
 
 @cli.command()
@@ -188,12 +187,14 @@ def scan(
       auditor scan 10.0.0.5 10.0.0.6 --ports 22,80,443,6379 -f json
     """
     ssh = SshSettings(user=ssh_user, port=ssh_port, identity_file=identity_file)
-    inventory = adhoc_inventory(list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh)
-    _run(inventory, **options)
+    _run(
+        lambda: adhoc_inventory(list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh),
+        **options,
+    )
 
 
 def _run(
-    inventory: Inventory,
+    load: Callable[[], Inventory],
     *,
     formats: tuple[str, ...],
     outputs: tuple[Path, ...],
@@ -204,8 +205,11 @@ def _run(
     rules_dirs: tuple[Path, ...],
     params: tuple[str, ...],
 ) -> None:
+    """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats or ("table",), outputs)
-    catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=_parse_params(params))
+    overrides = _parse_params(params)
+    inventory = load()
+    catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
     probes = [PortProbe(service_detection=service_detection, prefer=scanner)]
     settings = AuditSettings(
         fail_on=Severity(fail_on),

@@ -8,6 +8,7 @@ from the raw XML: a timed-out host has no port list, which must not look like "a
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,14 +25,23 @@ class NmapMissing(Exception):
 
 
 def new_scanner() -> Any:
+    """A python-nmap scanner bound to the nmap found on PATH.
+
+    python-nmap would also try fixed paths such as /usr/bin/nmap; resolving through PATH
+    ourselves makes "which nmap runs" the user's choice, as with any other command.
+    """
+    binary = shutil.which("nmap")
+    if binary is None:
+        raise NmapMissing("nmap is not on PATH")
     try:
-        return nmap.PortScanner()
+        return nmap.PortScanner(nmap_search_path=(binary,))
     except nmap.PortScannerError as exc:
         raise NmapMissing(str(exc)) from None
 
 
 def nmap_arguments(*, timeout: float, hosts: int, service_detection: bool) -> str:
-    args = ["-sT", "-Pn", "-n", "--max-retries", "2", f"--host-timeout {max(1, int(timeout))}s"]
+    host_timeout = f"--host-timeout {max(1, round(timeout * 1000))}ms"
+    args = ["-sT", "-Pn", "-n", "--max-retries", "2", host_timeout]
     args.append(f"--min-hostgroup {max(1, hosts)}")
     if service_detection:
         # --version-light keeps silent ports from costing ~40 s each (lab notes).
@@ -66,7 +76,7 @@ def scan(
     outcome: dict[str, list[PortRecord] | ProbeFailure] = {}
     for host in hosts:
         if host in timed_out:
-            outcome[host] = ProbeFailure(f"nmap host timeout ({int(timeout)}s) on {host}")
+            outcome[host] = ProbeFailure(f"nmap host timeout ({timeout:g}s) reached on {host}")
         elif host not in scanned:
             outcome[host] = ProbeFailure(f"nmap returned no result for {host}")
         else:

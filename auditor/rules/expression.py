@@ -55,8 +55,10 @@ class Expression:
             return self._program.execute(dict(context))
         except KeyError as exc:
             raise EvaluationError(f"no such fact: {exc.args[0]!r}") from None
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise EvaluationError(_first_line(str(exc))) from None
+        except Exception as exc:  # noqa: BLE001 - any failure of the binding is an error finding
+            # The binding raises RuntimeError, TypeError, ValueError, ZeroDivisionError...;
+            # whatever it is, the rule could not be judged, which must never read as a pass.
+            raise EvaluationError(_first_line(str(exc)) or type(exc).__name__) from None
 
 
 def compile_expression(source: str) -> Expression:

@@ -111,13 +111,13 @@ def _params(node: Node | None) -> dict[str, Any]:
 
 
 def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
-    node.mapping(RULE_KEYS)
     id_node = node.require("id")
     rule_id = id_node.string()
     if not _RULE_ID.match(rule_id):
         raise id_node.error("rule ids use lower case, digits, '.', '-' and '_'")
     # From here on the key path names the rule id, which a human can search for.
     node.key = rule_id
+    node.mapping(RULE_KEYS)
     severity = node.require("severity").choice({s.value for s in Severity})
     applies_to = node.require("applies_to").choice(set(RESOURCE_KINDS))
     params = {**shared, **_params(node.get("params"))}

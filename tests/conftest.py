@@ -1,0 +1,99 @@
+"""Shared fixtures: the lab of real servers, real listening sockets, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.lab import TEST_NETWORK, Lab
+
+REPO = Path(__file__).resolve().parents[1]
+LISTENER_NETWORK = "127.79.0"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_auditor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> CliResult:
+    """Run the installed `auditor` exactly as a user or a CI job would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or REPO,
+        timeout=300,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The test lab on 127.78.0.x (the demo uses 127.77.0.x, so both can run at once)."""
+    the_lab = Lab(tmp_path_factory.mktemp("lab"), TEST_NETWORK)
+    problems = the_lab.missing()
+    if problems:
+        pytest.skip("lab cannot run here: " + "; ".join(problems))
+    the_lab.up()
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+class Listeners:
+    """Real TCP listeners on loopback addresses, closed at the end of the test."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+
+    def open(self, host_octet: int, port: int, *, backlog: int = 16) -> tuple[str, int]:
+        ip = f"{LISTENER_NETWORK}.{host_octet}"
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, port))
+        sock.listen(backlog)
+        self.sockets.append(sock)
+        return ip, port
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.fixture
+def listeners() -> Iterator[Listeners]:
+    opened = Listeners()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def write_inventory(path: Path, servers: list[dict[str, Any]], **top: Any) -> Path:
+    import yaml
+
+    data: dict[str, Any] = {"version": 1, "scope": [f"{LISTENER_NETWORK}.0/24"]}
+    data.update(top)
+    data["servers"] = servers
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -1,0 +1,1 @@
+"""A lab of real, misconfigured servers on loopback for tests and the demo."""

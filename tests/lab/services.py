@@ -1,0 +1,205 @@
+"""Real daemons from Debian's packages, each started on its own loopback address.
+
+Every service writes its files under the lab's state folder, runs in its own process group
+(so `down` can stop it and everything it spawned), and is ready when its port accepts a
+TCP connection. Nothing here binds outside 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+
+
+class LabError(Exception):
+    """The lab could not start a service; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """One daemon on one lab host."""
+
+    kind: str
+    port: int
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        raise NotImplementedError
+
+    def binaries(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Sshd(Service):
+    """OpenSSH in a private mount namespace, so a remote `sshd -T` reads *its* config.
+
+    `config` holds sshd_config lines beyond the listen address and host keys; `host_keys`
+    lists ssh-keygen key specs such as `ed25519` or `rsa:1024`.
+    """
+
+    kind: str = "ssh"
+    port: int = 22
+    config: tuple[str, ...] = ()
+    host_keys: tuple[str, ...] = ("ed25519",)
+
+    def binaries(self) -> tuple[str, ...]:
+        return (SSHD, "ssh-keygen", "unshare", "setsid")
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        etc = home / "etc_ssh"
+        (etc / "authorized_keys").mkdir(parents=True, exist_ok=True)
+        lines = [f"ListenAddress {ip}:{self.port}", "PidFile /run/sshd.pid", "UsePAM no"]
+        for spec in self.host_keys:
+            kind, _, bits = spec.partition(":")
+            key = etc / f"ssh_host_{kind}_key"
+            if not key.exists():
+                cmd = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(key)]
+                if bits:
+                    cmd += ["-b", bits]
+                subprocess.run(cmd, check=True, capture_output=True)
+            lines.append(f"HostKey /etc/ssh/{key.name}")
+        lines += ["AuthorizedKeysFile /etc/ssh/authorized_keys/%u", *self.config]
+        (etc / "sshd_config").write_text("\n".join(lines) + "\n")
+        if Path("/etc/ssh/moduli").exists() and not (etc / "moduli").exists():
+            shutil.copy("/etc/ssh/moduli", etc / "moduli")
+        for path in (home, etc, etc / "authorized_keys"):
+            path.chmod(0o755)
+        log = home / "sshd.log"
+        script = (
+            "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
+            f"mount --bind {etc} /etc/ssh && "
+            f"exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
+        )
+        return _spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script], home)
+
+    def authorize(self, home: Path, user: str, public_key: str) -> None:
+        path = home / "etc_ssh" / "authorized_keys" / user
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(public_key)
+        path.chmod(0o644)
+
+
+@dataclass(frozen=True)
+class Redis(Service):
+    kind: str = "redis"
+    port: int = 6379
+    password: str | None = None
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("redis-server",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        lines = [
+            f"bind {ip}",
+            f"port {self.port}",
+            "protected-mode no" if self.password is None else "protected-mode yes",
+            'save ""',
+            "appendonly no",
+            f"dir {home}",
+            f"logfile {home / 'redis.log'}",
+        ]
+        if self.password:
+            lines.append(f"requirepass {self.password}")
+        conf = home / "redis.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return _spawn(["redis-server", str(conf)], home)
+
+
+@dataclass(frozen=True)
+class Nginx(Service):
+    kind: str = "http"
+    port: int = 80
+    autoindex: bool = False
+    files: tuple[tuple[str, str], ...] = field(default=())
+    """(relative path, content) pairs placed in the web root, e.g. a `.git/config`."""
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("nginx",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        root = home / "www"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "index.html").write_text("<html><title>lab</title></html>\n")
+        for relative, content in self.files:
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        for path in (home, *root.rglob("*"), root):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        temp = home / "nginx-temp"
+        temp.mkdir(exist_ok=True)
+        conf = home / "nginx.conf"
+        conf.write_text(
+            f"""daemon off;
+pid {home}/nginx.pid;
+error_log {home}/nginx-error.log;
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {temp}/body;
+  proxy_temp_path {temp}/proxy;
+  fastcgi_temp_path {temp}/fastcgi;
+  uwsgi_temp_path {temp}/uwsgi;
+  scgi_temp_path {temp}/scgi;
+  server {{
+    listen {ip}:{self.port};
+    root {root};
+    autoindex {"on" if self.autoindex else "off"};
+  }}
+}}
+"""
+        )
+        return _spawn(["nginx", "-c", str(conf), "-p", str(home)], home)
+
+
+def _spawn(argv: list[str], home: Path) -> subprocess.Popen[bytes]:
+    out = (home / f"{Path(argv[0]).name}.out").open("ab")
+    return subprocess.Popen(
+        argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LabError(f"exited with code {process.returncode} before listening on {ip}:{port}")
+        try:
+            with socket.create_connection((ip, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise LabError(f"not listening on {ip}:{port} after {timeout:.0f}s")
+
+
+def stop_group(pid: int, timeout: float = 5.0) -> None:
+    """Stop a service's whole process group: TERM, then KILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _reap(pid)
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the leader is our child: a zombie still counts as alive."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)

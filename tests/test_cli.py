@@ -1,0 +1,190 @@
+"""The whole command, run as users and CI run it: exit codes 0/1/2/3 and valid reports."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import REPO, Listeners, run_auditor, write_inventory
+from tests.lab.lab import Lab
+
+SCHEMA = json.loads((REPO / "auditor" / "schemas" / "auditor-report-1.schema.json").read_text())
+
+
+def validate(report: dict[str, Any]) -> None:
+    jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def _change(*ports: int) -> dict[str, Any]:
+    return {
+        "id": "CHG-7",
+        "approved": True,
+        "exposes": [{"port": p, "service": "app", "to": "internal"} for p in ports],
+    }
+
+
+def test_exit_0_when_every_server_matches_its_change_record(
+    listeners: Listeners, tmp_path: Path
+) -> None:
+    ip, port = listeners.open(40, 8081)
+    inventory = write_inventory(
+        tmp_path / "inv.yaml",
+        [{"name": "app-01", "address": ip, "ports": "8080-8090", "change": _change(port)}],
+    )
+    result = run_auditor("audit", str(inventory), "-f", "json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    validate(report)
+    assert report["verdict"] == "go"
+    (target,) = report["targets"]
+    assert target["complete"] is True and target["verdict"] == "go"
+    assert result.stderr == ""  # no progress noise when stderr is not a terminal
+
+
+def test_exit_1_and_findings_for_the_lab(lab: Lab, tmp_path: Path) -> None:
+    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    result = run_auditor("audit", str(inventory), "-f", "json")
+    assert result.code == 1, result.stderr
+    report = result.json()
+    validate(report)
+    verdicts = {t["name"]: t["verdict"] for t in report["targets"]}
+    assert verdicts == {"hardened": "go", "vendor-built": "no-go"}
+    vendor = next(t for t in report["targets"] if t["name"] == "vendor-built")
+    failing = {(f["rule"], f["resource"]) for f in vendor["findings"] if f["status"] == "fail"}
+    assert ("baseline.sensitive-port-undeclared", "port:6379/tcp") in failing
+    assert all(t["complete"] for t in report["targets"])
+
+
+def test_table_output_shows_verdicts_and_reasons(lab: Lab, tmp_path: Path) -> None:
+    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    result = run_auditor("audit", str(inventory))
+    assert result.code == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("hardened") and " GO " in line for line in lines)
+    assert any(line.startswith("vendor-built") and "NO-GO" in line for line in lines)
+    assert any("baseline.sensitive-port-undeclared" in line and "6379" in line for line in lines)
+    assert lines[-1].startswith("NO-GO: 1 of 2 server(s) may go live")
+
+
+def test_several_formats_at_once(lab: Lab, tmp_path: Path) -> None:
+    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    out = tmp_path / "report.json"
+    result = run_auditor("audit", str(inventory), "-f", "json", "-o", str(out), "-f", "table")
+    assert result.code == 1
+    validate(json.loads(out.read_text()))
+    assert "NO-GO" in result.stdout
+
+
+def test_exit_2_for_bad_input_and_nothing_on_stdout(tmp_path: Path) -> None:
+    bad = REPO / "tests" / "data" / "inventories" / "bad" / "address-out-of-scope.yaml"
+    result = run_auditor("audit", str(bad), "-f", "json")
+    assert result.code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "outside the inventory scope" in result.stderr
+    usage = run_auditor("audit", str(bad), "-o", str(tmp_path / "x"), "-o", str(tmp_path / "y"))
+    assert usage.code == 2
+    assert "pair each file with a format" in usage.stderr
+    param = run_auditor("audit", str(REPO / "inventories" / "lab.yaml"), "--param", "nodot=1")
+    assert param.code == 2
+    missing = run_auditor("audit", str(tmp_path / "does-not-exist.yaml"))
+    assert missing.code == 2 and "file not found" in missing.stderr
+
+
+def test_exit_3_when_a_probe_times_out(listeners: Listeners, tmp_path: Path) -> None:
+    ip, port = listeners.open(41, 8081)
+    inventory = write_inventory(
+        tmp_path / "inv.yaml",
+        [{"name": "slow", "address": ip, "ports": "1-65535", "change": _change(port)}],
+    )
+    result = run_auditor("audit", str(inventory), "-f", "json", "--timeout", "0.01")
+    assert result.code == 3, result.stdout
+    report = result.json()
+    validate(report)
+    (target,) = report["targets"]
+    assert target["complete"] is False
+    assert target["verdict"] == "no-go"  # fail closed: incomplete is never GO
+    assert target["errors"][0]["probe"] == "ports"
+    assert "host timeout" in target["errors"][0]["message"]
+    assert not any(
+        f["status"] == "pass" and f["resource"].startswith("port") for f in target["findings"]
+    )
+
+
+def test_findings_beat_incomplete_for_the_exit_code(listeners: Listeners, tmp_path: Path) -> None:
+    ip, _ = listeners.open(42, 8081)
+    inventory = write_inventory(
+        tmp_path / "inv.yaml",
+        [
+            {"name": "slow", "address": ip, "ports": "1-65535", "change": _change(8081)},
+            {"name": "unapproved", "address": "127.79.0.43", "ports": "1-65535"},
+        ],
+    )
+    result = run_auditor("audit", str(inventory), "-f", "json", "--timeout", "0.01")
+    assert result.code == 1
+
+
+def test_fail_on_sets_the_blocking_severity(listeners: Listeners, tmp_path: Path) -> None:
+    ip, _ = listeners.open(44, 8081)
+    inventory = write_inventory(
+        tmp_path / "inv.yaml",
+        [{"name": "a", "address": ip, "ports": "8080-8090", "change": _change(8081, 8082)}],
+    )
+    # 8082 is declared but closed: an info finding, blocking only with --fail-on info.
+    assert run_auditor("audit", str(inventory)).code == 0
+    assert run_auditor("audit", str(inventory), "--fail-on", "info").code == 1
+
+
+def test_scan_without_an_inventory(listeners: Listeners) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    try:
+        result = run_auditor("scan", "127.0.0.1", "-f", "json")
+    finally:
+        sock.close()
+    report = result.json()
+    validate(report)
+    assert result.code == 1  # no change record: nothing is declared
+    (target,) = report["targets"]
+    assert target["name"] == "127.0.0.1" and target["complete"] is True
+    failing = {f["resource"] for f in target["findings"] if f["status"] == "fail"}
+    assert f"port:{port}/tcp" in failing
+    assert "host" in failing  # no approved change record
+
+
+def test_scan_refuses_nothing_outside_its_hosts() -> None:
+    result = run_auditor("scan", "127.79.0.50", "--ports", "22", "-f", "json")
+    report = result.json()
+    assert [t["ip"] for t in report["targets"]] == ["127.79.0.50"]
+
+
+def test_help_and_version() -> None:
+    for args in (["--help"], ["audit", "--help"], ["scan", "--help"], ["rules", "--help"]):
+        result = run_auditor(*args)
+        assert result.code == 0 and "Usage:" in result.stdout
+    assert "Examples:" in run_auditor("audit", "--help").stdout
+    assert run_auditor("--version").stdout.startswith("auditor, version ")
+
+
+def test_lab_inventory_file_matches_the_lab() -> None:
+    """inventories/lab.yaml is hand-commented; it must still say what the lab is."""
+    from tests.lab.__main__ import demo_lab
+
+    committed = yaml.safe_load((REPO / "inventories" / "lab.yaml").read_text())
+    generated = demo_lab().inventory()
+    for server in committed["servers"]:
+        server["change"]["go_live"] = str(server["change"]["go_live"])
+    committed["defaults"]["ports"] = str(committed["defaults"]["ports"])
+    if (
+        committed["defaults"]["ssh"]["identity_file"]
+        != generated["defaults"]["ssh"]["identity_file"]
+    ):
+        pytest.skip("AUDITOR_LAB_DIR moves the demo key; the file names the default one")
+    assert committed == generated

@@ -1,0 +1,89 @@
+"""Inventory v1: valid files load; every broken file is one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from auditor.errors import InputError
+from auditor.inventory import adhoc_inventory, load_inventory
+from tests.conftest import REPO
+from tests.corpus import expectations
+
+BAD = sorted((REPO / "tests" / "data" / "inventories" / "bad").glob("*.yaml"))
+
+
+def test_lab_inventory_loads_with_defaults_merged() -> None:
+    inventory = load_inventory(REPO / "inventories" / "lab.yaml")
+    vendor = next(t for t in inventory.targets if t.name == "vendor-built")
+    assert vendor.ip == ipaddress.ip_address("127.77.0.11")
+    assert vendor.rules == ("baseline",)
+    assert vendor.ssh.user == "root"
+    assert vendor.change is not None
+    assert vendor.change.go_live == date(2026, 12, 1)
+    assert vendor.change.data == ("personal",)
+    assert [(e.port, e.to) for e in vendor.change.exposes] == [(22, "internal"), (80, "internet")]
+    text = (REPO / "inventories" / "lab.yaml").read_text().splitlines()
+    assert "name: vendor-built" in text[vendor.line - 1]  # its entry's line, for SARIF
+    assert inventory.scope.allows(ipaddress.ip_address("127.77.0.200"))
+    assert not inventory.scope.allows(ipaddress.ip_address("127.0.0.1"))
+
+
+def test_example_inventory_loads() -> None:
+    inventory = load_inventory(REPO / "inventories" / "example.yaml")
+    web = inventory.targets[0]
+    assert web.ssh.port == 2222  # per-server ssh keys override the defaults key by key
+    assert web.ssh.user == "audit"
+    assert web.ports == "22,443"
+
+
+def test_server_keys_override_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nscope: [127.79.0.0/24]\n"
+        "defaults: {ports: '22', ssh: {user: a, port: 2200}, tags: {env: prod}}\n"
+        "servers:\n"
+        "  - {name: x, address: 127.79.0.1, ports: '80', ssh: {port: 22}, tags: {role: web}}\n"
+    )
+    target = load_inventory(path).targets[0]
+    assert target.ports == "80"
+    assert (target.ssh.user, target.ssh.port) == ("a", 22)
+    assert dict(target.tags) == {"env": "prod", "role": "web"}
+    assert target.change is None
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_broken_inventory_is_one_line_exit_2(path: Path) -> None:
+    line, text = expectations(path)
+    result = CliRunner().invoke(cli, ["inventory", "check", str(path)])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert message.startswith("auditor: error: ")
+    assert text in message
+    where = f"{path}:{line}:" if line else str(path)
+    assert where in message or (line == 0 and text in message)
+
+
+def test_broken_inventory_stops_audit_before_probing(tmp_path: Path) -> None:
+    """Bad input must be caught before a single packet is sent (exit 2, no report)."""
+    result = CliRunner().invoke(cli, ["audit", str(BAD[0]), "-f", "json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_adhoc_inventory_scope_is_exactly_the_hosts() -> None:
+    inventory = adhoc_inventory(["127.0.0.1", "127.0.0.2", "127.0.0.1"], ports="22")
+    assert [t.name for t in inventory.targets] == ["127.0.0.1", "127.0.0.2"]
+    assert inventory.scope.allows(ipaddress.ip_address("127.0.0.2"))
+    assert not inventory.scope.allows(ipaddress.ip_address("127.0.0.3"))
+
+
+def test_adhoc_inventory_rejects_bad_ports() -> None:
+    with pytest.raises(InputError, match="bad port list"):
+        adhoc_inventory(["127.0.0.1"], ports="ssh")

@@ -1,0 +1,193 @@
+"""Rule packs: the built-in ones load, broken ones fail clearly, evaluation fails closed."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from auditor.errors import InputError
+from auditor.models import ChangeRecord, Exposure, ProbeError, ProbeOutcome, Status, Target
+from auditor.rules import evaluate_target, load_catalog
+from auditor.rules.evaluate import render
+from auditor.rules.loader import builtin_rules_dir, load_pack
+from tests.conftest import REPO
+from tests.corpus import expectations
+
+BAD = sorted((REPO / "tests" / "data" / "rules" / "bad").glob("*.yaml"))
+
+
+def _target(**change: object) -> Target:
+    record = ChangeRecord(**change) if change else None  # type: ignore[arg-type]
+    return Target(
+        name="t",
+        address="127.0.0.9",
+        ip=ipaddress.ip_address("127.0.0.9"),
+        ports="1-1000",
+        change=record,
+    )
+
+
+def _ports(*numbers: int) -> ProbeOutcome:
+    return ProbeOutcome(
+        "ports",
+        facts={
+            "ports": [
+                {
+                    "number": n,
+                    "proto": "tcp",
+                    "state": "open",
+                    "service": "x",
+                    "service_source": "port-table",
+                    "product": "",
+                    "version": "",
+                }
+                for n in numbers
+            ]
+        },
+    )
+
+
+def _by_rule(findings: list, rule: str) -> dict[str, Status]:
+    return {f.resource: f.status for f in findings if f.rule == rule}
+
+
+def test_every_builtin_pack_loads_and_cites_references() -> None:
+    packs = sorted(builtin_rules_dir().glob("*.yaml"))
+    assert packs, "no built-in rule packs found"
+    for path in packs:
+        pack = load_pack(path)
+        assert pack.rules, f"{path} has no rules"
+        for rule in pack.rules:
+            assert rule.references, f"{rule.id} cites no references"
+            assert rule.remediation, f"{rule.id} says nothing about remediation"
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_broken_rule_pack_is_one_line_exit_2(path: Path, tmp_path: Path) -> None:
+    line, text = expectations(path)
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        f"version: 1\nscope: [127.79.0.0/24]\ndefaults: {{rules: ['{path}']}}\n"
+        "servers: [{name: a, address: 127.79.0.1}]\n"
+    )
+    result = CliRunner().invoke(cli, ["inventory", "check", str(inventory)])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert f"{path}:{line}:" in message
+    assert text in message
+
+
+def test_undeclared_sensitive_port_is_critical_and_declared_port_passes() -> None:
+    catalog = load_catalog(["baseline"])
+    target = _target(id="CHG-1", approved=True, exposes=(Exposure(22, service="ssh"),))
+    findings = evaluate_target(target, catalog.all_rules(), {"ports": _ports(22, 6379, 8081)})
+    assert _by_rule(findings, "baseline.sensitive-port-undeclared") == {
+        "port:22/tcp": Status.SKIP,
+        "port:6379/tcp": Status.FAIL,
+        "port:8081/tcp": Status.SKIP,
+    }
+    assert _by_rule(findings, "baseline.port-undeclared") == {
+        "port:22/tcp": Status.PASS,
+        "port:6379/tcp": Status.SKIP,
+        "port:8081/tcp": Status.FAIL,
+    }
+    assert _by_rule(findings, "baseline.change-record") == {"host": Status.PASS}
+    fail = next(f for f in findings if f.status is Status.FAIL and f.resource == "port:6379/tcp")
+    assert fail.message == "6379/tcp (x) is open but the change record does not declare it"
+    assert fail.evidence["port"]["declared"] is False
+
+
+def test_declared_ports_closed_or_outside_the_scan() -> None:
+    catalog = load_catalog(["baseline"])
+    target = _target(
+        id="CHG-1",
+        approved=True,
+        exposes=(Exposure(443), Exposure(5000), Exposure(53, proto="udp")),
+    )
+    findings = evaluate_target(target, catalog.all_rules(), {"ports": _ports()})
+    assert _by_rule(findings, "baseline.declared-port-closed") == {
+        "port:443/tcp": Status.FAIL,
+        "port:53/udp": Status.SKIP,
+        "port:5000/tcp": Status.SKIP,
+    }
+    assert _by_rule(findings, "baseline.declared-port-not-scanned") == {
+        "port:443/tcp": Status.PASS,
+        "port:53/udp": Status.FAIL,
+        "port:5000/tcp": Status.FAIL,
+    }
+
+
+def test_missing_or_unapproved_change_record_fails() -> None:
+    catalog = load_catalog(["baseline"])
+    rules = [r for r in catalog.all_rules() if r.id == "baseline.change-record"]
+    for target in (_target(), _target(id="CHG-9", approved=False), _target(id="", approved=True)):
+        (finding,) = evaluate_target(target, rules, {"ports": _ports()})
+        assert finding.status is Status.FAIL
+
+
+def test_failed_probe_makes_its_rules_error_never_pass() -> None:
+    catalog = load_catalog(["baseline"])
+    target = _target(id="CHG-1", approved=True)
+    failed = ProbeOutcome("ports", error=ProbeError("ports", "nmap host timeout"))
+    findings = evaluate_target(target, catalog.all_rules(), {"ports": failed})
+    port_rules = [f for f in findings if f.rule != "baseline.change-record"]
+    assert port_rules and all(f.status is Status.ERROR for f in port_rules)
+    assert all("nmap host timeout" in f.message for f in port_rules)
+    # A rule that needs no probe is still judged.
+    assert _by_rule(findings, "baseline.change-record") == {"host": Status.PASS}
+
+
+def test_probe_that_never_ran_is_an_error() -> None:
+    catalog = load_catalog(["baseline"])
+    findings = evaluate_target(_target(id="C", approved=True), catalog.all_rules(), {})
+    assert {f.status for f in findings if f.rule != "baseline.change-record"} == {Status.ERROR}
+
+
+def test_runtime_error_in_an_expression_is_an_error_finding(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    pack.write_text(
+        "pack: p\nformat: 1\nrules:\n"
+        "  - {id: p.div, title: t, severity: low, applies_to: port, check: 'port.number / 0 > 1',"
+        " remediation: r, references: [x]}\n"
+        "  - {id: p.nonbool, title: t, severity: low, applies_to: host, check: '1 + 1',"
+        " remediation: r, references: [x]}\n"
+    )
+    catalog = load_catalog([str(pack)])
+    findings = evaluate_target(_target(), catalog.all_rules(), {"ports": _ports(22)})
+    assert [f.status for f in findings] == [Status.ERROR, Status.ERROR]
+    assert "not a boolean" in findings[1].message
+
+
+def test_parameter_overrides_apply_and_unknown_ones_are_rejected() -> None:
+    overrides = {"baseline.sensitive-port-undeclared": {"sensitive_ports": [8081]}}
+    catalog = load_catalog(["baseline"], overrides=overrides)
+    target = _target(id="CHG-1", approved=True)
+    findings = evaluate_target(target, catalog.all_rules(), {"ports": _ports(6379, 8081)})
+    assert _by_rule(findings, "baseline.sensitive-port-undeclared")["port:8081/tcp"] is Status.FAIL
+    with pytest.raises(InputError, match="has no parameter 'nope'"):
+        load_catalog(["baseline"], overrides={"baseline.change-record": {"nope": 1}})
+    with pytest.raises(InputError, match=r"unknown rule 'baseline\.nothing'"):
+        load_catalog(["baseline"], overrides={"baseline.nothing": {"x": 1}})
+
+
+def test_message_templates_cannot_reach_python_attributes() -> None:
+    context = {"port": {"number": 22}}
+    assert render("{port.number} {port.__class__} {nothing}", context) == "22 ? ?"
+
+
+def test_rules_list_and_show() -> None:
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["rules", "list"])
+    assert listing.exit_code == 0
+    assert "baseline.sensitive-port-undeclared" in listing.output
+    shown = runner.invoke(cli, ["rules", "show", "baseline.sensitive-port-undeclared"])
+    assert shown.exit_code == 0
+    assert "critical" in shown.output and "references:" in shown.output
+    missing = runner.invoke(cli, ["rules", "show", "nope"])
+    assert missing.exit_code == 2
+    assert "no rule with id 'nope'" in missing.stderr
