@@ -8,10 +8,10 @@ and parameters that do not exist. Each is an `InputError` naming file, line and 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,22 @@ _PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?
 
 
 def builtin_rules_dir() -> Path:
-    """The rule packs shipped with the auditor (the repository's `rules/` folder)."""
-    try:
-        shipped = Path(str(resources.files("auditor.builtin_rules")))
-        if shipped.is_dir():
-            return shipped
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The rule packs shipped with the auditor (the repository's `rules/` folder).
+
+    Installed, they are the data-only package `auditor.builtin_rules`; in a source tree
+    that was never installed, the `rules/` folder beside the package.
+    """
+    spec = importlib.util.find_spec("auditor.builtin_rules")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if Path(location).is_dir():
+            return Path(location)
+    source_tree = Path(__file__).resolve().parents[2] / "rules"
+    if source_tree.is_dir():
+        return source_tree
+    raise InputError(
+        "the built-in rule packs are missing from this installation",
+        hint="reinstall the auditor (pip install server-auditor)",
+    )
 
 
 def find_pack(reference: str, search: Iterable[Path], relative_to: Path | None) -> Path:
