@@ -191,3 +191,14 @@ def test_rules_list_and_show() -> None:
     missing = runner.invoke(cli, ["rules", "show", "nope"])
     assert missing.exit_code == 2
     assert "no rule with id 'nope'" in missing.stderr
+
+
+def test_every_fact_in_the_catalogue_is_documented() -> None:
+    from auditor.facts import ROOTS, ListOf
+
+    doc = (REPO / "docs" / "rules.md").read_text()
+    for root in ROOTS.values():
+        fields = root.fields.item if isinstance(root.fields, ListOf) else root.fields
+        prefix = "port" if root.name == "ports" else root.name
+        for name in fields:
+            assert f"`{prefix}.{name}`" in doc, f"{prefix}.{name} is not in docs/rules.md"
