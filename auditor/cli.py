@@ -19,7 +19,8 @@ from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
 from auditor.models import Severity, SshSettings
-from auditor.probes.ports import PortProbe
+from auditor.probes.registry import ProbeSettings, build_probes
+from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.rules import RuleCatalog, catalog_for, load_catalog
 from auditor.rules.loader import builtin_rules_dir
@@ -65,6 +66,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="auditor: %(levelname)s: %(message)s"
     )
+    # paramiko logs a traceback for every refused handshake, which the SSH probes cause on
+    # purpose (one per host-key type); the probes report real failures as error facts.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
     ctx.obj = {"quiet": quiet}
 
 
@@ -111,6 +115,34 @@ def _output_options(func: F) -> F:
             default="nmap",
             show_default=True,
             help="Port scanner; `connect` is the built-in fallback used when nmap is missing.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Servers probed at once by each SSH/service probe.",
+        ),
+        click.option(
+            "--known-hosts",
+            "known_hosts",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Extra known_hosts file (besides ~/.ssh/known_hosts); repeatable.",
+        ),
+        click.option(
+            "--trust-on-first-use",
+            "tofu",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Accept unknown SSH host keys and record them in this file; changed keys "
+            "are still refused.",
+        ),
+        click.option(
+            "--ssh-config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path("~/.ssh/config"),
+            show_default=True,
+            help="OpenSSH client config to read User, Port, IdentityFile, ProxyJump from.",
         ),
         click.option(
             "--rules-dir",
@@ -204,13 +236,24 @@ def _run(
     scanner: str,
     rules_dirs: tuple[Path, ...],
     params: tuple[str, ...],
+    concurrency: int,
+    known_hosts: tuple[Path, ...],
+    tofu: Path | None,
+    ssh_config: Path,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats or ("table",), outputs)
     overrides = _parse_params(params)
     inventory = load()
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
-    probes = [PortProbe(service_detection=service_detection, prefer=scanner)]
+    ssh = SshOptions(
+        known_hosts=(Path("~/.ssh/known_hosts"), *known_hosts),
+        trust_on_first_use=tofu,
+        config_file=ssh_config,
+    )
+    probes = build_probes(
+        ProbeSettings(concurrency, service_detection, scanner, ssh),
+    )
     settings = AuditSettings(
         fail_on=Severity(fail_on),
         timeout=timeout,

@@ -90,12 +90,77 @@ ROOTS: Mapping[str, FactRoot] = {
             ListOf(PORT_FIELDS),
         ),
         FactRoot("port", "ports", "the port a `port` rule is judging", PORT_FIELDS),
+        FactRoot(
+            "ssh",
+            "ssh",
+            "what the SSH server says before login (banner and KEXINIT, raw socket)",
+            {
+                "banner": "the server's version line",
+                "protocol": "protocol version, `2.0`",
+                "software": "software name, e.g. `OpenSSH`",
+                "version": "software version, e.g. `9.2p1`",
+                "kex": "key-exchange algorithms offered (list)",
+                "host_key_algorithms": "host-key signature algorithms offered (list)",
+                "ciphers": "ciphers offered, both directions (list)",
+                "macs": "MACs offered, both directions (list)",
+                "compression": "compression methods offered (list)",
+                "strict_kex": "true when the server offers strict key exchange (Terrapin fix)",
+            },
+        ),
+        FactRoot(
+            "ssh_auth",
+            "ssh_auth",
+            "what the SSH server accepts, asked without credentials",
+            {
+                "user": "the user name the methods were asked for",
+                "methods": "authentication methods offered, e.g. `publickey`, `password`",
+                "host_keys": ListOf(
+                    {
+                        "type": "`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, ...",
+                        "bits": "key size in bits (int)",
+                        "fingerprint": "SHA256 fingerprint as OpenSSH prints it",
+                    },
+                    "host keys the server presented",
+                ),
+            },
+        ),
+        FactRoot(
+            "sshd",
+            "sshd",
+            "the sshd configuration read after logging in",
+            {
+                "source": "`sshd -T` (effective) or `files` (fallback: text of sshd_config)",
+                "settings": "map of sshd keyword (lower case) to value, as `sshd -T` prints",
+                "files": ListOf(
+                    {
+                        "path": "`/etc/ssh` or `/etc/ssh/sshd_config`",
+                        "owner": "owner name",
+                        "group": "group name",
+                        "mode": "octal mode as text, e.g. `644`",
+                        "group_writable": "bool",
+                        "other_writable": "bool",
+                        "other_readable": "bool",
+                    },
+                    "ownership and mode of the SSH configuration",
+                ),
+                "host_keys": ListOf(
+                    {
+                        "type": "`rsa`, `ed25519`, `ecdsa`, `dsa`",
+                        "bits": "key size in bits (int)",
+                        "fingerprint": "SHA256 fingerprint",
+                    },
+                    "host keys on disk",
+                ),
+            },
+        ),
     )
 }
 
+_HOST_ROOTS = ("target", "change", "params", "ports", "ssh", "ssh_auth", "sshd")
+
 RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
-    "host": ("target", "change", "params", "ports"),
-    "port": ("target", "change", "params", "ports", "port"),
+    "host": _HOST_ROOTS,
+    "port": (*_HOST_ROOTS, "port"),
 }
 """Which roots a rule of each `applies_to` kind may read."""
 

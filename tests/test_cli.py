@@ -14,6 +14,8 @@ import yaml
 from tests.conftest import REPO, Listeners, run_auditor, write_inventory
 from tests.lab.lab import Lab
 
+DEMO_HOSTS = ["hardened", "vendor-built"]
+
 SCHEMA = json.loads((REPO / "auditor" / "schemas" / "auditor-report-1.schema.json").read_text())
 
 
@@ -48,7 +50,7 @@ def test_exit_0_when_every_server_matches_its_change_record(
 
 
 def test_exit_1_and_findings_for_the_lab(lab: Lab, tmp_path: Path) -> None:
-    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    inventory = lab.write_inventory(tmp_path / "lab.yaml", DEMO_HOSTS)
     result = run_auditor("audit", str(inventory), "-f", "json")
     assert result.code == 1, result.stderr
     report = result.json()
@@ -62,7 +64,7 @@ def test_exit_1_and_findings_for_the_lab(lab: Lab, tmp_path: Path) -> None:
 
 
 def test_table_output_shows_verdicts_and_reasons(lab: Lab, tmp_path: Path) -> None:
-    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    inventory = lab.write_inventory(tmp_path / "lab.yaml", DEMO_HOSTS)
     result = run_auditor("audit", str(inventory))
     assert result.code == 1
     lines = result.stdout.splitlines()
@@ -73,7 +75,7 @@ def test_table_output_shows_verdicts_and_reasons(lab: Lab, tmp_path: Path) -> No
 
 
 def test_several_formats_at_once(lab: Lab, tmp_path: Path) -> None:
-    inventory = lab.write_inventory(tmp_path / "lab.yaml")
+    inventory = lab.write_inventory(tmp_path / "lab.yaml", DEMO_HOSTS)
     out = tmp_path / "report.json"
     result = run_auditor("audit", str(inventory), "-f", "json", "-o", str(out), "-f", "table")
     assert result.code == 1

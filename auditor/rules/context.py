@@ -24,9 +24,13 @@ def base_context(target: Target, outcomes: Mapping[str, ProbeOutcome]) -> dict[s
         },
         "change": change_facts(target.change),
     }
-    ports = outcomes.get("ports")
-    if ports is not None and ports.ok:
-        context["ports"] = port_resources(target, ports.facts.get("ports", []))
+    for name, outcome in outcomes.items():
+        if not outcome.ok:
+            continue  # absent: a rule reading it is an error (checked before evaluation)
+        if name == "ports":
+            context["ports"] = port_resources(target, outcome.facts.get("ports", []))
+        else:
+            context[name] = dict(outcome.facts)
     return context
 
 

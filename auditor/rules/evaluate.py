@@ -59,9 +59,8 @@ def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Find
         return _finding(rule, Status.ERROR, resource, f"rule could not be evaluated: {exc}", {})
     if verdict:
         return _finding(rule, Status.PASS, resource, "", evidence)
-    return _finding(
-        rule, Status.FAIL, resource, render(rule.message or rule.title, context), evidence
-    )
+    message = render(rule.message or rule.title, {**context, "evidence": evidence})
+    return _finding(rule, Status.FAIL, resource, message, evidence)
 
 
 def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:

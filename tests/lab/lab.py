@@ -22,7 +22,7 @@ from tests.lab.services import LabError, Nginx, Redis, Service, Sshd, stop_group
 
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
-LAB_PORTS = "21,22,23,80,443,2375,2379,3306,5432,6379,8080,9200,9300,10250,11211,27017"
+LAB_PORTS = "21,22,23,80,443,2222,2375,2379,3306,5432,6379,8080,9200,9300,10250,11211,27017"
 CLIENT_KEY = "client_ed25519"
 
 HARDENED_SSHD = (
@@ -55,6 +55,32 @@ VENDOR_SSHD = (
 )
 
 
+LEGACY_SSHD = (
+    "KexAlgorithms +diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1",
+    "Ciphers +aes128-cbc,3des-cbc,aes256-cbc",
+    "MACs +hmac-md5,hmac-sha1,hmac-md5-96,hmac-sha1-96",
+    "HostKeyAlgorithms +ssh-rsa,ssh-dss",
+    "PasswordAuthentication no",
+    "LogLevel VERBOSE",
+)
+
+BASTION_SSHD = tuple(
+    "AllowTcpForwarding yes" if line.startswith("AllowTcpForwarding") else line
+    for line in HARDENED_SSHD
+)
+
+
+def _ssh_change(change_id: str, port: int = 22) -> dict[str, Any]:
+    return {
+        "id": change_id,
+        "approved": True,
+        "owner": "infra-team",
+        "go_live": "2026-12-01",
+        "data": [],
+        "exposes": [{"port": port, "proto": "tcp", "service": "ssh", "to": "internal"}],
+    }
+
+
 @dataclass(frozen=True)
 class LabHost:
     name: str
@@ -62,6 +88,9 @@ class LabHost:
     services: tuple[Service, ...]
     change: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    ssh_port: int = 22
+    jump_via: str | None = None
+    """Name of the lab host to reach this one through (ProxyJump)."""
 
     def ip(self, network: str) -> str:
         return f"{network}.{self.octet}"
@@ -109,6 +138,33 @@ FLEET: tuple[LabHost, ...] = (
 )
 
 
+SSH_FLEET: tuple[LabHost, ...] = (
+    LabHost(
+        "legacy",
+        12,
+        (Sshd(config=LEGACY_SSHD, host_keys=("rsa:2048", "dsa")),),
+        change=_ssh_change("CHG-3001"),
+        tags={"env": "test", "role": "legacy"},
+    ),
+    LabHost(
+        "alt-port",
+        13,
+        (Sshd(port=2222, config=HARDENED_SSHD),),
+        change=_ssh_change("CHG-3002", 2222),
+        ssh_port=2222,
+    ),
+    LabHost("bastion", 14, (Sshd(config=BASTION_SSHD),), change=_ssh_change("CHG-3003")),
+    LabHost(
+        "internal",
+        15,
+        (Sshd(config=HARDENED_SSHD),),
+        change=_ssh_change("CHG-3004"),
+        jump_via="bastion",
+    ),
+)
+"""Extra SSH hosts for the tests: weak algorithms, a non-standard port, a bastion hop."""
+
+
 class Lab:
     """Start, describe and stop a fleet of lab hosts under one state folder."""
 
@@ -122,6 +178,28 @@ class Lab:
     @property
     def client_key(self) -> Path:
         return self.state_dir / CLIENT_KEY
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    def service_home(self, host: LabHost, service: Service) -> Path:
+        return self.state_dir / host.name / f"{service.kind}-{service.port}"
+
+    def write_known_hosts(self) -> None:
+        """known_hosts for every lab sshd, from the host keys the lab generated."""
+        lines = []
+        for host in self.fleet:
+            for service in host.services:
+                if not isinstance(service, Sshd):
+                    continue
+                ip = host.ip(self.network)
+                name = ip if service.port == 22 else f"[{ip}]:{service.port}"
+                etc = self.service_home(host, service) / "etc_ssh"
+                for pub in sorted(etc.glob("ssh_host_*_key.pub")):
+                    kind, blob = pub.read_text().split()[:2]
+                    lines.append(f"{name} {kind} {blob}")
+        self.known_hosts.write_text("\n".join(lines) + "\n")
 
     def host(self, name: str) -> LabHost:
         return next(h for h in self.fleet if h.name == name)
@@ -159,7 +237,7 @@ class Lab:
             for host in self.fleet:
                 ip = host.ip(self.network)
                 for service in host.services:
-                    home = self.state_dir / host.name / f"{service.kind}-{service.port}"
+                    home = self.service_home(host, service)
                     home.mkdir(parents=True, exist_ok=True)
                     if isinstance(service, Sshd):
                         service.authorize(home, "root", public)
@@ -176,6 +254,7 @@ class Lab:
         except BaseException:
             self.down()
             raise
+        self.write_known_hosts()
 
     def down(self) -> None:
         state = self.state_dir / "state.json"
@@ -188,29 +267,41 @@ class Lab:
     def _save(self, running: list[dict[str, Any]]) -> None:
         (self.state_dir / "state.json").write_text(json.dumps(running, indent=1))
 
-    def inventory(self, ports: str = LAB_PORTS) -> dict[str, Any]:
+    def inventory(self, ports: str = LAB_PORTS, hosts: list[str] | None = None) -> dict[str, Any]:
         """The lab described as inventory v1 (inventories/lab.yaml is this, for the demo)."""
+        chosen = [h for h in self.fleet if hosts is None or h.name in hosts]
         return {
             "version": 1,
             "scope": [f"{self.network}.0/24"],
             "defaults": {
                 "ports": ports,
-                "rules": ["baseline"],
-                "ssh": {"user": "root", "port": 22, "identity_file": str(self.client_key)},
+                "rules": ["baseline", "ssh"],
+                "ssh": {
+                    "user": "root",
+                    "port": 22,
+                    "identity_file": str(self.client_key),
+                    "known_hosts": str(self.known_hosts),
+                },
             },
-            "servers": [
-                {
-                    "name": host.name,
-                    "address": host.ip(self.network),
-                    "tags": dict(host.tags),
-                    "change": dict(host.change),
-                }
-                for host in self.fleet
-            ],
+            "servers": [self._server(host) for host in chosen],
         }
 
-    def write_inventory(self, path: Path, **changes: Any) -> Path:
-        data = self.inventory()
+    def _server(self, host: LabHost) -> dict[str, Any]:
+        server: dict[str, Any] = {"name": host.name, "address": host.ip(self.network)}
+        ssh: dict[str, Any] = {}
+        if host.ssh_port != 22:
+            ssh["port"] = host.ssh_port
+        if host.jump_via:
+            ssh["proxy_jump"] = f"root@{self.ip(host.jump_via)}"
+        if ssh:
+            server["ssh"] = ssh
+        if host.tags:
+            server["tags"] = dict(host.tags)
+        server["change"] = dict(host.change)
+        return server
+
+    def write_inventory(self, path: Path, hosts: list[str] | None = None, **changes: Any) -> Path:
+        data = self.inventory(hosts=hosts)
         data.update(changes)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path

@@ -1,0 +1,97 @@
+"""SSH auth probe: which login methods a server offers, and its host keys, without logging in.
+
+`auth_none` asks the server which methods it would accept for a user ("password" among them
+means password guessing works against it) — no credential is sent, so no host-key trust is
+needed. One handshake per host-key type the server offers yields each key's type, size and
+fingerprint. paramiko cannot negotiate ssh-dss or SHA-1-only servers: such a server ends
+as an error fact here while the raw `ssh` probe still reports its algorithms.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import paramiko
+
+from auditor.models import ProbeOutcome, Target
+from auditor.probes.base import PerTargetProbe, ProbeFailure
+from auditor.probes.ssh_session import fingerprint
+from auditor.scope import Scope
+
+PARAMIKO_KEY_TYPES = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+)
+_KEY_FAMILY = {"rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa"}
+
+
+class SshAuthProbe(PerTargetProbe):
+    """Facts root `ssh_auth`: offered auth methods and the host keys with their sizes."""
+
+    name = "ssh_auth"
+
+    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+        ip = str(scope.check(target.ip))
+        port = target.ssh.port
+        user = target.ssh.user or "root"
+        transport, key = _handshake(ip, port, timeout, None)
+        try:
+            methods = _auth_methods(transport, user)
+        finally:
+            transport.close()
+        keys = {_KEY_FAMILY.get(key.get_name(), key.get_name()): _describe(key)}
+        for key_type in PARAMIKO_KEY_TYPES:
+            family = _KEY_FAMILY.get(key_type, key_type)
+            if family in keys:
+                continue
+            try:
+                other, other_key = _handshake(ip, port, timeout, key_type)
+            except ProbeFailure:
+                continue  # the server has no key of this type
+            other.close()
+            keys[family] = _describe(other_key)
+        return ProbeOutcome(
+            self.name,
+            facts={"user": user, "methods": methods, "host_keys": list(keys.values())},
+        )
+
+
+def _handshake(
+    ip: str, port: int, timeout: float, key_type: str | None
+) -> tuple[paramiko.Transport, paramiko.PKey]:
+    try:
+        sock = socket.create_connection((ip, port), timeout=timeout)
+    except OSError as exc:
+        raise ProbeFailure(f"SSH on {ip}:{port}: {exc.strerror or exc}") from None
+    transport = paramiko.Transport(sock)
+    transport.banner_timeout = timeout
+    transport.handshake_timeout = timeout
+    if key_type is not None:
+        transport.get_security_options().key_types = [key_type]
+    try:
+        transport.start_client(timeout=timeout)
+        key = transport.get_remote_server_key()
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        transport.close()
+        raise ProbeFailure(f"SSH handshake with {ip}:{port} failed: {exc}") from None
+    return transport, key
+
+
+def _auth_methods(transport: paramiko.Transport, user: str) -> list[str]:
+    try:
+        transport.auth_none(user)
+    except paramiko.BadAuthenticationType as exc:
+        return sorted(exc.allowed_types)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise ProbeFailure(f"could not list SSH auth methods: {exc}") from None
+    return ["none"]  # the server let us in with no authentication at all
+
+
+def _describe(key: paramiko.PKey) -> dict[str, Any]:
+    name = _KEY_FAMILY.get(key.get_name(), key.get_name())
+    return {"type": name, "bits": key.get_bits(), "fingerprint": fingerprint(key)}

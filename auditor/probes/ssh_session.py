@@ -1,0 +1,304 @@
+"""Logging in over SSH for the probes that read a host's own settings.
+
+Host keys are always verified: against the user's known_hosts and the inventory's
+`ssh.known_hosts`, strictly by default. Trust on first use is explicit (a file the user
+names) and a *changed* key is refused even then. paramiko's AutoAddPolicy is never used.
+
+Connection settings merge the user's `~/.ssh/config` (User, Port, IdentityFile, ProxyJump)
+with the inventory's `ssh:` keys, which win. We always connect to the address the inventory
+resolved and the scope allowed — never to a HostName from ssh_config — and a ProxyJump
+bastion must be inside the scope too. Commands come only from `ssh_commands`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from auditor.inventory.loader import resolve
+from auditor.models import Target
+from auditor.probes.base import ProbeFailure
+from auditor.probes.ssh_commands import command
+from auditor.scope import Scope
+
+MAX_OUTPUT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """How the SSH probes log in; shared by every target of a run."""
+
+    known_hosts: tuple[Path, ...] = (Path("~/.ssh/known_hosts"),)
+    trust_on_first_use: Path | None = None
+    """Record unknown host keys here and accept them; changed keys are still refused."""
+    config_file: Path | None = Path("~/.ssh/config")
+    use_agent: bool = True
+    command_timeout: float = 30.0
+    _tofu_lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to log in, after ssh_config and inventory are merged."""
+
+    name: str
+    """Name under which the host key is looked up (the inventory address)."""
+    ip: str
+    port: int
+    user: str
+    identity_files: tuple[str, ...]
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
+    """Called by paramiko when the name is not in known_hosts: try the IP, then TOFU."""
+
+    def __init__(self, endpoint: Endpoint, options: SshOptions) -> None:
+        self.endpoint = endpoint
+        self.options = options
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        known = client.get_host_keys()
+        for name in _lookup_names(self.endpoint.ip, self.endpoint.port):
+            entry = known.lookup(name)
+            if entry is None:
+                continue
+            if key.get_name() in entry:
+                if entry[key.get_name()] == key:
+                    return
+                raise ProbeFailure(
+                    f"host key of {hostname} CHANGED: server offers {key.get_name()} "
+                    f"{fingerprint(key)}, known_hosts has {fingerprint(entry[key.get_name()])} "
+                    "(refusing to log in; verify the server before updating known_hosts)"
+                )
+        if self.options.trust_on_first_use is not None:
+            self._record(hostname, key)
+            return
+        raise ProbeFailure(
+            f"host key of {hostname} is unknown ({key.get_name()} {fingerprint(key)}); add it "
+            "to known_hosts or the inventory's ssh.known_hosts, or use --trust-on-first-use FILE"
+        )
+
+    def _record(self, hostname: str, key: paramiko.PKey) -> None:
+        path = self.options.trust_on_first_use
+        assert path is not None
+        with self.options._tofu_lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="ascii") as store:
+                store.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
+def _lookup_names(host: str, port: int) -> list[str]:
+    return [host] if port == 22 else [f"[{host}]:{port}"]
+
+
+def endpoint_for(target: Target, options: SshOptions) -> tuple[Endpoint, str | None]:
+    """Merge ssh_config (if any) with the inventory; return the endpoint and its ProxyJump."""
+    config = _ssh_config(options).lookup(target.address) if options.config_file else {}
+    ssh = target.ssh
+    user = ssh.user or config.get("user") or "root"
+    port = ssh.port if ssh.port != 22 or "port" not in config else int(config["port"])
+    identities: tuple[str, ...] = ()
+    if ssh.identity_file:
+        identities = (str(Path(ssh.identity_file).expanduser()),)
+    elif "identityfile" in config:
+        identities = tuple(str(Path(p).expanduser()) for p in config["identityfile"])
+    jump = ssh.proxy_jump or config.get("proxyjump")
+    if jump in ("none", ""):
+        jump = None
+    return Endpoint(target.address, str(target.ip), port, user, identities), jump
+
+
+def _ssh_config(options: SshOptions) -> paramiko.SSHConfig:
+    path = options.config_file.expanduser() if options.config_file else None
+    if path is None or not path.is_file():
+        return paramiko.SSHConfig()
+    return paramiko.SSHConfig.from_path(str(path))
+
+
+class Session:
+    """A verified, logged-in SSH connection that can only run allowlisted commands."""
+
+    def __init__(self, client: paramiko.SSHClient, bastion: paramiko.SSHClient | None) -> None:
+        self.client = client
+        self.bastion = bastion
+
+    def run(self, name: str, timeout: float, **args: str) -> tuple[int, str, str]:
+        """Run one allowlisted command; returns (exit status, stdout, stderr), size-capped."""
+        line = command(name, **args)
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ProbeFailure("SSH connection lost")
+        channel = transport.open_session(timeout=timeout)
+        try:
+            channel.settimeout(timeout)
+            channel.exec_command(line)
+            channel.shutdown_write()
+            out, err = _drain(channel, time.monotonic() + timeout, name)
+            status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+        except TimeoutError:
+            raise ProbeFailure(f"command {name!r} did not finish within {timeout:g}s") from None
+        finally:
+            channel.close()
+        return status, out, err
+
+    def close(self) -> None:
+        self.client.close()
+        if self.bastion is not None:
+            self.bastion.close()
+
+
+def _drain(channel: paramiko.Channel, deadline: float, name: str) -> tuple[str, str]:
+    out = bytearray()
+    err = bytearray()
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        progressed = False
+        if channel.recv_ready():
+            out += channel.recv(65536)
+            progressed = True
+        if channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            progressed = True
+        if len(out) > MAX_OUTPUT or len(err) > MAX_OUTPUT:
+            raise ProbeFailure(f"command {name!r} printed more than {MAX_OUTPUT} bytes")
+        if (
+            channel.exit_status_ready()
+            and not channel.recv_ready()
+            and not channel.recv_stderr_ready()
+        ):
+            break
+        if not progressed:
+            time.sleep(0.005)
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def open_session(target: Target, scope: Scope, options: SshOptions, timeout: float) -> Session:
+    endpoint, jump = endpoint_for(target, options)
+    scope.check(endpoint.ip)
+    bastion: paramiko.SSHClient | None = None
+    try:
+        if jump:
+            inventory_known = (Path(target.ssh.known_hosts),) if target.ssh.known_hosts else ()
+            bastion = _connect_bastion(
+                jump, scope, options, timeout, inventory_known, endpoint.identity_files
+            )
+            transport = bastion.get_transport()
+            assert transport is not None
+            try:
+                sock: Any = transport.open_channel(
+                    "direct-tcpip", (endpoint.ip, endpoint.port), ("127.0.0.1", 0), timeout=timeout
+                )
+            except (paramiko.SSHException, OSError) as exc:
+                raise ProbeFailure(
+                    f"bastion {jump} refused to forward to {endpoint.ip}: {exc}"
+                ) from None
+        else:
+            sock = _tcp(endpoint.ip, endpoint.port, timeout)
+        inventory_known = (Path(target.ssh.known_hosts),) if target.ssh.known_hosts else ()
+        client = _login(endpoint, sock, options, timeout, inventory_known)
+    except BaseException:
+        if bastion is not None:
+            bastion.close()
+        raise
+    return Session(client, bastion)
+
+
+def _connect_bastion(
+    jump: str,
+    scope: Scope,
+    options: SshOptions,
+    timeout: float,
+    known: tuple[Path, ...],
+    target_identities: tuple[str, ...],
+) -> paramiko.SSHClient:
+    """Log in to the ProxyJump host: its own ssh_config entry, else the target's key."""
+    if "," in jump:
+        raise ProbeFailure(f"ProxyJump {jump!r}: only one bastion hop is supported")
+    user_part, _, host_part = jump.rpartition("@")
+    host, _, port_text = host_part.partition(":")
+    if host.startswith("["):  # [v6]:port
+        host, _, rest = host_part[1:].partition("]")
+        port_text = rest.lstrip(":")
+    config = _ssh_config(options).lookup(host) if options.config_file else {}
+    address = config.get("hostname", host)
+    try:
+        ip = str(resolve(address))
+    except Exception as exc:  # noqa: BLE001 - any resolution failure is a probe failure
+        raise ProbeFailure(f"cannot resolve bastion {address!r}: {exc}") from None
+    if not scope.allows(ipaddress.ip_address(ip)):
+        raise ProbeFailure(f"bastion {jump} ({ip}) is outside the inventory scope; not connecting")
+    port = int(port_text or config.get("port", "22"))
+    identities = tuple(str(Path(p).expanduser()) for p in config.get("identityfile", []))
+    identities = identities or target_identities
+    endpoint = Endpoint(host, ip, port, user_part or config.get("user", "root"), identities)
+    return _login(endpoint, _tcp(ip, port, timeout), options, timeout, known)
+
+
+def _tcp(ip: str, port: int, timeout: float) -> socket.socket:
+    try:
+        return socket.create_connection((ip, port), timeout=timeout)
+    except TimeoutError:
+        raise ProbeFailure(f"SSH on {ip}:{port}: no answer within {timeout:g}s") from None
+    except OSError as exc:
+        raise ProbeFailure(f"SSH on {ip}:{port}: {exc.strerror or exc}") from None
+
+
+def _login(
+    endpoint: Endpoint,
+    sock: Any,
+    options: SshOptions,
+    timeout: float,
+    extra_known_hosts: tuple[Path, ...] = (),
+) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    for path in (*options.known_hosts, *extra_known_hosts, options.trust_on_first_use):
+        if path is not None and path.expanduser().is_file():
+            client.load_system_host_keys(str(path.expanduser()))
+    client.set_missing_host_key_policy(_VerifyHostKey(endpoint, options))
+    try:
+        client.connect(
+            hostname=endpoint.name,
+            port=endpoint.port,
+            username=endpoint.user,
+            key_filename=list(endpoint.identity_files) or None,  # type: ignore[arg-type]
+            allow_agent=options.use_agent,
+            look_for_keys=not endpoint.identity_files,
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+            sock=sock,
+        )
+    except ProbeFailure:
+        client.close()
+        raise
+    except paramiko.BadHostKeyException as exc:
+        client.close()
+        raise ProbeFailure(
+            f"host key of {endpoint.name} CHANGED: server offers {exc.key.get_name()} "
+            f"{fingerprint(exc.key)}, known_hosts has {fingerprint(exc.expected_key)} "
+            "(refusing to log in; verify the server before updating known_hosts)"
+        ) from None
+    except paramiko.AuthenticationException as exc:
+        client.close()
+        raise ProbeFailure(f"SSH login as {endpoint.user}@{endpoint.name} failed: {exc}") from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        client.close()
+        raise ProbeFailure(f"SSH to {endpoint.name}:{endpoint.port} failed: {exc}") from None
+    return client
