@@ -65,9 +65,12 @@ LEGACY_SSHD = (
 )
 
 BASTION_SSHD = tuple(
-    "AllowTcpForwarding yes" if line.startswith("AllowTcpForwarding") else line
+    {"AllowTcpForwarding": "AllowTcpForwarding yes", "LogLevel": "LogLevel DEBUG1"}.get(
+        line.split()[0], line
+    )
     for line in HARDENED_SSHD
 )
+"""A bastion forwards, and logs each forward's target (only DEBUG1 names it)."""
 
 
 def _ssh_change(change_id: str, port: int = 22) -> dict[str, Any]:
