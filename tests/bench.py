@@ -1,8 +1,10 @@
-"""`make bench`: how audit time grows with the fleet, on real listeners and real nmap.
+"""`make bench`: how audit time grows with the fleet, on real servers.
 
-Each fleet host is a loopback address with two real listening sockets; the inventory
-declares one of them, so every host yields findings. Prints wall time per fleet size and
-per host: cost should grow linearly (flat ms/host) as the fleet grows.
+1. Port stage: each fleet host is a loopback address with two real listening sockets; the
+   inventory declares one of them, so every host yields findings. Cost should grow
+   linearly (flat ms/host) as the fleet grows.
+2. SSH stage (root only): a fleet of real sshd instances from the lab, audited with the
+   `ssh` rule pack serially (--concurrency 1) and concurrently.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from tabulate import tabulate
 from auditor.engine import AuditSettings, run_audit
 from auditor.inventory import load_inventory
 from auditor.probes.ports import PortProbe
+from auditor.probes.registry import ProbeSettings, build_probes
+from auditor.probes.ssh_session import SshOptions
 from auditor.rules import catalog_for
 
 NETWORK = "127.81"
@@ -83,14 +87,66 @@ def measure(count: int, workdir: Path) -> tuple[float, int]:
     return elapsed, findings
 
 
+def ssh_stage(workdir: Path, count: int = 24) -> list[list[str]]:
+    from tests.lab.lab import HARDENED_SSHD, Lab, LabHost, _ssh_change
+    from tests.lab.services import Sshd
+
+    fleet = tuple(
+        LabHost(f"ssh-{i:02d}", 10 + i, (Sshd(config=HARDENED_SSHD),), change=_ssh_change(f"C{i}"))
+        for i in range(count)
+    )
+    lab = Lab(workdir / "ssh-lab", "127.83.0", fleet)
+    problems = lab.missing()
+    if problems:
+        print(f"SSH stage skipped: {'; '.join(problems)}")
+        return []
+    lab.up()
+    rows = []
+    try:
+        path = lab.write_inventory(workdir / "ssh.yaml")
+        data = yaml.safe_load(path.read_text())
+        data["defaults"]["rules"] = ["ssh"]
+        path.write_text(yaml.safe_dump(data))
+        inventory = load_inventory(path)
+        catalog = catalog_for(inventory)
+        for concurrency in (1, 4, 10):
+            probes = build_probes(
+                ProbeSettings(
+                    concurrency=concurrency, ssh=SshOptions(known_hosts=(lab.known_hosts,))
+                )
+            )
+            started = time.perf_counter()
+            report = run_audit(
+                inventory, catalog, probes, AuditSettings(timeout=60, show_progress=False)
+            )
+            elapsed = time.perf_counter() - started
+            go = sum(r.verdict.value == "go" for r in report.results)
+            rows.append(
+                [
+                    count,
+                    concurrency,
+                    f"{elapsed:.2f}",
+                    f"{elapsed / count * 1000:.0f}",
+                    f"{go}/{count}",
+                ]
+            )
+    finally:
+        lab.down()
+    return rows
+
+
 def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in SIZES:
             elapsed, findings = measure(count, Path(tmp))
             rows.append([count, f"{elapsed:.2f}", f"{elapsed / count * 1000:.1f}", findings])
+        ssh_rows = ssh_stage(Path(tmp))
     print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
     print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
+    if ssh_rows:
+        print("\nSSH stage (probes ssh, ssh_auth, sshd; rule pack ssh) on real sshd instances")
+        print(tabulate(ssh_rows, headers=["sshd", "concurrency", "wall s", "ms / host", "GO"]))
     return 0
 
 

@@ -2,13 +2,15 @@
 
 `auth_none` asks the server which methods it would accept for a user ("password" among them
 means password guessing works against it) — no credential is sent, so no host-key trust is
-needed. One handshake per host-key type the server offers yields each key's type, size and
-fingerprint. paramiko cannot negotiate ssh-dss or SHA-1-only servers: such a server ends
-as an error fact here while the raw `ssh` probe still reports its algorithms.
+needed. One handshake per host-key type the server offers (read from its KEXINIT) yields
+each key's type, size and fingerprint. paramiko cannot negotiate ssh-dss or SHA-1-only
+servers: such a server ends as an error fact here while the raw `ssh` probe still reports
+its algorithms.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
@@ -17,6 +19,7 @@ import paramiko
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure
 from auditor.probes.ssh_session import fingerprint
+from auditor.probes.ssh_wire import read_server_hello
 from auditor.scope import Scope
 
 PARAMIKO_KEY_TYPES = (
@@ -29,6 +32,12 @@ PARAMIKO_KEY_TYPES = (
 )
 _KEY_FAMILY = {"rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa"}
 
+# paramiko logs a traceback at ERROR for every handshake the server refuses; a refusal is an
+# expected answer here (and a real failure becomes an error fact), so those logs stay quiet.
+_PARAMIKO_CHANNEL = "auditor.paramiko.ssh_auth"
+logging.getLogger(_PARAMIKO_CHANNEL).propagate = False
+logging.getLogger(_PARAMIKO_CHANNEL).addHandler(logging.NullHandler())
+
 
 class SshAuthProbe(PerTargetProbe):
     """Facts root `ssh_auth`: offered auth methods and the host keys with their sizes."""
@@ -39,6 +48,7 @@ class SshAuthProbe(PerTargetProbe):
         ip = str(scope.check(target.ip))
         port = target.ssh.port
         user = target.ssh.user or "root"
+        offered = read_server_hello(ip, port, timeout).lists["host_key_algorithms"]
         transport, key = _handshake(ip, port, timeout, None)
         try:
             methods = _auth_methods(transport, user)
@@ -47,7 +57,7 @@ class SshAuthProbe(PerTargetProbe):
         keys = {_KEY_FAMILY.get(key.get_name(), key.get_name()): _describe(key)}
         for key_type in PARAMIKO_KEY_TYPES:
             family = _KEY_FAMILY.get(key_type, key_type)
-            if family in keys:
+            if family in keys or key_type not in offered:
                 continue
             try:
                 other, other_key = _handshake(ip, port, timeout, key_type)
@@ -69,6 +79,7 @@ def _handshake(
     except OSError as exc:
         raise ProbeFailure(f"SSH on {ip}:{port}: {exc.strerror or exc}") from None
     transport = paramiko.Transport(sock)
+    transport.set_log_channel(_PARAMIKO_CHANNEL)
     transport.banner_timeout = timeout
     transport.handshake_timeout = timeout
     if key_type is not None:
