@@ -26,7 +26,16 @@ from auditor.scope import Scope
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab
 
-SSH_HOSTS = ["hardened", "vendor-built", "legacy", "alt-port", "bastion", "internal"]
+SSH_HOSTS = [
+    "hardened",
+    "vendor-built",
+    "legacy",
+    "alt-port",
+    "bastion",
+    "internal",
+    "sudo-password",
+    "sudo-nopasswd",
+]
 
 
 def _audit(lab: Lab, tmp_path: Path, hosts: list[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -72,6 +81,8 @@ def test_verdicts_of_the_ssh_lab(lab_report: dict[str, Any]) -> None:
         "alt-port": ("go", True),
         "bastion": ("go", True),
         "internal": ("go", True),
+        "sudo-password": ("go", True),
+        "sudo-nopasswd": ("go", True),
     }
 
 
@@ -162,6 +173,29 @@ def test_effective_config_comes_from_sshd_t(lab: Lab) -> None:
     assert facts["settings"]["loglevel"] == "VERBOSE"
     assert {f["path"] for f in facts["files"]} == {"/etc/ssh", "/etc/ssh/sshd_config"}
     assert facts["host_keys"][0]["type"] == "ed25519"
+
+
+def test_non_root_user_reads_sshd_t_through_sudo_without_password(lab: Lab) -> None:
+    outcome = _sshd(lab, "sudo-nopasswd", SshOptions(known_hosts=(lab.known_hosts,)), user="audit")
+    assert outcome.ok, outcome.error
+    assert outcome.facts["source"] == "sshd -T"
+    assert outcome.notes == ()
+
+
+def test_sudo_that_wants_a_password_falls_back_to_files_and_says_so(
+    lab: Lab, lab_report: dict[str, Any]
+) -> None:
+    started = time.monotonic()
+    outcome = _sshd(lab, "sudo-password", SshOptions(known_hosts=(lab.known_hosts,)), user="audit")
+    assert time.monotonic() - started < 10  # sudo -n never waits for a password
+    assert outcome.ok, outcome.error
+    assert outcome.facts["source"] == "files"
+    assert outcome.facts["settings"]["permitrootlogin"] == "prohibit-password"
+    assert outcome.facts["settings"]["loglevel"] == "VERBOSE"
+    (note,) = outcome.notes
+    assert "sudo -n needs a password" in note
+    failing = _failing(lab_report, "sudo-password")
+    assert set(failing) == {"ssh.effective-config"}
 
 
 def test_unknown_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:

@@ -67,13 +67,15 @@ class SshdConfigProbe(PerTargetProbe):
 
     def _from_files(self, session: Session, limit: float, sudo: str, reason: str) -> dict[str, Any]:
         def read(path: str) -> str:
-            status, out, err = session.run("read_ssh_config", limit, sudo=sudo, path=path)
-            if status != 0:
-                raise ProbeFailure(
-                    f"cannot read sshd settings: sshd -T failed ({reason}) and reading {path} "
-                    f"failed ({_why(err, status, sudo)})"
-                )
-            return out
+            # sshd_config is usually world-readable: try without privileges first.
+            for prefix in dict.fromkeys(("", sudo)):
+                status, out, err = session.run("read_ssh_config", limit, sudo=prefix, path=path)
+                if status == 0:
+                    return out
+            raise ProbeFailure(
+                f"cannot read sshd settings: sshd -T failed ({reason}) and reading {path} "
+                f"failed ({_why(err, status, sudo)})"
+            )
 
         return parse_sshd_config(read("/etc/ssh/sshd_config"), read)
 

@@ -92,6 +92,7 @@ class LabHost:
     change: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     ssh_port: int = 22
+    ssh_user: str = "root"
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
 
@@ -157,6 +158,25 @@ SSH_FLEET: tuple[LabHost, ...] = (
         ssh_port=2222,
     ),
     LabHost("bastion", 14, (Sshd(config=BASTION_SSHD),), change=_ssh_change("CHG-3003")),
+    LabHost(
+        "sudo-password",
+        16,
+        (Sshd(config=HARDENED_SSHD, sudoers=("audit ALL=(ALL:ALL) ALL",)),),
+        change=_ssh_change("CHG-3005"),
+        ssh_user="audit",
+    ),
+    LabHost(
+        "sudo-nopasswd",
+        17,
+        (
+            Sshd(
+                config=HARDENED_SSHD,
+                sudoers=("audit ALL=(root) NOPASSWD: /usr/sbin/sshd -T *",),
+            ),
+        ),
+        change=_ssh_change("CHG-3006"),
+        ssh_user="audit",
+    ),
     LabHost(
         "internal",
         15,
@@ -244,6 +264,8 @@ class Lab:
                     home.mkdir(parents=True, exist_ok=True)
                     if isinstance(service, Sshd):
                         service.authorize(home, "root", public)
+                        if service.sudoers is not None:
+                            service.authorize(home, "audit", public)
                     process = service.start(ip, home)
                     running.append({"host": host.name, "service": service.kind, "pid": process.pid})
                     self._save(running)
@@ -294,6 +316,8 @@ class Lab:
         ssh: dict[str, Any] = {}
         if host.ssh_port != 22:
             ssh["port"] = host.ssh_port
+        if host.ssh_user != "root":
+            ssh["user"] = host.ssh_user
         if host.jump_via:
             ssh["proxy_jump"] = f"root@{self.ip(host.jump_via)}"
         if ssh:

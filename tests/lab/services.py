@@ -50,6 +50,9 @@ class Sshd(Service):
     port: int = 22
     config: tuple[str, ...] = ()
     host_keys: tuple[str, ...] = ("ed25519",)
+    sudoers: tuple[str, ...] | None = None
+    """When set, an `audit` user (uid 47001) exists inside this sshd's mount namespace
+    only, with these sudoers lines; the host's own accounts are never touched."""
 
     def binaries(self) -> tuple[str, ...]:
         return (SSHD, "ssh-keygen", "unshare", "setsid")
@@ -74,12 +77,35 @@ class Sshd(Service):
         for path in (home, etc, etc / "authorized_keys"):
             path.chmod(0o755)
         log = home / "sshd.log"
+        binds = [f"mount --bind {etc} /etc/ssh"]
+        if self.sudoers is not None:
+            binds += [f"mount --bind {path} /etc/{path.name}" for path in self._accounts(home)]
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
-            f"mount --bind {etc} /etc/ssh && "
-            f"exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
+            + " && ".join(binds)
+            + f" && exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
         )
         return _spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script], home)
+
+    def _accounts(self, home: Path) -> list[Path]:
+        """passwd, group, shadow and sudoers for this instance: the host's plus `audit`."""
+        accounts = home / "accounts"
+        accounts.mkdir(exist_ok=True)
+        extra = {
+            "passwd": "audit:x:47001:47001:auditor lab:/:/bin/sh\n",
+            "group": "audit:x:47001:\n",
+            "shadow": "audit:*:19000:0:99999:7:::\n",
+        }
+        paths = []
+        for name, line in extra.items():
+            path = accounts / name
+            path.write_text(Path(f"/etc/{name}").read_text() + line)
+            path.chmod(0o640 if name == "shadow" else 0o644)
+            paths.append(path)
+        sudoers = accounts / "sudoers"
+        sudoers.write_text("\n".join(["root ALL=(ALL:ALL) ALL", *(self.sudoers or ())]) + "\n")
+        sudoers.chmod(0o440)
+        return [*paths, sudoers]
 
     def authorize(self, home: Path, user: str, public_key: str) -> None:
         path = home / "etc_ssh" / "authorized_keys" / user
