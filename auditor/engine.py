@@ -1,7 +1,8 @@
 """Runs an audit: probes concurrently, evaluates rules, applies the gate, builds the report.
 
-Each probe runs in its own thread and manages its own bounded pool, so a slow SSH stage
-never waits for the port scan and vice versa. Only the probes that some rule of a target
+Each probe runs in its own thread and manages its own bounded pool; a probe that needs
+another (service probes need the port scan) starts as soon as that one is done, so a slow
+SSH stage never delays the port scan or the services. Only the probes that some rule of a target
 needs are run on that target. A probe that crashes is contained: its targets get an error
 fact and the run goes on (fail closed), because one broken probe must not hide the others'
 findings nor make a server look clean.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,25 +45,36 @@ def run_audit(
     settings = settings or AuditSettings()
     started = datetime.now(UTC)
     targets = inventory.targets
+    by_name = {probe.name: probe for probe in probes}
     needs = {
-        t.name: {p for rule in catalog.rules_for(t) for p in rule.required_probes} for t in targets
+        t.name: _with_dependencies(
+            {p for rule in catalog.rules_for(t) for p in rule.required_probes}, by_name
+        )
+        for t in targets
     }
-    plan = {probe.name: [t for t in targets if probe.name in needs[t.name]] for probe in probes}
-    total = sum(len(members) for members in plan.values())
+    total = sum(len(n & set(by_name)) for n in needs.values())
     progress = Progress(total, enabled=settings.show_progress)
     outcomes: dict[str, dict[str, ProbeOutcome]] = {t.name: {} for t in targets}
     try:
+        # Each probe starts as soon as the probes it needs have finished; the pool has a
+        # worker per probe, so waiting on a prerequisite can never starve it.
         with ThreadPoolExecutor(max(1, len(probes)), thread_name_prefix="probe") as pool:
-            futures = {
-                probe.name: pool.submit(
-                    _collect, probe, plan[probe.name], inventory, settings, progress
+            futures: dict[str, Future[None]] = {}
+            for probe in _in_dependency_order(probes):
+                prerequisites = [futures[n] for n in probe.needs]
+                futures[probe.name] = pool.submit(
+                    _run_probe,
+                    probe,
+                    prerequisites,
+                    targets,
+                    needs,
+                    outcomes,
+                    inventory,
+                    settings,
+                    progress,
                 )
-                for probe in probes
-                if plan[probe.name]
-            }
-            for name, future in futures.items():
-                for target_name, outcome in future.result().items():
-                    outcomes[target_name][name] = outcome
+            for future in futures.values():
+                future.result()
     finally:
         progress.close()
 
@@ -88,9 +100,71 @@ def run_audit(
     )
 
 
+def _with_dependencies(names: set[str], probes: Mapping[str, Probe]) -> set[str]:
+    """A probe's prerequisites must run on a target too (services need the port scan)."""
+    result = set(names)
+    pending = list(names)
+    while pending:
+        probe = probes.get(pending.pop())
+        for dependency in probe.needs if probe else ():
+            if dependency not in result:
+                result.add(dependency)
+                pending.append(dependency)
+    return result
+
+
+def _in_dependency_order(probes: Sequence[Probe]) -> list[Probe]:
+    ordered: list[Probe] = []
+    remaining = list(probes)
+    while remaining:
+        ready = [p for p in remaining if set(p.needs) <= {o.name for o in ordered}]
+        if not ready:
+            names = ", ".join(p.name for p in remaining)
+            raise RuntimeError(f"probe dependencies cannot be satisfied: {names}")
+        ordered += ready
+        remaining = [p for p in remaining if p not in ready]
+    return ordered
+
+
+def _run_probe(
+    probe: Probe,
+    prerequisites: list[Future[None]],
+    targets: Sequence[Target],
+    needs: Mapping[str, set[str]],
+    outcomes: dict[str, dict[str, ProbeOutcome]],
+    inventory: Inventory,
+    settings: AuditSettings,
+    progress: Progress,
+) -> None:
+    for prerequisite in prerequisites:
+        prerequisite.result()
+    runnable: list[Target] = []
+    upstream: dict[str, dict[str, ProbeOutcome]] = {}
+    for target in targets:
+        if probe.name not in needs[target.name]:
+            continue
+        prior = {n: outcomes[target.name][n] for n in probe.needs}
+        failed = [n for n, o in prior.items() if not o.ok]
+        if failed:
+            outcomes[target.name][probe.name] = probe.failed(
+                f"not run: it needs the {', '.join(failed)} probe, which failed"
+            )
+            progress.advance(f"{probe.name}: {target.name}")
+            continue
+        runnable.append(target)
+        upstream[target.name] = prior
+    if not runnable:
+        return
+    for target_name, outcome in _collect(
+        probe, runnable, upstream, inventory, settings, progress
+    ).items():
+        outcomes[target_name][probe.name] = outcome
+
+
 def _collect(
     probe: Probe,
     targets: list[Target],
+    upstream: Mapping[str, Mapping[str, ProbeOutcome]],
     inventory: Inventory,
     settings: AuditSettings,
     progress: Progress,
@@ -102,6 +176,7 @@ def _collect(
                 inventory.scope,
                 settings.timeout,
                 lambda name: progress.advance(f"{probe.name}: {name}"),
+                upstream,
             )
         )
     except ScopeError:

@@ -23,6 +23,11 @@ class ProbeFailure(Exception):
 Done = Callable[[str], None]
 """Called with a target name when the probe has finished with it (drives progress)."""
 
+Upstream = Mapping[str, Mapping[str, ProbeOutcome]]
+"""Outcomes of the probes a probe `needs`, by target name then probe name (all succeeded)."""
+
+NO_UPSTREAM: Upstream = {}
+
 
 def ignore_progress(_name: str) -> None:
     return None
@@ -30,10 +35,19 @@ def ignore_progress(_name: str) -> None:
 
 class Probe(ABC):
     name: str = ""
+    needs: tuple[str, ...] = ()
+    """Probes whose facts this one builds on (e.g. services probe the ports found open).
+    The engine runs those first and hands their outcomes in; where one failed on a target,
+    this probe is not run there and the target gets an error instead."""
 
     @abstractmethod
     def collect(
-        self, targets: Sequence[Target], scope: Scope, timeout: float, done: Done = ignore_progress
+        self,
+        targets: Sequence[Target],
+        scope: Scope,
+        timeout: float,
+        done: Done = ignore_progress,
+        upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         """Return an outcome for every target, keyed by target name."""
 
@@ -48,16 +62,27 @@ class PerTargetProbe(Probe):
         self.concurrency = max(1, concurrency)
 
     @abstractmethod
-    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+    def probe(
+        self,
+        target: Target,
+        scope: Scope,
+        timeout: float,
+        upstream: Mapping[str, ProbeOutcome],
+    ) -> ProbeOutcome:
         """Probe one target; raise ProbeFailure for expected failures."""
 
     def collect(
-        self, targets: Sequence[Target], scope: Scope, timeout: float, done: Done = ignore_progress
+        self,
+        targets: Sequence[Target],
+        scope: Scope,
+        timeout: float,
+        done: Done = ignore_progress,
+        upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         def one(target: Target) -> ProbeOutcome:
             scope.check(target.ip)
             try:
-                return self.probe(target, scope, timeout)
+                return self.probe(target, scope, timeout, upstream.get(target.name, {}))
             except ProbeFailure as exc:
                 return self.failed(str(exc))
             finally:

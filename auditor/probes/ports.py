@@ -19,7 +19,7 @@ from typing import Any
 from auditor.inventory.portspec import normalise
 from auditor.models import ProbeOutcome, Target
 from auditor.probes import connect_scan, nmap_scan
-from auditor.probes.base import Done, Probe, ProbeFailure, ignore_progress
+from auditor.probes.base import NO_UPSTREAM, Done, Probe, ProbeFailure, Upstream, ignore_progress
 from auditor.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,12 @@ class PortProbe(Probe):
         self.processes = max(1, processes or os.cpu_count() or 1)
 
     def collect(
-        self, targets: Sequence[Target], scope: Scope, timeout: float, done: Done = ignore_progress
+        self,
+        targets: Sequence[Target],
+        scope: Scope,
+        timeout: float,
+        done: Done = ignore_progress,
+        upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         for target in targets:
             scope.check(target.ip)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 import paramiko
@@ -44,7 +45,13 @@ class SshAuthProbe(PerTargetProbe):
 
     name = "ssh_auth"
 
-    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+    def probe(
+        self,
+        target: Target,
+        scope: Scope,
+        timeout: float,
+        upstream: Mapping[str, ProbeOutcome],
+    ) -> ProbeOutcome:
         ip = str(scope.check(target.ip))
         port = target.ssh.port
         user = target.ssh.user or "root"

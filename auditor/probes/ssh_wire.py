@@ -13,6 +13,7 @@ import re
 import socket
 import struct
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,12 @@ class SshAlgorithmsProbe(PerTargetProbe):
 
     name = "ssh"
 
-    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+    def probe(
+        self,
+        target: Target,
+        scope: Scope,
+        timeout: float,
+        upstream: Mapping[str, ProbeOutcome],
+    ) -> ProbeOutcome:
         hello = read_server_hello(str(scope.check(target.ip)), target.ssh.port, timeout)
         return ProbeOutcome(self.name, facts=hello_facts(hello))

@@ -11,6 +11,7 @@ host key sizes on disk.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
@@ -32,7 +33,13 @@ class SshdConfigProbe(PerTargetProbe):
         super().__init__(concurrency)
         self.options = options or SshOptions()
 
-    def probe(self, target: Target, scope: Scope, timeout: float) -> ProbeOutcome:
+    def probe(
+        self,
+        target: Target,
+        scope: Scope,
+        timeout: float,
+        upstream: Mapping[str, ProbeOutcome],
+    ) -> ProbeOutcome:
         session = open_session(target, scope, self.options, timeout)
         try:
             return self._collect(session, timeout)
