@@ -156,13 +156,41 @@ ROOTS: Mapping[str, FactRoot] = {
     )
 }
 
-_HOST_ROOTS = ("target", "change", "params", "ports", "ssh", "ssh_auth", "sshd")
+SERVICE_FIELDS: Mapping[str, Any] = {
+    "port": "port number (int)",
+    "proto": "`tcp`",
+    "kind": "`redis`, `memcached`, `mongodb`, `elasticsearch`, `http`, `https`, `ftp`, "
+    "`rsync`, `docker`, `etcd`, `kubelet`, `prometheus`",
+    "detected_by": "why it was checked: nmap's name, the well-known port, the change record",
+    "unauthenticated": "true when it handed out data or control without credentials",
+    "evidence": "a few redacted bytes that prove the answer",
+    "details": "map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
+    "reference": "the nuclei template whose proof the check uses",
+    "error": "why the check failed (then every rule on this service is `error`), else empty",
+}
+
+ROOTS = {
+    **ROOTS,
+    "services": FactRoot(
+        "services", "services", "services checked on the open ports", ListOf(SERVICE_FIELDS)
+    ),
+    "service": FactRoot(
+        "service", "services", "the service a `service` rule judges", SERVICE_FIELDS
+    ),
+}
+
+_HOST_ROOTS = ("target", "change", "params", "ports", "ssh", "ssh_auth", "sshd", "services")
 
 RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
     "host": _HOST_ROOTS,
     "port": (*_HOST_ROOTS, "port"),
+    "service": (*_HOST_ROOTS, "service"),
 }
 """Which roots a rule of each `applies_to` kind may read."""
 
-RESOURCE_PROVIDER: Mapping[str, str | None] = {"host": None, "port": "ports"}
+RESOURCE_PROVIDER: Mapping[str, str | None] = {
+    "host": None,
+    "port": "ports",
+    "service": "services",
+}
 """The probe whose facts enumerate the resources of each kind."""

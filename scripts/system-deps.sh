@@ -3,9 +3,9 @@
 # nginx, memcached... On a fresh Debian nothing is there and apt has no package lists yet.
 set -euo pipefail
 
-packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached
+packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached etcd-server prometheus
           vsftpd rsync sudo iproute2 util-linux python3-venv)
-commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare)
+commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus)
 
 missing=()
 for cmd in "${commands[@]}"; do

@@ -199,6 +199,6 @@ def test_every_fact_in_the_catalogue_is_documented() -> None:
     doc = (REPO / "docs" / "rules.md").read_text()
     for root in ROOTS.values():
         fields = root.fields.item if isinstance(root.fields, ListOf) else root.fields
-        prefix = "port" if root.name == "ports" else root.name
+        prefix = {"ports": "port", "services": "service"}.get(root.name, root.name)
         for name in fields:
             assert f"`{prefix}.{name}`" in doc, f"{prefix}.{name} is not in docs/rules.md"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from auditor.probes.base import Probe
 from auditor.probes.ports import PortProbe
+from auditor.probes.services import ServicesProbe
 from auditor.probes.ssh_auth import SshAuthProbe
 from auditor.probes.ssh_session import SshOptions
 from auditor.probes.ssh_wire import SshAlgorithmsProbe
@@ -31,4 +32,5 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshAlgorithmsProbe(settings.concurrency),
         SshAuthProbe(settings.concurrency),
         SshdConfigProbe(settings.ssh, settings.concurrency),
+        ServicesProbe(settings.concurrency),
     ]

@@ -29,6 +29,8 @@ def base_context(target: Target, outcomes: Mapping[str, ProbeOutcome]) -> dict[s
             continue  # absent: a rule reading it is an error (checked before evaluation)
         if name == "ports":
             context["ports"] = port_resources(target, outcome.facts.get("ports", []))
+        elif name in outcome.facts:
+            context[name] = outcome.facts[name]  # a list-valued root, e.g. `services`
         else:
             context[name] = dict(outcome.facts)
     return context

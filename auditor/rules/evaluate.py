@@ -51,6 +51,9 @@ def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Find
                 raise EvaluationError(f"`when` gave {type(applies).__name__}, not a boolean")
             if not applies:
                 return _finding(rule, Status.SKIP, resource, "not applicable", {})
+        problem = _resource_error(rule, context)
+        if problem:
+            return _finding(rule, Status.ERROR, resource, problem, {})
         verdict = rule.check.evaluate(context)
         if not isinstance(verdict, bool):
             raise EvaluationError(f"`check` gave {type(verdict).__name__}, not a boolean")
@@ -69,6 +72,18 @@ def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, di
     elif rule.applies_to == "port":
         for port in context.get("ports", []):
             yield f"port:{port['number']}/{port['proto']}", {**context, "port": port}
+    elif rule.applies_to == "service":
+        for service in context.get("services", []):
+            name = f"service:{service['kind']}@{service['port']}/{service['proto']}"
+            yield name, {**context, "service": service}
+
+
+def _resource_error(rule: Rule, context: Mapping[str, Any]) -> str:
+    """A resource whose own check failed (a service that timed out) cannot pass any rule."""
+    resource = context.get(rule.applies_to)
+    if isinstance(resource, Mapping) and resource.get("error"):
+        return str(resource["error"])
+    return ""
 
 
 def _all_resources(rule: Rule) -> str:
@@ -79,8 +94,8 @@ def _evidence(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
     if rule.evidence is not None:
         value = rule.evidence.evaluate(context)
         return value if isinstance(value, dict) else {"value": value}
-    if rule.applies_to == "port":
-        return {"port": context["port"]}
+    if rule.applies_to in ("port", "service"):
+        return {rule.applies_to: context[rule.applies_to]}
     roots = sorted(rule.fact_roots - {"params", "target"})
     return {root: context[root] for root in roots if root in context}
 

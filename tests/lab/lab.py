@@ -18,11 +18,26 @@ from typing import Any
 
 import yaml
 
-from tests.lab.services import LabError, Nginx, Redis, Service, Sshd, stop_group, wait_for_port
+from tests.lab.services import (
+    AnonymousFtp,
+    Etcd,
+    LabError,
+    Memcached,
+    Nginx,
+    Prometheus,
+    Redis,
+    RsyncDaemon,
+    Service,
+    Sshd,
+    stop_group,
+    wait_for_port,
+)
 
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
-LAB_PORTS = "21,22,23,80,443,2222,2375,2379,3306,5432,6379,8080,9200,9300,10250,11211,27017"
+LAB_PORTS = (
+    "21,22,23,80,443,873,2222,2375,2379,2380,3306,5432,6379,8080,9090,9200,9300,10250,11211,27017"
+)
 CLIENT_KEY = "client_ed25519"
 
 HARDENED_SSHD = (
@@ -93,6 +108,8 @@ class LabHost:
     tags: dict[str, str] = field(default_factory=dict)
     ssh_port: int = 22
     ssh_user: str = "root"
+    rules: tuple[str, ...] | None = None
+    """Rule packs for this host when not the lab's default (hosts without sshd)."""
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
 
@@ -122,7 +139,11 @@ FLEET: tuple[LabHost, ...] = (
             Sshd(config=VENDOR_SSHD),
             Redis(),
             Nginx(
-                autoindex=True, files=((".git/config", "[core]\n\trepositoryformatversion = 0\n"),)
+                autoindex=True,
+                files=(
+                    (".git/config", "[core]\n\trepositoryformatversion = 0\n"),
+                    (".env", "APP_ENV=production\nDB_PASSWORD=lab-not-a-secret\n"),
+                ),
             ),
         ),
         change={
@@ -186,6 +207,45 @@ SSH_FLEET: tuple[LabHost, ...] = (
     ),
 )
 """Extra SSH hosts for the tests: weak algorithms, a non-standard port, a bastion hop."""
+
+
+def _declared(change_id: str, *exposures: tuple[int, str]) -> dict[str, Any]:
+    return {
+        "id": change_id,
+        "approved": True,
+        "owner": "infra-team",
+        "data": [],
+        "exposes": [
+            {"port": port, "proto": "tcp", "service": service, "to": "internal"}
+            for port, service in exposures
+        ],
+    }
+
+
+SERVICE_FLEET: tuple[LabHost, ...] = (
+    LabHost(
+        "cache",
+        20,
+        (Redis(password="lab-redis-password"), Memcached()),
+        change=_declared("CHG-4001", (6379, "redis"), (11211, "memcached")),
+        rules=("baseline", "services"),
+    ),
+    LabHost(
+        "files",
+        21,
+        (AnonymousFtp(), RsyncDaemon()),
+        change=_declared("CHG-4002", (21, "ftp"), (873, "rsync")),
+        rules=("baseline", "services"),
+    ),
+    LabHost(
+        "platform",
+        22,
+        (Etcd(), Prometheus()),
+        change=_declared("CHG-4003", (2379, "etcd"), (2380, "etcd-peer"), (9090, "prometheus")),
+        rules=("baseline", "services"),
+    ),
+)
+"""Declared services for the tests: protected Redis, open memcached, anonymous FTP, rsync."""
 
 
 class Lab:
@@ -300,7 +360,7 @@ class Lab:
             "scope": [f"{self.network}.0/24"],
             "defaults": {
                 "ports": ports,
-                "rules": ["baseline", "ssh"],
+                "rules": ["baseline", "ssh", "services"],
                 "ssh": {
                     "user": "root",
                     "port": 22,
@@ -322,6 +382,8 @@ class Lab:
             ssh["proxy_jump"] = f"root@{self.ip(host.jump_via)}"
         if ssh:
             server["ssh"] = ssh
+        if host.rules is not None:
+            server["rules"] = list(host.rules)
         if host.tags:
             server["tags"] = dict(host.tags)
         server["change"] = dict(host.change)

@@ -153,8 +153,10 @@ class Nginx(Service):
 
     def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
         root = home / "www"
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "index.html").write_text("<html><title>lab</title></html>\n")
+        shutil.rmtree(root, ignore_errors=True)  # rebuilt each start: no stale files
+        root.mkdir(parents=True)
+        if not self.autoindex:  # an index page would hide the listing
+            (root / "index.html").write_text("<html><title>lab</title></html>\n")
         for relative, content in self.files:
             path = root / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,8 +166,10 @@ class Nginx(Service):
         temp = home / "nginx-temp"
         temp.mkdir(exist_ok=True)
         conf = home / "nginx.conf"
+        # Workers run as the lab's user: pytest's temp folders are closed to `nobody`.
         conf.write_text(
             f"""daemon off;
+{"user root;" if os.geteuid() == 0 else ""}
 pid {home}/nginx.pid;
 error_log {home}/nginx-error.log;
 worker_processes 1;
@@ -186,6 +190,155 @@ http {{
 """
         )
         return _spawn(["nginx", "-c", str(conf), "-p", str(home)], home)
+
+
+@dataclass(frozen=True)
+class Memcached(Service):
+    kind: str = "memcached"
+    port: int = 11211
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("memcached",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        argv = ["memcached", "-l", ip, "-p", str(self.port), "-U", "0", "-m", "16"]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        return _spawn(argv, home)
+
+
+@dataclass(frozen=True)
+class AnonymousFtp(Service):
+    """vsftpd with anonymous login enabled, serving an empty read-only folder."""
+
+    kind: str = "ftp"
+    port: int = 21
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("vsftpd",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        root = home / "anon"
+        empty = home / "empty"
+        for path in (root, empty):
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o755)
+        conf = home / "vsftpd.conf"
+        conf.write_text(
+            "\n".join(
+                [
+                    "listen=YES",
+                    "listen_ipv6=NO",
+                    f"listen_address={ip}",
+                    f"listen_port={self.port}",
+                    "background=NO",
+                    "anonymous_enable=YES",
+                    "no_anon_password=YES",
+                    f"anon_root={root}",
+                    "local_enable=NO",
+                    "write_enable=NO",
+                    f"secure_chroot_dir={empty}",
+                    "seccomp_sandbox=NO",
+                    f"vsftpd_log_file={home / 'vsftpd.log'}",
+                ]
+            )
+            + "\n"
+        )
+        conf.chmod(0o600)
+        return _spawn(["vsftpd", str(conf)], home)
+
+
+@dataclass(frozen=True)
+class RsyncDaemon(Service):
+    """rsync --daemon with one listed, read-only module."""
+
+    kind: str = "rsync"
+    port: int = 873
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("rsync",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        share = home / "share"
+        share.mkdir(parents=True, exist_ok=True)
+        conf = home / "rsyncd.conf"
+        conf.write_text(
+            f"pid file = {home / 'rsyncd.pid'}\nuse chroot = no\nlog file = {home / 'rsyncd.log'}\n"
+            f"[backups]\n  path = {share}\n  comment = nightly exports\n  read only = yes\n"
+        )
+        return _spawn(
+            [
+                "rsync",
+                "--daemon",
+                "--no-detach",
+                f"--config={conf}",
+                f"--address={ip}",
+                f"--port={self.port}",
+            ],
+            home,
+        )
+
+
+@dataclass(frozen=True)
+class Etcd(Service):
+    """etcd with its v2 key API enabled and no client authentication."""
+
+    kind: str = "etcd"
+    port: int = 2379
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("etcd",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        client, peer = f"http://{ip}:{self.port}", f"http://{ip}:{self.port + 1}"
+        return _spawn(
+            [
+                "etcd",
+                "--name",
+                "lab",
+                "--data-dir",
+                str(home / "data"),
+                "--listen-client-urls",
+                client,
+                "--advertise-client-urls",
+                client,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                f"lab={peer}",
+                "--enable-v2=true",
+            ],
+            home,
+        )
+
+
+@dataclass(frozen=True)
+class Prometheus(Service):
+    kind: str = "prometheus"
+    port: int = 9090
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("prometheus",)
+
+    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+        conf = home / "prometheus.yml"
+        conf.write_text(
+            "global: {scrape_interval: 1h}\n"
+            "scrape_configs:\n  - job_name: lab\n    static_configs: [{targets: ['"
+            + f"{ip}:{self.port}"
+            + "']}]\n"
+        )
+        return _spawn(
+            [
+                "prometheus",
+                f"--config.file={conf}",
+                f"--web.listen-address={ip}:{self.port}",
+                f"--storage.tsdb.path={home / 'data'}",
+            ],
+            home,
+        )
 
 
 def _spawn(argv: list[str], home: Path) -> subprocess.Popen[bytes]:

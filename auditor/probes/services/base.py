@@ -1,0 +1,31 @@
+"""What a service check is: one protocol, one minimal request that proves open access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.probes.services.wire import Deadline
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a service told us without credentials."""
+
+    unauthenticated: bool
+    """True when it handed out data or control without credentials (the proof is evidence)."""
+    evidence: str
+    """A few redacted bytes that prove it: never data beyond that."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceCheck:
+    kind: str
+    check: Callable[[str, int, Deadline], Answer]
+    ports: tuple[int, ...] = ()
+    """Well-known ports: checked there even when the port table names something else."""
+    names: tuple[str, ...] = ()
+    """nmap service names (port table or version detection) and declared service names."""
+    reference: str = ""

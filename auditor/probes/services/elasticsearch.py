@@ -1,0 +1,39 @@
+"""Elasticsearch/OpenSearch: `GET /` and `GET /_cat/indices` answered without credentials."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.probes.services.base import Answer, ServiceCheck
+from auditor.probes.services.wire import Deadline, ServiceError, http_get
+
+
+def check(ip: str, port: int, deadline: Deadline) -> Answer:
+    root = http_get(ip, port, "/", deadline)
+    if root.status in (401, 403):
+        return Answer(False, f"GET / → HTTP {root.status}")
+    try:
+        info = json.loads(root.body)
+        number = str(info["version"]["number"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceError(f"not an Elasticsearch answer (HTTP {root.status})") from None
+    indices = http_get(ip, port, "/_cat/indices?format=json", deadline)
+    count = None
+    if indices.status == 200:
+        try:
+            count = len(json.loads(indices.body))
+        except ValueError:
+            count = None
+    evidence = f'GET / → "number": "{number}"'
+    if count is not None:
+        evidence += f"; GET /_cat/indices → {count} indices"
+    return Answer(True, evidence, {"version": number, "indices": count})
+
+
+ELASTICSEARCH = ServiceCheck(
+    "elasticsearch",
+    check,
+    ports=(9200,),
+    names=("elasticsearch", "wap-wsp", "opensearch"),
+    reference="nuclei-templates: http/exposures/apis/elasticsearch-unauth (GET / → number)",
+)

@@ -1,0 +1,53 @@
+"""FTP: `USER anonymous` answered with 230 is an anonymous login (nuclei: ftp-anonymous)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+
+from auditor.probes.services.base import Answer, ServiceCheck
+from auditor.probes.services.wire import Deadline, ServiceError, connect, printable, recv_until
+
+
+def _reply(sock: socket.socket, deadline: Deadline) -> tuple[int, bytes]:
+    data = recv_until(sock, b"\r\n", deadline, limit=4096)
+    lines = data.split(b"\r\n")
+    # Multi-line replies ("220-...") end with a line "220 ..."; read until it arrives.
+    while lines and not any(len(x) > 3 and x[:3].isdigit() and x[3:4] == b" " for x in lines):
+        more = recv_until(sock, b"\r\n", deadline, limit=4096)
+        if not more:
+            break
+        data += more
+        lines = data.split(b"\r\n")
+    final = next((x for x in lines if len(x) > 3 and x[:3].isdigit() and x[3:4] == b" "), b"")
+    if not final:
+        raise ServiceError(f"not an FTP reply: {printable(data[:40])!r}")
+    return int(final[:3]), final
+
+
+def check(ip: str, port: int, deadline: Deadline) -> Answer:
+    with connect(ip, port, deadline) as sock:
+        code, line = _reply(sock, deadline)
+        if code != 220:
+            raise ServiceError(f"FTP greeting {code}")
+        sock.sendall(b"USER anonymous\r\n")
+        code, line = _reply(sock, deadline)
+        if code == 331:
+            sock.sendall(b"PASS anonymous@example.invalid\r\n")
+            code, line = _reply(sock, deadline)
+        with contextlib.suppress(OSError):
+            sock.sendall(b"QUIT\r\n")
+    if code == 230:
+        return Answer(True, printable(line, 60))
+    if code in (530, 331, 332, 421, 500, 501, 504):
+        return Answer(False, printable(line, 60))
+    raise ServiceError(f"unexpected FTP reply {code}")
+
+
+FTP = ServiceCheck(
+    "ftp",
+    check,
+    ports=(21,),
+    names=("ftp",),
+    reference="nuclei-templates: network/misconfig/ftp-anonymous-login (USER anonymous → 230)",
+)

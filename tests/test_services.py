@@ -1,0 +1,237 @@
+"""Service probes: proof of access against real daemons, responders where none can run,
+and tarpits and garbage that must end as errors in time."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.models import ChangeRecord, Exposure, ProbeError, ProbeOutcome, Target
+from auditor.probes.ports import PortProbe
+from auditor.probes.services import ServicesProbe, plan
+from auditor.scope import Scope
+from tests import responders
+from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.lab.lab import Lab, LabHost
+from tests.lab.services import Redis
+
+SERVICE_HOSTS = ["vendor-built", "cache", "files", "platform"]
+SCOPE = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
+
+
+@pytest.fixture(scope="module")
+def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    inventory = lab.write_inventory(tmp_path_factory.mktemp("svc") / "inv.yaml", SERVICE_HOSTS)
+    result = run_auditor("audit", str(inventory), "-f", "json")
+    assert result.code == 1, result.stderr
+    return result.json()
+
+
+def _findings(report: dict[str, Any], host: str) -> dict[tuple[str, str], dict[str, Any]]:
+    target = next(t for t in report["targets"] if t["name"] == host)
+    return {(f["rule"], f["resource"]): f for f in target["findings"] if f["status"] != "skip"}
+
+
+def test_open_redis_makes_the_vendor_server_no_go_by_proof(report: dict[str, Any]) -> None:
+    found = _findings(report, "vendor-built")
+    redis = found[("services.redis-unauthenticated", "service:redis@6379/tcp")]
+    assert redis["status"] == "fail" and redis["severity"] == "critical"
+    assert redis["evidence"]["service"]["evidence"].startswith("redis_version:7")
+    assert "nuclei-templates: network/exposures/redis-unauth" in redis["references"]
+
+
+def test_password_protected_redis_is_not_flagged(report: dict[str, Any]) -> None:
+    found = _findings(report, "cache")
+    redis = found[("services.redis-unauthenticated", "service:redis@6379/tcp")]
+    assert redis["status"] == "pass"
+    assert redis["evidence"]["service"]["evidence"].startswith("-NOAUTH")
+    memcached = found[("services.memcached-unauthenticated", "service:memcached@11211/tcp")]
+    assert memcached["status"] == "fail"
+    assert memcached["evidence"]["service"]["evidence"].startswith("STAT version 1.")
+
+
+def test_nginx_listing_git_and_env_are_found_and_secrets_redacted(report: dict[str, Any]) -> None:
+    found = _findings(report, "vendor-built")
+    for rule in ("http-directory-listing", "http-git-exposed", "http-env-exposed"):
+        assert found[(f"services.{rule}", "service:http@80/tcp")]["status"] == "fail", rule
+    env = found[("services.http-env-exposed", "service:http@80/tcp")]
+    assert env["evidence"]["service"]["details"]["env_keys"] == ["APP_ENV", "DB_PASSWORD"]
+    assert "lab-not-a-secret" not in json.dumps(report)  # the value never leaves the server
+
+
+def test_anonymous_ftp_rsync_etcd_prometheus(report: dict[str, Any]) -> None:
+    files = _findings(report, "files")
+    assert files[("services.ftp-anonymous", "service:ftp@21/tcp")]["status"] == "fail"
+    rsync = files[("services.rsync-modules-listed", "service:rsync@873/tcp")]
+    assert rsync["status"] == "fail" and "backups" in rsync["message"]
+    platform = _findings(report, "platform")
+    assert platform[("services.etcd-unauthenticated", "service:etcd@2379/tcp")]["status"] == "fail"
+    prom = platform[("services.prometheus-config-exposed", "service:prometheus@9090/tcp")]
+    assert prom["status"] == "fail"
+
+
+def _target(ip: str, *declared: tuple[int, str]) -> Target:
+    change = ChangeRecord("C", True, exposes=tuple(Exposure(p, service=s) for p, s in declared))
+    return Target("t", ip, ipaddress.ip_address(ip), ports="1-65535", change=change)
+
+
+def _services(target: Target, *ports: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    scan = ProbeOutcome(
+        "ports",
+        facts={
+            "ports": [{"number": p, "proto": "tcp", "state": "open", "service": ""} for p in ports]
+        },
+    )
+    outcome = ServicesProbe().collect([target], SCOPE, timeout, upstream={"t": {"ports": scan}})[
+        "t"
+    ]
+    assert outcome.ok, outcome.error
+    return outcome.facts["services"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "handler", "open_"),
+    [
+        ("mongodb", responders.mongodb(authorised=True), True),
+        ("mongodb", responders.mongodb(authorised=False), False),
+        ("elasticsearch", responders.ELASTICSEARCH_OPEN, True),
+        ("elasticsearch", responders.ELASTICSEARCH_SECURED, False),
+        ("docker", responders.DOCKER_OPEN, True),
+    ],
+    ids=[
+        "mongodb-open",
+        "mongodb-auth",
+        "elasticsearch-open",
+        "elasticsearch-secured",
+        "docker-open",
+    ],
+)
+def test_services_without_a_debian_daemon(kind: str, handler: Callable, open_: bool) -> None:  # type: ignore[type-arg]
+    ip = f"{LISTENER_NETWORK}.70"
+    with responders.serve(ip, handler) as port:
+        (record,) = _services(_target(ip, (port, kind)), port)
+    assert record["kind"] == kind and record["detected_by"] == "declared"
+    assert record["error"] == ""
+    assert record["unauthenticated"] is open_
+
+
+@pytest.mark.parametrize(
+    "handler,open_", [(responders.KUBELET_OPEN, True), (responders.KUBELET_SECURED, False)]
+)
+def test_kubelet_over_tls(handler: Callable, open_: bool, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    ip = f"{LISTENER_NETWORK}.71"
+    with responders.serve(ip, handler, tls_dir=tmp_path) as port:
+        (record,) = _services(_target(ip, (port, "kubelet")), port)
+    assert record["error"] == "" and record["unauthenticated"] is open_
+
+
+def test_mongodb_findings_reach_the_report(tmp_path: Path) -> None:
+    ip = f"{LISTENER_NETWORK}.72"
+    with responders.serve(ip, responders.mongodb(authorised=True)) as port:
+        inventory = tmp_path / "inv.yaml"
+        inventory.write_text(
+            f"version: 1\nscope: ['{ip}/32']\nservers:\n  - name: db\n    address: {ip}\n"
+            f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
+            f"      approved: true\n      exposes: [{{port: {port}, service: mongodb}}]\n"
+        )
+        result = run_auditor("audit", str(inventory), "-f", "json")
+    assert result.code == 1
+    (target,) = result.json()["targets"]
+    (finding,) = [f for f in target["findings"] if f["status"] == "fail"]
+    assert finding["rule"] == "services.mongodb-unauthenticated"
+    assert "totalLinesWritten" in finding["message"]
+
+
+def test_real_redis_on_a_non_standard_port_is_checked(tmp_path: Path) -> None:
+    """nmap's port table does not know 7000 is Redis; version detection and the change
+    record do, and either makes the check run there."""
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (LabHost("odd", 73, (Redis(port=7000),)),))
+    if lab.missing():
+        pytest.skip("; ".join(lab.missing()))
+    lab.up()
+    try:
+        ip = lab.ip("odd")
+        target = _target(ip, (7000, "redis"))
+        (record,) = _services(target, 7000)
+        assert record["unauthenticated"] is True and record["detected_by"] == "declared"
+        scan = PortProbe(service_detection=True).collect(
+            [Target("t", ip, ipaddress.ip_address(ip), ports="7000")], SCOPE, timeout=60
+        )["t"]
+        (port,) = scan.facts["ports"]
+        assert port["service"] == "redis" and port["service_source"] == "version-detection"
+        undeclared = _target(ip)
+        assert [(p, c.kind) for p, c, _ in plan(undeclared, scan.facts["ports"])] == [
+            (7000, "redis")
+        ]
+    finally:
+        lab.down()
+
+
+def _tarpit(client: socket.socket) -> None:
+    time.sleep(4)
+
+
+def _garbage(client: socket.socket) -> None:
+    client.sendall(b"\x16\x03\x01\x02\x00garbage\r\n" * 10)
+    time.sleep(4)
+
+
+@pytest.mark.parametrize("behaviour", [_tarpit, _garbage], ids=["tarpit", "garbage"])
+@pytest.mark.parametrize(
+    "kind", ["redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync", "etcd"]
+)
+def test_tarpit_and_garbage_end_as_errors_in_time(kind: str, behaviour: Callable) -> None:  # type: ignore[type-arg]
+    ip = f"{LISTENER_NETWORK}.74"
+    with responders.serve(ip, behaviour) as port:
+        started = time.monotonic()
+        (record,) = _services(_target(ip, (port, kind)), port, timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert record["error"], f"{kind} on a {behaviour.__name__} did not fail"
+    assert record["unauthenticated"] is False
+    assert elapsed < 2.5
+
+
+def test_error_on_a_service_makes_its_rules_error_and_the_target_incomplete(tmp_path: Path) -> None:
+    ip = f"{LISTENER_NETWORK}.75"
+    with responders.serve(ip, _tarpit) as port:
+        inventory = tmp_path / "inv.yaml"
+        inventory.write_text(
+            f"version: 1\nscope: ['{ip}/32']\nservers:\n  - name: slow\n    address: {ip}\n"
+            f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
+            f"      approved: true\n      exposes: [{{port: {port}, service: redis}}]\n"
+        )
+        result = run_auditor("audit", str(inventory), "-f", "json", "--timeout", "1")
+    assert result.code == 3
+    (target,) = result.json()["targets"]
+    assert target["complete"] is False and target["verdict"] == "no-go"
+    (redis,) = [f for f in target["findings"] if f["rule"] == "services.redis-unauthenticated"]
+    assert redis["status"] == "error" and "no complete answer" in redis["message"]
+
+
+def test_services_are_not_run_when_the_port_scan_failed() -> None:
+    from auditor.engine import AuditSettings, run_audit
+    from auditor.inventory.model import Inventory
+    from auditor.rules import load_catalog
+
+    ip = f"{LISTENER_NETWORK}.76"
+    target = Target("t", ip, ipaddress.ip_address(ip), ports="1-65535", rules=("services",))
+    inventory = Inventory("<test>", 1, SCOPE, (target,))
+    report = run_audit(
+        inventory,
+        load_catalog(["services"]),
+        [PortProbe(), ServicesProbe()],
+        AuditSettings(timeout=0.01, show_progress=False),
+    )
+    (result,) = report.results
+    assert not result.complete
+    messages = {e.probe: e.message for e in result.errors}
+    assert "host timeout" in messages["ports"]
+    assert messages["services"] == "not run: it needs the ports probe, which failed"
+    assert ProbeError("services", messages["services"]) in result.errors
