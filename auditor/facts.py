@@ -179,7 +179,77 @@ ROOTS = {
     ),
 }
 
-_HOST_ROOTS = ("target", "change", "params", "ports", "ssh", "ssh_auth", "sshd", "services")
+_MODE_FIELDS: Mapping[str, Any] = {
+    "path": "file path",
+    "owner": "owner name",
+    "group": "group name",
+    "mode": "octal mode as text",
+    "group_writable": "bool",
+    "other_writable": "bool",
+    "other_readable": "bool",
+}
+
+ROOTS = {
+    **ROOTS,
+    "host": FactRoot(
+        "host",
+        "host",
+        "the server's own settings, read over SSH",
+        {
+            "os": {"id": "e.g. `debian`", "version_id": "e.g. `12`", "pretty_name": "name"},
+            "uid0_accounts": "accounts with UID 0 (list of names)",
+            "empty_password_accounts": "accounts whose password field is empty (needs root)",
+            "files": ListOf(_MODE_FIELDS, "modes of /etc/passwd and /etc/shadow"),
+            "listening": ListOf(
+                {
+                    "address": "bound address",
+                    "port": "port (int)",
+                    "wildcard": "bound to all addresses",
+                    "loopback": "bound to a loopback address only",
+                    "reachable": "reachable from outside the host (wildcard or non-loopback)",
+                },
+                "listening TCP sockets",
+            ),
+            "firewall": {
+                "tool": "`nft`, `iptables` or `none`",
+                "active": "an input filter is in place",
+                "rules": "number of rule lines",
+            },
+            "auditd_running": "bool",
+            "log_forwarding": "rsyslog or journal-upload sends logs off the host (bool)",
+            "security_updates": "pending security updates (int; absent when unknown)",
+            "redis_conf": {
+                "found": "bool",
+                "protected_mode": "`yes`/`no`",
+                "requirepass_set": "bool",
+                "bind": "bind line",
+            },
+            "mongod_conf": {"found": "bool", "value": "`security.authorization` value"},
+            "elasticsearch_conf": {"found": "bool", "value": "`xpack.security.enabled` value"},
+            "retention": ListOf(
+                {
+                    "path": "declared data path",
+                    "exists": "bool",
+                    "count": "files older than `change.retention_days` (int)",
+                    "oldest_days": "age in days of the oldest such file (int)",
+                },
+                "one entry per `change.data_paths` entry",
+            ),
+        },
+    ),
+}
+
+_HOST_ROOTS = (
+    "target",
+    "change",
+    "params",
+    "ports",
+    "ssh",
+    "ssh_auth",
+    "sshd",
+    "services",
+    "host",
+)
 
 RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
     "host": _HOST_ROOTS,

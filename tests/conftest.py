@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.lab import FLEET, SERVICE_FLEET, SSH_FLEET, TEST_NETWORK, Lab
+from tests.lab.lab import FLEET, HOST_FLEET, SERVICE_FLEET, SSH_FLEET, TEST_NETWORK, Lab
 
 REPO = Path(__file__).resolve().parents[1]
 LISTENER_NETWORK = "127.79.0"
@@ -49,7 +49,8 @@ def run_auditor(
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The test lab on 127.78.0.x (the demo uses 127.77.0.x, so both can run at once)."""
-    the_lab = Lab(tmp_path_factory.mktemp("lab"), TEST_NETWORK, FLEET + SSH_FLEET + SERVICE_FLEET)
+    fleet = FLEET + SSH_FLEET + SERVICE_FLEET + HOST_FLEET
+    the_lab = Lab(tmp_path_factory.mktemp("lab"), TEST_NETWORK, fleet)
     problems = the_lab.missing()
     if problems:
         pytest.skip("lab cannot run here: " + "; ".join(problems))

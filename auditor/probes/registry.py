@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.probes.base import Probe
+from auditor.probes.host import HostProbe
 from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe
 from auditor.probes.ssh_auth import SshAuthProbe
@@ -33,4 +34,5 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshAuthProbe(settings.concurrency),
         SshdConfigProbe(settings.ssh, settings.concurrency),
         ServicesProbe(settings.concurrency),
+        HostProbe(settings.ssh, settings.concurrency),
     ]

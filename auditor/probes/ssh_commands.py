@@ -33,12 +33,28 @@ def _ssh_path(value: str) -> str:
     return value
 
 
+_DATA_PATH = re.compile(r"^/[A-Za-z0-9_./-]{0,250}$")
+
+
+def _data_path(value: str) -> str:
+    if not _DATA_PATH.match(value) or ".." in value.split("/"):
+        raise ValueError(f"data path {value!r} must be absolute, plain characters, no '..'")
+    return value
+
+
+def _days(value: str) -> str:
+    if not value.isdigit() or len(value) > 6:
+        raise ValueError(f"{value!r} is not a number of days")
+    return value
+
+
 def _sudo(value: str) -> str:
     if value not in ("", "sudo -n "):
         raise ValueError("sudo prefix must be empty or 'sudo -n '")
     return value
 
 
+# Commands are `str.format` templates: literal braces (awk, shell groups) are doubled.
 COMMANDS: Mapping[str, str] = {
     # Who we are: decides whether privileged reads need `sudo -n` (never a password prompt).
     "uid": "id -u",
@@ -52,6 +68,56 @@ COMMANDS: Mapping[str, str] = {
     "host_key_sizes": 'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -f "$f"; done',
     # Fallback when sshd -T cannot run: the configuration files themselves.
     "read_ssh_config": "{sudo}cat -- {path}",
+    # ---- host probe (docs/host.md) ----
+    "os_release": "cat /etc/os-release",
+    # Account names and UIDs only (no GECOS, no shells).
+    "uid_zero_accounts": "awk -F: '$3 == 0 {{print $1}}' /etc/passwd",
+    # Names of accounts whose password field is empty; no hash ever leaves the host.
+    "empty_password_accounts": (
+        "{sudo}awk -F: '$2 == \"\" {{print $1}}' /etc/shadow && echo __end__"
+    ),
+    "account_file_modes": "stat -c '%U %G %a %n' /etc/passwd /etc/shadow",
+    "listening_sockets": "ss -H -tln",
+    "firewall_rules": (
+        "if command -v nft >/dev/null; then echo tool=nft; {sudo}nft list ruleset; "
+        "elif command -v iptables >/dev/null; then echo tool=iptables; {sudo}iptables -S; "
+        "else echo tool=none; fi"
+    ),
+    "auditd_running": "pidof auditd >/dev/null && echo running || echo stopped",
+    # Remote log targets in rsyslog (@host, @@host) or journal-upload URL= lines: counts only.
+    "log_forwarding": (
+        "cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf 2>/dev/null "
+        "| grep -cE '^[^#]*@@?[A-Za-z0-9[]'; "
+        "grep -csE '^[^#]*URL=' /etc/systemd/journal-upload.conf; true"
+    ),
+    # Simulated upgrade (no changes, no lock): number of packages from a security suite.
+    "security_updates": (
+        "if command -v apt-get >/dev/null; then apt-get -s -o Debug::NoLocking=1 upgrade "
+        "| grep -c '^Inst .*[Ss]ecurity'; else echo unknown; fi; true"
+    ),
+    # Database settings that decide authentication; secrets are reduced to "set".
+    "redis_config": (
+        '{sudo}awk \'$1 == "protected-mode" {{print "protected-mode", $2}} '
+        '$1 == "requirepass" {{print "requirepass set"}} '
+        '$1 == "bind" {{print "bind", $2}}\' /etc/redis/redis.conf 2>/dev/null '
+        "&& echo found || echo missing"
+    ),
+    "mongod_config": (
+        "{sudo}grep -hsE '^[[:space:]]*authorization:' /etc/mongod.conf; "
+        "test -e /etc/mongod.conf && echo found || echo missing"
+    ),
+    "elasticsearch_config": (
+        "{sudo}grep -hsE '^[[:space:]]*xpack.security.enabled:' "
+        "/etc/elasticsearch/elasticsearch.yml; "
+        "test -e /etc/elasticsearch/elasticsearch.yml && echo found || echo missing"
+    ),
+    # Files older than the retention limit under a declared data path: a count and the
+    # oldest modification time, never a file name (names can be personal data).
+    "retention": (
+        "test -d {path} || {{ echo missing; exit 0; }}; "
+        "{sudo}find {path} -xdev -type f -mtime +{days} -printf '%T@\\n' "
+        "| awk 'NR == 1 || $1 < min {{min = $1}} END {{print NR, min}}'"
+    ),
 }
 
 VALIDATORS: Mapping[str, Callable[[str], str]] = {
@@ -59,6 +125,10 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "addr": _ip,
     "path": _ssh_path,
     "sudo": _sudo,
+    "days": _days,
+}
+PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
+    ("retention", "path"): _data_path,
 }
 
 
@@ -72,7 +142,8 @@ def command(name: str, **args: str) -> str:
     safe: dict[str, str] = {}
     for key, value in args.items():
         try:
-            safe[key] = VALIDATORS[key](value)
+            validate = PER_COMMAND_VALIDATORS.get((name, key)) or VALIDATORS[key]
+            safe[key] = validate(value)
         except (KeyError, ValueError) as exc:
             raise UnsafeCommand(f"command {name!r}: argument {key}: {exc}") from None
     try:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from tests.lab.services import (
     wait_for_port,
 )
 
+NETNS_NETWORK = "10.250"
+"""Addresses of lab hosts in network namespaces the lab creates (never routed off-host)."""
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
 LAB_PORTS = (
@@ -110,11 +113,21 @@ class LabHost:
     ssh_user: str = "root"
     rules: tuple[str, ...] | None = None
     """Rule packs for this host when not the lab's default (hosts without sshd)."""
+    netns: bool = False
+    """Run in its own network namespace (reached over a veth pair at 10.250.<octet>.2), so
+    that what the host sees of its own sockets (`ss`) is only its own."""
+    aged_files: int = -1
+    """When >= 0: a data folder with this many files aged 200 days (plus one fresh file),
+    declared as the change record's data path with a 90-day retention limit."""
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
 
     def ip(self, network: str) -> str:
-        return f"{network}.{self.octet}"
+        return f"{NETNS_NETWORK}.{self.octet}.2" if self.netns else f"{network}.{self.octet}"
+
+    @property
+    def netns_name(self) -> str:
+        return f"auditor-lab-{self.octet}"
 
 
 FLEET: tuple[LabHost, ...] = (
@@ -222,6 +235,39 @@ def _declared(change_id: str, *exposures: tuple[int, str]) -> dict[str, Any]:
     }
 
 
+HOST_FLEET: tuple[LabHost, ...] = (
+    LabHost(
+        "db-host",
+        30,
+        (
+            Sshd(
+                config=HARDENED_SSHD,
+                extra_accounts=(
+                    ("toor:x:0:0:maintenance:/root:/bin/sh", "toor:*:19000:0:99999:7:::"),
+                    ("guest:x:47002:47002:guest:/:/bin/sh", "guest::19000:0:99999:7:::"),
+                ),
+            ),
+            Redis(bind_all=True),
+        ),
+        change=_declared("CHG-5001", (22, "ssh")),
+        rules=("baseline", "host"),
+        netns=True,
+        aged_files=3,
+    ),
+    LabHost(
+        "clean-host",
+        31,
+        (Sshd(config=HARDENED_SSHD),),
+        change=_declared("CHG-5002", (22, "ssh")),
+        rules=("baseline", "host"),
+        netns=True,
+        aged_files=0,
+    ),
+)
+"""Hosts in their own network namespaces for the host probe: one with a second UID 0
+account, an empty password, Redis on all addresses and data past its retention limit."""
+
+
 SERVICE_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "cache",
@@ -301,6 +347,8 @@ class Lab:
         ]
         if os.geteuid() != 0 and any(isinstance(s, Sshd) for h in self.fleet for s in h.services):
             problems.append("sshd lab hosts need root (a private mount namespace per sshd)")
+        if any(h.netns for h in self.fleet) and shutil.which("ip") is None:
+            problems.append("ip (iproute2) not installed: needed for network-namespace hosts")
         return sorted(set(problems))
 
     def up(self) -> None:
@@ -318,15 +366,21 @@ class Lab:
         running: list[dict[str, Any]] = []
         try:
             for host in self.fleet:
+                if host.netns:
+                    self._make_netns(host)
+                    running.append({"host": host.name, "netns": host.netns_name})
+                    self._save(running)
+                if host.aged_files >= 0:
+                    self._make_aged_files(host)
                 ip = host.ip(self.network)
                 for service in host.services:
                     home = self.service_home(host, service)
                     home.mkdir(parents=True, exist_ok=True)
                     if isinstance(service, Sshd):
                         service.authorize(home, "root", public)
-                        if service.sudoers is not None:
+                        if service.own_accounts:
                             service.authorize(home, "audit", public)
-                    process = service.start(ip, home)
+                    process = service.start(ip, home, host.netns_name if host.netns else None)
                     running.append({"host": host.name, "service": service.kind, "pid": process.pid})
                     self._save(running)
                     try:
@@ -345,9 +399,59 @@ class Lab:
         state = self.state_dir / "state.json"
         if not state.exists():
             return
-        for entry in json.loads(state.read_text()):
-            stop_group(int(entry["pid"]))
+        entries = json.loads(state.read_text())
+        for entry in entries:
+            if "pid" in entry:
+                stop_group(int(entry["pid"]))
+        for entry in entries:
+            if "netns" in entry:  # deleting the namespace deletes its veth pair too
+                subprocess.run(["ip", "netns", "del", entry["netns"]], check=False)
         state.unlink()
+
+    def _make_netns(self, host: LabHost) -> None:
+        name, octet = host.netns_name, host.octet
+        outside, inside = f"{NETNS_NETWORK}.{octet}.1", f"{NETNS_NETWORK}.{octet}.2"
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+        for command in (
+            ["ip", "netns", "add", name],
+            [
+                "ip",
+                "link",
+                "add",
+                f"alab{octet}",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                name,
+            ],
+            ["ip", "addr", "add", f"{outside}/30", "dev", f"alab{octet}"],
+            ["ip", "link", "set", f"alab{octet}", "up"],
+            ["ip", "-n", name, "addr", "add", f"{inside}/30", "dev", "eth0"],
+            ["ip", "-n", name, "link", "set", "eth0", "up"],
+            ["ip", "-n", name, "link", "set", "lo", "up"],
+        ):
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise LabError(f"{host.name}: {' '.join(command)}: {result.stderr.strip()}")
+
+    def data_dir(self, host: LabHost) -> Path:
+        return self.state_dir / host.name / "data" / "exports"
+
+    def _make_aged_files(self, host: LabHost) -> None:
+        folder = self.data_dir(host)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        old = time.time() - 200 * 86400
+        for index in range(host.aged_files):
+            path = folder / f"customers-{index}.csv"
+            path.write_text("id,name\n")
+            os.utime(path, (old, old))
+        (folder / "customers-today.csv").write_text("id,name\n")
+        for path in (folder, folder.parent, folder.parent.parent):
+            path.chmod(0o755)
 
     def _save(self, running: list[dict[str, Any]]) -> None:
         (self.state_dir / "state.json").write_text(json.dumps(running, indent=1))
@@ -357,7 +461,8 @@ class Lab:
         chosen = [h for h in self.fleet if hosts is None or h.name in hosts]
         return {
             "version": 1,
-            "scope": [f"{self.network}.0/24"],
+            "scope": [f"{self.network}.0/24"]
+            + ([f"{NETNS_NETWORK}.0.0/16"] if any(h.netns for h in chosen) else []),
             "defaults": {
                 "ports": ports,
                 "rules": ["baseline", "ssh", "services"],
@@ -387,6 +492,8 @@ class Lab:
         if host.tags:
             server["tags"] = dict(host.tags)
         server["change"] = dict(host.change)
+        if host.aged_files >= 0:
+            server["change"].update(retention_days=90, data_paths=[str(self.data_dir(host))])
         return server
 
     def write_inventory(self, path: Path, hosts: list[str] | None = None, **changes: Any) -> Path:

@@ -31,7 +31,7 @@ class Service:
     kind: str
     port: int
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         raise NotImplementedError
 
     def binaries(self) -> tuple[str, ...]:
@@ -53,11 +53,17 @@ class Sshd(Service):
     sudoers: tuple[str, ...] | None = None
     """When set, an `audit` user (uid 47001) exists inside this sshd's mount namespace
     only, with these sudoers lines; the host's own accounts are never touched."""
+    extra_accounts: tuple[tuple[str, str], ...] = ()
+    """(passwd line, shadow line) pairs added inside this sshd's mount namespace only."""
+
+    @property
+    def own_accounts(self) -> bool:
+        return self.sudoers is not None or bool(self.extra_accounts)
 
     def binaries(self) -> tuple[str, ...]:
         return (SSHD, "ssh-keygen", "unshare", "setsid")
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         etc = home / "etc_ssh"
         (etc / "authorized_keys").mkdir(parents=True, exist_ok=True)
         lines = [f"ListenAddress {ip}:{self.port}", "PidFile /run/sshd.pid", "UsePAM no"]
@@ -78,23 +84,27 @@ class Sshd(Service):
             path.chmod(0o755)
         log = home / "sshd.log"
         binds = [f"mount --bind {etc} /etc/ssh"]
-        if self.sudoers is not None:
+        if self.own_accounts:
             binds += [f"mount --bind {path} /etc/{path.name}" for path in self._accounts(home)]
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)
             + f" && exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
         )
-        return _spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script], home)
+        return _spawn(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script], home, netns
+        )
 
     def _accounts(self, home: Path) -> list[Path]:
         """passwd, group, shadow and sudoers for this instance: the host's plus `audit`."""
         accounts = home / "accounts"
         accounts.mkdir(exist_ok=True)
         extra = {
-            "passwd": "audit:x:47001:47001:auditor lab:/:/bin/sh\n",
+            "passwd": "audit:x:47001:47001:auditor lab:/:/bin/sh\n"
+            + "".join(f"{pw}\n" for pw, _ in self.extra_accounts),
             "group": "audit:x:47001:\n",
-            "shadow": "audit:*:19000:0:99999:7:::\n",
+            "shadow": "audit:*:19000:0:99999:7:::\n"
+            + "".join(f"{sh}\n" for _, sh in self.extra_accounts),
         }
         paths = []
         for name, line in extra.items():
@@ -119,13 +129,15 @@ class Redis(Service):
     kind: str = "redis"
     port: int = 6379
     password: str | None = None
+    bind_all: bool = False
+    """Bind to every address (0.0.0.0), as a careless build does."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("redis-server",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         lines = [
-            f"bind {ip}",
+            "bind 0.0.0.0" if self.bind_all else f"bind {ip}",
             f"port {self.port}",
             "protected-mode no" if self.password is None else "protected-mode yes",
             'save ""',
@@ -137,7 +149,7 @@ class Redis(Service):
             lines.append(f"requirepass {self.password}")
         conf = home / "redis.conf"
         conf.write_text("\n".join(lines) + "\n")
-        return _spawn(["redis-server", str(conf)], home)
+        return _spawn(["redis-server", str(conf)], home, netns)
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,7 @@ class Nginx(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("nginx",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         root = home / "www"
         shutil.rmtree(root, ignore_errors=True)  # rebuilt each start: no stale files
         root.mkdir(parents=True)
@@ -189,7 +201,7 @@ http {{
 }}
 """
         )
-        return _spawn(["nginx", "-c", str(conf), "-p", str(home)], home)
+        return _spawn(["nginx", "-c", str(conf), "-p", str(home)], home, netns)
 
 
 @dataclass(frozen=True)
@@ -200,11 +212,11 @@ class Memcached(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("memcached",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         argv = ["memcached", "-l", ip, "-p", str(self.port), "-U", "0", "-m", "16"]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
-        return _spawn(argv, home)
+        return _spawn(argv, home, netns)
 
 
 @dataclass(frozen=True)
@@ -217,7 +229,7 @@ class AnonymousFtp(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("vsftpd",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         root = home / "anon"
         empty = home / "empty"
         for path in (root, empty):
@@ -245,7 +257,7 @@ class AnonymousFtp(Service):
             + "\n"
         )
         conf.chmod(0o600)
-        return _spawn(["vsftpd", str(conf)], home)
+        return _spawn(["vsftpd", str(conf)], home, netns)
 
 
 @dataclass(frozen=True)
@@ -258,7 +270,7 @@ class RsyncDaemon(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("rsync",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         share = home / "share"
         share.mkdir(parents=True, exist_ok=True)
         conf = home / "rsyncd.conf"
@@ -276,6 +288,7 @@ class RsyncDaemon(Service):
                 f"--port={self.port}",
             ],
             home,
+            netns,
         )
 
 
@@ -289,7 +302,7 @@ class Etcd(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("etcd",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         client, peer = f"http://{ip}:{self.port}", f"http://{ip}:{self.port + 1}"
         return _spawn(
             [
@@ -311,6 +324,7 @@ class Etcd(Service):
                 "--enable-v2=true",
             ],
             home,
+            netns,
         )
 
 
@@ -322,7 +336,7 @@ class Prometheus(Service):
     def binaries(self) -> tuple[str, ...]:
         return ("prometheus",)
 
-    def start(self, ip: str, home: Path) -> subprocess.Popen[bytes]:
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
         conf = home / "prometheus.yml"
         conf.write_text(
             "global: {scrape_interval: 1h}\n"
@@ -338,11 +352,14 @@ class Prometheus(Service):
                 f"--storage.tsdb.path={home / 'data'}",
             ],
             home,
+            netns,
         )
 
 
-def _spawn(argv: list[str], home: Path) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
     out = (home / f"{Path(argv[0]).name}.out").open("ab")
+    if netns is not None:
+        argv = ["ip", "netns", "exec", netns, *argv]
     return subprocess.Popen(
         argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )

@@ -1,0 +1,96 @@
+"""Host probe over SSH, on lab hosts in their own network namespaces (so `ss` shows only
+their sockets) with accounts and data that exist only inside their namespaces."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from auditor.probes.host import _firewall, _listening, _redis
+from tests.conftest import run_auditor
+from tests.lab.lab import Lab
+
+
+@pytest.fixture(scope="module")
+def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    inventory = lab.write_inventory(
+        tmp_path_factory.mktemp("host") / "inv.yaml", ["db-host", "clean-host"]
+    )
+    result = run_auditor("audit", str(inventory), "-f", "json")
+    assert result.code == 1, result.stderr
+    return result.json()
+
+
+def _status(report: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:
+    target = next(t for t in report["targets"] if t["name"] == host)
+    assert target["complete"], target["errors"]
+    return {f["rule"]: f for f in target["findings"] if f["resource"] == "host"}
+
+
+def test_hidden_root_account_and_empty_password_are_found(report: dict[str, Any]) -> None:
+    found = _status(report, "db-host")
+    uid0 = found["host.extra-uid0-account"]
+    assert uid0["status"] == "fail" and uid0["evidence"] == {"uid0": ["toor"]}
+    empty = found["host.empty-password"]
+    assert empty["status"] == "fail" and empty["evidence"] == {"accounts": ["guest"]}
+    assert "$" not in json.dumps(report)  # no password hash ever reaches the report
+
+
+def test_redis_on_all_addresses_is_an_undeclared_listener(report: dict[str, Any]) -> None:
+    found = _status(report, "db-host")
+    listener = found["host.undeclared-listener"]
+    assert listener["status"] == "fail"
+    assert [(s["address"], s["port"]) for s in listener["evidence"]["undeclared"]] == [
+        ("0.0.0.0", 6379)
+    ]
+
+
+def test_files_past_retention_make_the_host_no_go(report: dict[str, Any], lab: Lab) -> None:
+    target = next(t for t in report["targets"] if t["name"] == "db-host")
+    assert target["verdict"] == "no-go"
+    retention = _status(report, "db-host")["host.retention"]
+    assert retention["status"] == "fail" and retention["severity"] == "high"
+    (path,) = retention["evidence"]["paths"]
+    assert (path["count"], path["oldest_days"]) == (3, 200)
+    assert "customers-" not in json.dumps(report)  # counts and ages, never file names
+
+
+def test_clean_host_passes_the_account_listener_and_retention_rules(report: dict[str, Any]) -> None:
+    found = _status(report, "clean-host")
+    for rule in (
+        "host.extra-uid0-account",
+        "host.empty-password",
+        "host.shadow-permissions",
+        "host.undeclared-listener",
+        "host.retention",
+    ):
+        assert found[rule]["status"] == "pass", (rule, found[rule]["message"])
+    # Detection is absent on these lab machines, and the report says so.
+    for rule in ("host.auditd", "host.log-forwarding", "host.firewall"):
+        assert found[rule]["status"] == "fail"
+    # The machine's own /etc/redis/redis.conf (Debian's, from redis-server) is protected.
+    assert found["host.redis-config"]["status"] == "pass"
+    assert found["host.mongod-config"]["status"] == "skip"  # no mongod.conf here
+
+
+def test_parsers_on_real_tool_output() -> None:
+    ss = (
+        "LISTEN 0 511 0.0.0.0:6379 0.0.0.0:*\nLISTEN 0 128 127.0.0.1:631 0.0.0.0:*\n"
+        "LISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 128 10.0.0.5:8080 0.0.0.0:*\n"
+    )
+    sockets = {(s["address"], s["port"]): s for s in _listening(ss, "10.0.0.5")}
+    assert sockets[("0.0.0.0", 6379)]["reachable"] and sockets[("::", 22)]["wildcard"]
+    assert not sockets[("127.0.0.1", 631)]["reachable"]
+    assert sockets[("10.0.0.5", 8080)]["reachable"]
+    assert _firewall(
+        "tool=nft\ntable inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n"
+    )["active"]
+    assert not _firewall("tool=iptables\n-P INPUT ACCEPT\n-P FORWARD ACCEPT\n")["active"]
+    assert _redis("protected-mode no\nrequirepass set\nfound\n") == {
+        "found": True,
+        "protected_mode": "no",
+        "requirepass_set": True,
+        "bind": "",
+    }
