@@ -18,7 +18,8 @@ from auditor.errors import AuditorError
 from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
-from auditor.models import Severity, SshSettings
+from auditor.inventory.aws_discovery import with_discovered
+from auditor.models import AwsSettings, Severity, SshSettings
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
@@ -180,7 +181,7 @@ def audit(inventory_file: Path, **options: Any) -> None:
 
 
 @cli.command()
-@click.argument("hosts", nargs=-1, required=True)
+@click.argument("hosts", nargs=-1, required=False)
 @click.option(
     "--ports",
     default="1-65535",
@@ -198,6 +199,14 @@ def audit(inventory_file: Path, **options: Any) -> None:
 @click.option("--ssh-user", help="SSH user for probes that log in.")
 @click.option("--ssh-port", type=click.IntRange(1, 65535), default=22, show_default=True)
 @click.option("--identity-file", type=click.Path(dir_okay=False), help="SSH private key.")
+@click.option(
+    "--aws-discover",
+    is_flag=True,
+    help="Also audit every bucket, security group, instance and RDS database of the AWS "
+    "account (standard credential chain) in --aws-region.",
+)
+@click.option("--aws-region", "aws_regions", multiple=True, help="Region to discover; repeatable.")
+@click.option("--aws-endpoint-url", help="S3-compatible or emulated AWS endpoint.")
 @_output_options
 @_user_errors
 def scan(
@@ -207,6 +216,9 @@ def scan(
     ssh_user: str | None,
     ssh_port: int,
     identity_file: str | None,
+    aws_discover: bool,
+    aws_regions: tuple[str, ...],
+    aws_endpoint_url: str | None,
     **options: Any,
 ) -> None:
     """Ad-hoc audit of HOSTS without an inventory; the scope is exactly these hosts.
@@ -217,10 +229,20 @@ def scan(
     Examples:
       auditor scan 127.0.0.1
       auditor scan 10.0.0.5 10.0.0.6 --ports 22,80,443,6379 -f json
+      auditor scan --aws-discover --aws-region eu-west-1
     """
+    if not hosts and not aws_discover:
+        raise click.UsageError("name at least one HOST, or use --aws-discover")
     ssh = SshSettings(user=ssh_user, port=ssh_port, identity_file=identity_file)
+    aws = (
+        AwsSettings(regions=aws_regions, endpoint_url=aws_endpoint_url, discover=True)
+        if aws_discover
+        else None
+    )
     _run(
-        lambda: adhoc_inventory(list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh),
+        lambda: adhoc_inventory(
+            list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh, aws=aws
+        ),
         **options,
     )
 
@@ -244,7 +266,7 @@ def _run(
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats or ("table",), outputs)
     overrides = _parse_params(params)
-    inventory = load()
+    inventory = with_discovered(load())
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
     ssh = SshOptions(
         known_hosts=(Path("~/.ssh/known_hosts"), *known_hosts),
@@ -252,7 +274,7 @@ def _run(
         config_file=ssh_config,
     )
     probes = build_probes(
-        ProbeSettings(concurrency, service_detection, scanner, ssh),
+        ProbeSettings(concurrency, service_detection, scanner, ssh, inventory.aws),
     )
     settings = AuditSettings(
         fail_on=Severity(fail_on),

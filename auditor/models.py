@@ -89,12 +89,38 @@ class SshSettings:
 
 
 @dataclass(frozen=True)
+class AwsLink:
+    """The cloud resources of one server (or, in discovery, the one resource audited)."""
+
+    region: str | None = None
+    instance_id: str | None = None
+    buckets: tuple[str, ...] = ()
+    db_instances: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """How to reach AWS: the standard credential chain unless told otherwise."""
+
+    profile: str | None = None
+    regions: tuple[str, ...] = ()
+    endpoint_url: str | None = None
+    role_arn: str | None = None
+    discover: bool = False
+
+
+@dataclass(frozen=True)
 class Target:
-    """A server to audit, as the inventory declared it, with its address resolved once."""
+    """A server to audit, as the inventory declared it, with its address resolved once.
+
+    Cloud resources found by account-wide discovery are targets too (`kind` says which);
+    they have no IP, and probes that need one report an error for them.
+    """
 
     name: str
     address: str
-    ip: IPAddress
+    ip: IPAddress | None
     ports: str = "1-65535"
     rules: tuple[str, ...] = ("baseline",)
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -102,6 +128,10 @@ class Target:
     change: ChangeRecord | None = None
     line: int | None = None
     """Line of this server's entry in the inventory file (for SARIF and error messages)."""
+    aws: AwsLink | None = None
+    kind: str = "server"
+    """`server`, or for discovered cloud resources `bucket`, `security_group`, `instance`,
+    `db_instance`."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,14 @@
    linearly (flat ms/host) as the fleet grows.
 2. SSH stage (root only): a fleet of real sshd instances from the lab, audited with the
    `ssh` rule pack serially (--concurrency 1) and concurrently.
+3. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
+   audited account-wide (discovery) with the `aws` pack; wall time and API calls per
+   resource, counted by botocore's own events.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import tempfile
@@ -135,6 +139,83 @@ def ssh_stage(workdir: Path, count: int = 24) -> list[list[str]]:
     return rows
 
 
+def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[list[str]]:
+    from auditor.inventory.aws_discovery import with_discovered
+    from auditor.inventory.model import Inventory
+    from auditor.models import AwsSettings
+    from auditor.probes import aws_api
+    from auditor.probes.aws import AwsProbe
+    from auditor.rules import load_catalog
+    from auditor.scope import Scope
+    from tests.lab import cloud
+    from tests.lab.lab import Lab, LabHost
+    from tests.lab.services import MotoServer
+
+    os.environ.update(cloud.FAKE_CREDENTIALS)
+    lab = Lab(workdir / "aws-lab", "127.84.0", (LabHost("moto", 10, (MotoServer(),), rules=()),))
+    lab.up()  # seeds the lab's own resources too
+    try:
+        endpoint = lab.aws_endpoint or ""
+        s3, ec2 = cloud.client(endpoint, "s3"), cloud.client(endpoint, "ec2")
+        for index in range(buckets):
+            s3.create_bucket(
+                Bucket=f"bench-{index:04d}",
+                CreateBucketConfiguration={"LocationConstraint": cloud.REGION},
+            )
+        vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+        for index in range(groups):
+            group = ec2.create_security_group(
+                GroupName=f"bench-{index}", Description="bench", VpcId=vpc
+            )["GroupId"]
+            ec2.authorize_security_group_ingress(
+                GroupId=group,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                    }
+                ],
+            )
+        calls = [0]
+        original = aws_api.Aws.client
+
+        def counting(self: aws_api.Aws, service: str) -> object:
+            client = original(self, service)
+            client.meta.events.register(
+                "before-call.*.*", lambda **_: calls.__setitem__(0, calls[0] + 1)
+            )
+            return client
+
+        aws_api.Aws.client = counting  # type: ignore[method-assign]
+        settings = AwsSettings(regions=(cloud.REGION,), endpoint_url=endpoint, discover=True)
+        started = time.perf_counter()
+        inventory = with_discovered(Inventory("<bench>", 1, Scope(()), (), aws=settings))
+        report = run_audit(
+            inventory,
+            load_catalog(["aws"]),
+            [AwsProbe(settings, concurrency=16)],
+            AuditSettings(timeout=120, show_progress=False),
+        )
+        elapsed = time.perf_counter() - started
+        aws_api.Aws.client = original  # type: ignore[method-assign]
+    finally:
+        lab.down()
+    resources = len(report.results)
+    incomplete = sum(not r.complete for r in report.results)
+    return [
+        [
+            resources,
+            f"{elapsed:.1f}",
+            f"{elapsed / resources * 1000:.1f}",
+            calls[0],
+            f"{calls[0] / resources:.1f}",
+            incomplete,
+        ]
+    ]
+
+
 def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,11 +223,26 @@ def main() -> int:
             elapsed, findings = measure(count, Path(tmp))
             rows.append([count, f"{elapsed:.2f}", f"{elapsed / count * 1000:.1f}", findings])
         ssh_rows = ssh_stage(Path(tmp))
+        aws_rows = aws_stage(Path(tmp))
     print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
     print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
     if ssh_rows:
         print("\nSSH stage (probes ssh, ssh_auth, sshd; rule pack ssh) on real sshd instances")
         print(tabulate(ssh_rows, headers=["sshd", "concurrency", "wall s", "ms / host", "GO"]))
+    print("\nAWS stage: account-wide audit on moto (1,000 buckets, 200 security groups)")
+    print(
+        tabulate(
+            aws_rows,
+            headers=[
+                "resources",
+                "wall s",
+                "ms / resource",
+                "API calls",
+                "calls / resource",
+                "incomplete",
+            ],
+        )
+    )
     return 0
 
 

@@ -14,7 +14,19 @@ from typing import Any
 
 import pytest
 
+from tests.lab.cloud import FAKE_CREDENTIALS
 from tests.lab.lab import FLEET, HOST_FLEET, SERVICE_FLEET, SSH_FLEET, TEST_NETWORK, Lab
+
+# Tests talk to moto on loopback only: fake credentials, and no user AWS config, so that
+# nothing in the suite can ever sign a request that AWS would accept.
+SAFE_AWS_ENV = {
+    **FAKE_CREDENTIALS,
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+os.environ.update(SAFE_AWS_ENV)
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    os.environ.pop(_name, None)
 
 REPO = Path(__file__).resolve().parents[1]
 LISTENER_NETWORK = "127.79.0"

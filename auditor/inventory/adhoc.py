@@ -6,7 +6,7 @@ from auditor.errors import InputError
 from auditor.inventory.loader import DEFAULT_RULES, resolve
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
 from auditor.inventory.portspec import parse_ports
-from auditor.models import SshSettings, Target
+from auditor.models import AwsSettings, SshSettings, Target
 from auditor.scope import Scope
 
 
@@ -16,6 +16,7 @@ def adhoc_inventory(
     ports: str,
     rules: tuple[str, ...] = DEFAULT_RULES,
     ssh: SshSettings | None = None,
+    aws: AwsSettings | None = None,
 ) -> Inventory:
     try:
         parse_ports(ports)
@@ -40,6 +41,7 @@ def adhoc_inventory(
     return Inventory(
         path="<command line>",
         version=INVENTORY_VERSION,
-        scope=Scope.of_addresses([t.ip for t in targets]),
+        scope=Scope.of_addresses([t.ip for t in targets if t.ip is not None]),
         targets=tuple(targets),
+        aws=aws,
     )

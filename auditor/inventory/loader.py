@@ -15,13 +15,25 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
 from auditor.inventory.portspec import parse_ports
-from auditor.models import ChangeRecord, Exposure, IPAddress, IPNetwork, SshSettings, Target
+from auditor.models import (
+    AwsLink,
+    AwsSettings,
+    ChangeRecord,
+    Exposure,
+    IPAddress,
+    IPNetwork,
+    SshSettings,
+    Target,
+)
 from auditor.scope import Scope
 from auditor.yamlsource import Node, load_yaml
 
-TOP_KEYS = {"version", "scope", "defaults", "servers", "rule_params"}
+TOP_KEYS = {"version", "scope", "defaults", "servers", "rule_params", "cloud"}
+CLOUD_KEYS = {"aws"}
+AWS_KEYS = {"profile", "regions", "endpoint_url", "role_arn", "discover"}
+SERVER_AWS_KEYS = {"region", "instance_id", "buckets", "db_instances", "security_groups"}
 DEFAULT_KEYS = {"ports", "rules", "ssh", "tags"}
-SERVER_KEYS = {"name", "address", "tags", "change", "ports", "rules", "ssh"}
+SERVER_KEYS = {"name", "address", "tags", "change", "ports", "rules", "ssh", "aws"}
 SSH_KEYS = {"user", "port", "identity_file", "known_hosts", "proxy_jump"}
 CHANGE_KEYS = {
     "id",
@@ -69,12 +81,55 @@ def load_inventory(path: str | Path) -> Inventory:
         targets.append(target)
     if not targets:
         raise servers_node.error("no servers listed", hint="add at least one server")
+    aws = _aws_settings(root.get("cloud"))
+    if aws is None and any(t.aws for t in targets):
+        raise root.error(
+            "servers link AWS resources but there is no `cloud.aws` section",
+            hint="add `cloud: {aws: {regions: [eu-west-1]}}`",
+        )
     return Inventory(
         path=str(source),
         version=version,
         scope=scope,
         targets=tuple(targets),
         rule_params=_rule_params(root.get("rule_params")),
+        aws=aws,
+    )
+
+
+def _aws_settings(cloud: Node | None) -> AwsSettings | None:
+    if cloud is None:
+        return None
+    cloud.mapping(CLOUD_KEYS)
+    node = cloud.get("aws")
+    if node is None:
+        return None
+    node.mapping(AWS_KEYS)
+    profile, endpoint, role = node.get("profile"), node.get("endpoint_url"), node.get("role_arn")
+    regions, discover = node.get("regions"), node.get("discover")
+    return AwsSettings(
+        profile=profile.string() if profile else None,
+        regions=regions.string_list() if regions else (),
+        endpoint_url=endpoint.string() if endpoint else None,
+        role_arn=role.string() if role else None,
+        discover=discover.as_(bool) if discover else False,
+    )
+
+
+def _aws_link(node: Node) -> AwsLink:
+    node.mapping(SERVER_AWS_KEYS)
+    region, instance = node.get("region"), node.get("instance_id")
+    buckets, databases, groups = (
+        node.get("buckets"),
+        node.get("db_instances"),
+        node.get("security_groups"),
+    )
+    return AwsLink(
+        region=region.string() if region else None,
+        instance_id=instance.string() if instance else None,
+        buckets=buckets.string_list() if buckets else (),
+        db_instances=databases.string_list() if databases else (),
+        security_groups=groups.string_list() if groups else (),
     )
 
 
@@ -108,6 +163,7 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
     tags = {**_tags(defaults.get("tags") if defaults else None), **_tags(node.get("tags"))}
     ssh = _ssh(defaults.get("ssh") if defaults else None, node.get("ssh"))
     change_node = node.get("change")
+    aws_node = node.get("aws")
     return Target(
         name=name,
         address=address,
@@ -118,6 +174,7 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
         ssh=ssh,
         change=_change(change_node) if change_node else None,
         line=node.line,
+        aws=_aws_link(aws_node) if aws_node else None,
     )
 
 

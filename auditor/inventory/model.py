@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.models import Target
+from auditor.models import AwsSettings, Target
 from auditor.scope import Scope
 
 INVENTORY_VERSION = 1
@@ -20,3 +20,5 @@ class Inventory:
     targets: tuple[Target, ...]
     rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per-rule parameter overrides: {rule id: {param: value}}."""
+    aws: AwsSettings | None = None
+    """How to reach AWS (`cloud.aws`); None when the inventory has no cloud part."""

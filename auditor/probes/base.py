@@ -20,6 +20,13 @@ class ProbeFailure(Exception):
     """Raised inside a probe for an expected failure on one target (timeout, refused...)."""
 
 
+def address_of(target: Target, scope: Scope) -> str:
+    """The target's IP, checked against the scope; cloud-only targets have none."""
+    if target.ip is None:
+        raise ProbeFailure(f"{target.name} has no network address to probe ({target.kind})")
+    return str(scope.check(target.ip))
+
+
 Done = Callable[[str], None]
 """Called with a target name when the probe has finished with it (drives progress)."""
 
@@ -80,8 +87,8 @@ class PerTargetProbe(Probe):
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         def one(target: Target) -> ProbeOutcome:
-            scope.check(target.ip)
             try:
+                address_of(target, scope)
                 return self.probe(target, scope, timeout, upstream.get(target.name, {}))
             except ProbeFailure as exc:
                 return self.failed(str(exc))

@@ -19,7 +19,15 @@ from typing import Any
 from auditor.inventory.portspec import normalise
 from auditor.models import ProbeOutcome, Target
 from auditor.probes import connect_scan, nmap_scan
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, ProbeFailure, Upstream, ignore_progress
+from auditor.probes.base import (
+    NO_UPSTREAM,
+    Done,
+    Probe,
+    ProbeFailure,
+    Upstream,
+    address_of,
+    ignore_progress,
+)
 from auditor.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -51,18 +59,25 @@ class PortProbe(Probe):
         done: Done = ignore_progress,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
+        outcomes: dict[str, ProbeOutcome] = {}
+        scannable = []
         for target in targets:
-            scope.check(target.ip)
+            try:
+                address_of(target, scope)
+            except ProbeFailure as exc:
+                outcomes[target.name] = self.failed(str(exc))
+                done(target.name)
+            else:
+                scannable.append(target)
         scanner, note = self._scanner()
         groups: dict[str, list[Target]] = defaultdict(list)
-        for target in targets:
+        for target in scannable:
             groups[normalise(target.ports)].append(target)
         jobs = [
             (ports, chunk)
             for ports, members in groups.items()
             for chunk in _chunks(members, self.processes)
         ]
-        outcomes: dict[str, ProbeOutcome] = {}
         with ThreadPoolExecutor(self.processes, thread_name_prefix="nmap") as pool:
             futures = [
                 pool.submit(scanner, [str(t.ip) for t in chunk], ports, timeout)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auditor.models import AwsSettings
+from auditor.probes.aws import AwsProbe
 from auditor.probes.base import Probe
 from auditor.probes.host import HostProbe
 from auditor.probes.ports import PortProbe
@@ -25,6 +27,7 @@ class ProbeSettings:
     service_detection: bool = False
     scanner: str = "nmap"
     ssh: SshOptions = field(default_factory=SshOptions)
+    aws: AwsSettings | None = None
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
@@ -35,4 +38,5 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshdConfigProbe(settings.ssh, settings.concurrency),
         ServicesProbe(settings.concurrency),
         HostProbe(settings.ssh, settings.concurrency),
+        AwsProbe(settings.aws, settings.concurrency),
     ]

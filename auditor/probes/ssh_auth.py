@@ -18,7 +18,7 @@ from typing import Any
 import paramiko
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe, ProbeFailure
+from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
 from auditor.probes.ssh_session import fingerprint
 from auditor.probes.ssh_wire import read_server_hello
 from auditor.scope import Scope
@@ -52,7 +52,7 @@ class SshAuthProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
-        ip = str(scope.check(target.ip))
+        ip = address_of(target, scope)
         port = target.ssh.port
         user = target.ssh.user or "root"
         offered = read_server_hello(ip, port, timeout).lists["host_key_algorithms"]

@@ -121,6 +121,8 @@ def endpoint_for(target: Target, options: SshOptions) -> tuple[Endpoint, str | N
     jump = ssh.proxy_jump or config.get("proxyjump")
     if jump in ("none", ""):
         jump = None
+    if target.ip is None:
+        raise ProbeFailure(f"{target.name} has no network address to log in to")
     return Endpoint(target.address, str(target.ip), port, user, identities), jump
 
 

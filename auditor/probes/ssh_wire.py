@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe, ProbeFailure
+from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
 from auditor.scope import Scope
 
 CLIENT_VERSION = b"SSH-2.0-auditor_probe\r\n"
@@ -174,5 +174,5 @@ class SshAlgorithmsProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
-        hello = read_server_hello(str(scope.check(target.ip)), target.ssh.port, timeout)
+        hello = read_server_hello(address_of(target, scope), target.ssh.port, timeout)
         return ProbeOutcome(self.name, facts=hello_facts(hello))

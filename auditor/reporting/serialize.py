@@ -49,7 +49,8 @@ def _target(result: TargetResult, report: Report) -> dict[str, Any]:
     return {
         "name": target.name,
         "address": target.address,
-        "ip": str(target.ip),
+        "ip": str(target.ip) if target.ip else "",
+        "kind": target.kind,
         "tags": dict(target.tags),
         "verdict": result.verdict.value,
         "complete": result.complete,

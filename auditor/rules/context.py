@@ -19,7 +19,7 @@ def base_context(target: Target, outcomes: Mapping[str, ProbeOutcome]) -> dict[s
         "target": {
             "name": target.name,
             "address": target.address,
-            "ip": str(target.ip),
+            "ip": str(target.ip) if target.ip else "",
             "tags": dict(target.tags),
         },
         "change": change_facts(target.change),

@@ -7,7 +7,7 @@ facts it got, yields `error` — never `pass`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from auditor.models import Finding, ProbeOutcome, Status, Target
@@ -66,16 +66,43 @@ def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Find
     return _finding(rule, Status.FAIL, resource, message, evidence)
 
 
+# Where each resource kind's records live in the context, and how a report names one.
+_RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callable[[Any], str]]] = {
+    "port": (
+        lambda c: c.get("ports", []),
+        lambda p: f"port:{p['number']}/{p['proto']}",
+    ),
+    "service": (
+        lambda c: c.get("services", []),
+        lambda s: f"service:{s['kind']}@{s['port']}/{s['proto']}",
+    ),
+    "bucket": (lambda c: c.get("aws", {}).get("buckets", []), lambda b: f"bucket:{b['name']}"),
+    "security_group": (
+        lambda c: c.get("aws", {}).get("security_groups", []),
+        lambda g: f"security_group:{g['id']}",
+    ),
+    "instance": (
+        lambda c: c.get("aws", {}).get("instances", []),
+        lambda i: f"instance:{i['id']}",
+    ),
+    "db_instance": (
+        lambda c: c.get("aws", {}).get("db_instances", []),
+        lambda d: f"db_instance:{d['id']}",
+    ),
+    "aws_account": (
+        lambda c: [c["aws"]["account"]] if "aws" in c else [],
+        lambda a: f"aws_account:{a['id']}/{a.get('region', '')}",
+    ),
+}
+
+
 def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     if rule.applies_to == "host":
         yield "host", dict(context)
-    elif rule.applies_to == "port":
-        for port in context.get("ports", []):
-            yield f"port:{port['number']}/{port['proto']}", {**context, "port": port}
-    elif rule.applies_to == "service":
-        for service in context.get("services", []):
-            name = f"service:{service['kind']}@{service['port']}/{service['proto']}"
-            yield name, {**context, "service": service}
+        return
+    records, name = _RESOURCES[rule.applies_to]
+    for record in records(context):
+        yield name(record), {**context, rule.applies_to: record}
 
 
 def _resource_error(rule: Rule, context: Mapping[str, Any]) -> str:
@@ -94,7 +121,7 @@ def _evidence(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
     if rule.evidence is not None:
         value = rule.evidence.evaluate(context)
         return value if isinstance(value, dict) else {"value": value}
-    if rule.applies_to in ("port", "service"):
+    if rule.applies_to != "host":
         return {rule.applies_to: context[rule.applies_to]}
     roots = sorted(rule.fact_roots - {"params", "target"})
     return {root: context[root] for root in roots if root in context}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.lab.cloud import FAKE_CREDENTIALS
 from tests.lab.lab import DEMO_NETWORK, Lab
 from tests.lab.services import LabError
 
@@ -45,7 +46,13 @@ def run_demo(lab: Lab) -> int:
             "table",
         ]
         print("$ auditor audit inventories/lab.yaml", file=sys.stderr)
-        code = subprocess.run(command, check=False).returncode
+        env = {
+            **os.environ,
+            **FAKE_CREDENTIALS,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+        code = subprocess.run(command, check=False, env=env).returncode
         report = json.loads(report_path.read_text())
     finally:
         lab.down()

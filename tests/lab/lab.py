@@ -19,11 +19,13 @@ from typing import Any
 
 import yaml
 
+from tests.lab import cloud
 from tests.lab.services import (
     AnonymousFtp,
     Etcd,
     LabError,
     Memcached,
+    MotoServer,
     Nginx,
     Prometheus,
     Redis,
@@ -121,6 +123,9 @@ class LabHost:
     declared as the change record's data path with a 90-day retention limit."""
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
+    aws: dict[str, Any] = field(default_factory=dict)
+    """Cloud resources linked to this server (inventory `aws:`); `instance` names which
+    seeded instance (`good` or `vendor`) once the cloud is up."""
 
     def ip(self, network: str) -> str:
         return f"{NETNS_NETWORK}.{self.octet}.2" if self.netns else f"{network}.{self.octet}"
@@ -144,6 +149,7 @@ FLEET: tuple[LabHost, ...] = (
             "exposes": [{"port": 22, "proto": "tcp", "service": "ssh", "to": "internal"}],
         },
         tags={"env": "prod", "role": "bastion"},
+        aws={"buckets": [cloud.GOOD_BUCKET], "instance": "good"},
     ),
     LabHost(
         "vendor-built",
@@ -172,7 +178,13 @@ FLEET: tuple[LabHost, ...] = (
             ],
         },
         tags={"env": "prod", "role": "web"},
+        aws={
+            "buckets": [cloud.PUBLIC_BUCKET],
+            "db_instances": [cloud.PUBLIC_DB],
+            "instance": "vendor",
+        },
     ),
+    LabHost("cloud", 40, (MotoServer(),), rules=()),
 )
 
 
@@ -309,6 +321,23 @@ class Lab:
         return self.state_dir / CLIENT_KEY
 
     @property
+    def cloud_host(self) -> LabHost | None:
+        return next(
+            (h for h in self.fleet if any(isinstance(s, MotoServer) for s in h.services)), None
+        )
+
+    @property
+    def aws_endpoint(self) -> str | None:
+        host = self.cloud_host
+        return f"http://{host.ip(self.network)}:{MotoServer.port}" if host else None
+
+    def cloud_ids(self) -> cloud.CloudIds | None:
+        path = self.state_dir / "cloud.json"
+        if not path.exists():
+            return None
+        return cloud.CloudIds(**json.loads(path.read_text()))
+
+    @property
     def known_hosts(self) -> Path:
         return self.state_dir / "known_hosts"
 
@@ -394,11 +423,15 @@ class Lab:
             self.down()
             raise
         self.write_known_hosts()
+        if self.aws_endpoint:
+            ids = cloud.seed(self.aws_endpoint)
+            (self.state_dir / "cloud.json").write_text(json.dumps(ids.__dict__))
 
     def down(self) -> None:
         state = self.state_dir / "state.json"
         if not state.exists():
             return
+        (self.state_dir / "cloud.json").unlink(missing_ok=True)
         entries = json.loads(state.read_text())
         for entry in entries:
             if "pid" in entry:
@@ -458,7 +491,7 @@ class Lab:
 
     def inventory(self, ports: str = LAB_PORTS, hosts: list[str] | None = None) -> dict[str, Any]:
         """The lab described as inventory v1 (inventories/lab.yaml is this, for the demo)."""
-        chosen = [h for h in self.fleet if hosts is None or h.name in hosts]
+        chosen = [h for h in self.fleet if (hosts is None or h.name in hosts) and h.rules != ()]
         return {
             "version": 1,
             "scope": [f"{self.network}.0/24"]
@@ -474,7 +507,12 @@ class Lab:
                 },
             },
             "servers": [self._server(host) for host in chosen],
-        }
+        } | self._cloud_section(chosen)
+
+    def _cloud_section(self, chosen: list[LabHost]) -> dict[str, Any]:
+        if not self.aws_endpoint or not any(h.aws for h in chosen):
+            return {}
+        return {"cloud": {"aws": {"endpoint_url": self.aws_endpoint, "regions": [cloud.REGION]}}}
 
     def _server(self, host: LabHost) -> dict[str, Any]:
         server: dict[str, Any] = {"name": host.name, "address": host.ip(self.network)}
@@ -489,9 +527,17 @@ class Lab:
             server["ssh"] = ssh
         if host.rules is not None:
             server["rules"] = list(host.rules)
+        elif host.aws and self.aws_endpoint:
+            server["rules"] = ["baseline", "ssh", "services", "aws"]
         if host.tags:
             server["tags"] = dict(host.tags)
         server["change"] = dict(host.change)
+        if host.aws and self.aws_endpoint:
+            link = {k: v for k, v in host.aws.items() if k != "instance"}
+            ids = self.cloud_ids()
+            if ids is not None and host.aws.get("instance"):
+                link["instance_id"] = getattr(ids, f"{host.aws['instance']}_instance")
+            server["aws"] = link
         if host.aged_files >= 0:
             server["change"].update(retention_days=90, data_paths=[str(self.data_dir(host))])
         return server

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -353,6 +354,36 @@ class Prometheus(Service):
             ],
             home,
             netns,
+        )
+
+
+@dataclass(frozen=True)
+class MotoServer(Service):
+    """moto in server mode: the AWS APIs over real HTTP, with fake credentials only.
+
+    `auth_after` turns on moto's IAM enforcement after that many unauthenticated requests
+    (INITIAL_NO_AUTH_ACTION_COUNT), for tests of missing permissions.
+    """
+
+    kind: str = "aws"
+    port: int = 5000
+    auth_after: int | None = None
+
+    def binaries(self) -> tuple[str, ...]:
+        return ()
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        if self.auth_after is not None:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.auth_after)
+        out = (home / "moto.out").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", ip, "-p", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe
+from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.services.base import ServiceCheck
 from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
@@ -86,7 +86,7 @@ class ServicesProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
-        ip = str(scope.check(target.ip))
+        ip = address_of(target, scope)
         records = []
         for port, check, why in plan(target, upstream["ports"].facts.get("ports", [])):
             record: dict[str, Any] = {
