@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,14 +20,18 @@ from auditor.engine import AuditSettings, run_audit
 from auditor.errors import AuditorError
 from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
+from auditor.history import History, default_path, diff
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
+from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
-from auditor.models import AwsSettings, Severity, SshSettings
+from auditor.inventory.terraform import terraform_sources
+from auditor.models import AwsSettings, Severity, SshSettings, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.rules import RuleCatalog, catalog_for, load_catalog
 from auditor.rules.loader import builtin_rules_dir
+from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("auditor")
@@ -153,6 +160,27 @@ def _output_options(func: F) -> F:
             help="Extra folder of rule packs, searched before the built-in ones.",
         ),
         click.option(
+            "--waivers",
+            "waivers_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Waivers file (docs/waivers.md): accepted risks with an approver and an expiry.",
+        ),
+        click.option(
+            "--history",
+            "history_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Run history database (default: $AUDITOR_HISTORY or "
+            "~/.local/state/server-auditor/history.sqlite).",
+        ),
+        click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--max-waiver-days",
+            type=click.IntRange(1, 3650),
+            default=DEFAULT_MAX_DAYS,
+            show_default=True,
+            help="Reject waivers that expire further away than this.",
+        ),
+        click.option(
             "--param",
             "params",
             multiple=True,
@@ -167,17 +195,46 @@ def _output_options(func: F) -> F:
 
 @cli.command()
 @click.argument("inventory_file", type=click.Path(path_type=Path))
+@click.option(
+    "--ansible",
+    "ansible_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take servers from this Ansible inventory (INI or YAML); INVENTORY_FILE adds "
+    "scope, defaults and change records by server name.",
+)
+@click.option(
+    "--terraform",
+    "terraform_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take servers and cloud resources from `terraform show -json` output.",
+)
 @_output_options
 @_user_errors
-def audit(inventory_file: Path, **options: Any) -> None:
+def audit(
+    inventory_file: Path, ansible_file: Path | None, terraform_file: Path | None, **options: Any
+) -> None:
     """Audit every server of an inventory and gate its launch.
 
     \b
     Examples:
       auditor audit inventories/lab.yaml
       auditor audit inv.yaml -f table -f json -o report.json --fail-on medium
+      auditor audit changes.yaml --ansible hosts.ini
+      terraform show -json > state.json && auditor audit changes.yaml --terraform state.json
     """
-    _run(lambda: load_inventory(inventory_file), **options)
+
+    def load() -> Inventory:
+        imported: list[dict[str, Any]] = []
+        extra: list[Target] = []
+        if ansible_file is not None:
+            imported += ansible_servers(ansible_file)
+        if terraform_file is not None:
+            servers, extra = terraform_sources(terraform_file)
+            imported += servers
+        inventory = load_inventory(inventory_file, imported)
+        return replace(inventory, targets=(*inventory.targets, *extra)) if extra else inventory
+
+    _run(load, **options)
 
 
 @cli.command()
@@ -262,10 +319,15 @@ def _run(
     known_hosts: tuple[Path, ...],
     tofu: Path | None,
     ssh_config: Path,
+    waivers_file: Path | None,
+    max_waiver_days: int,
+    history_path: Path | None,
+    no_history: bool,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats or ("table",), outputs)
     overrides = _parse_params(params)
+    waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     inventory = with_discovered(load())
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
     ssh = SshOptions(
@@ -276,12 +338,22 @@ def _run(
     probes = build_probes(
         ProbeSettings(concurrency, service_detection, scanner, ssh, inventory.aws),
     )
+    history = None if no_history else History(history_path or default_path())
+    # Runs of the same inventory are compared by `auditor diff`: key them by absolute path.
+    key = inventory.path if inventory.path.startswith("<") else str(Path(inventory.path).resolve())
+    run_id = history.start(key, datetime.now(UTC).isoformat(), __version__) if history else 0
     settings = AuditSettings(
         fail_on=Severity(fail_on),
         timeout=timeout,
         show_progress=not click.get_current_context().obj["quiet"],
+        waivers=waivers,
+        on_result=(lambda result: history.record_target(run_id, result)) if history else None,
     )
     report = run_audit(inventory, catalog, probes, settings)
+    if history is not None:
+        history.finish(run_id, report)
+        history.close()
+        log.info("recorded as run %s in %s", run_id, history.path)
     for name, path in destinations:
         text = REPORTERS[name]().render(report)
         if path is None:
@@ -403,6 +475,66 @@ def inventory_check(inventory_file: Path, rules_dirs: tuple[Path, ...]) -> None:
         f"{inventory_file}: ok: {len(inv.targets)} server(s), scope {inv.scope}, "
         f"{len(catalog.all_rules())} rule(s) from {len(catalog.packs)} pack(s)"
     )
+
+
+@cli.command("history")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="History database.")
+@click.option("-n", "--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@_user_errors
+def history_command(db: Path | None, limit: int) -> None:
+    """List recorded runs, newest first."""
+    from tabulate import tabulate
+
+    store = History(db or default_path())
+    rows = [
+        [r.id, r.started[:19], r.status, r.verdict or "-", r.inventory] for r in store.runs(limit)
+    ]
+    click.echo(tabulate(rows, headers=["run", "started (UTC)", "status", "verdict", "inventory"]))
+
+
+@cli.command("diff")
+@click.argument("run_a", type=int, required=False)
+@click.argument("run_b", type=int, required=False)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="History database.")
+@click.option("--inventory", "inventory_path", help="Compare the last two runs of this inventory.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@_user_errors
+def diff_command(
+    run_a: int | None, run_b: int | None, db: Path | None, inventory_path: str | None, fmt: str
+) -> None:
+    """Show new, resolved and still-open failing findings between two runs.
+
+    \b
+    Default: the last two finished runs of the same inventory.
+    Examples:
+      auditor diff
+      auditor diff 12 15 -f json
+    """
+    from tabulate import tabulate
+
+    store = History(db or default_path())
+    if run_a is None or run_b is None:
+        if run_a is not None or run_b is not None:
+            raise click.UsageError("give two runs, or none for the last two")
+        inventory_key = str(Path(inventory_path).resolve()) if inventory_path else None
+        run_a, run_b = store.last_two(inventory_key)
+    store.run(run_a), store.run(run_b)
+    changes = diff(store.findings(run_a), store.findings(run_b))
+    if fmt == "json":
+        payload = {"from": run_a, "to": run_b, "changes": [c.__dict__ for c in changes]}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    order = {"new": 0, "open": 1, "resolved": 2}
+    rows = [
+        [c.target, c.change, c.severity, c.rule, c.resource, c.message[:70]]
+        for c in sorted(changes, key=lambda c: (c.target, order[c.change], c.rule))
+    ]
+    click.echo(f"run {run_a} → run {run_b}")
+    click.echo(
+        tabulate(rows, headers=["server", "change", "severity", "rule", "resource", "message"])
+    )
+    counts = {k: sum(c.change == k for c in changes) for k in order}
+    click.echo(f"{counts['new']} new, {counts['resolved']} resolved, {counts['open']} still open")
 
 
 def main() -> None:

@@ -11,19 +11,28 @@ findings nor make a server look clean.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from auditor import __version__
 from auditor.errors import ScopeError
 from auditor.gate import judge
 from auditor.inventory import Inventory
-from auditor.models import ProbeError, ProbeOutcome, Report, Severity, Target
+from auditor.models import (
+    ProbeError,
+    ProbeOutcome,
+    Report,
+    RuleInfo,
+    Severity,
+    Target,
+    TargetResult,
+)
 from auditor.probes.base import Probe
 from auditor.progress import Progress
 from auditor.rules import RuleCatalog, evaluate_target
+from auditor.waivers import WaiverSet, today_utc
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,11 @@ class AuditSettings:
     timeout: float = 120.0
     """Deadline for one probe on one target, in seconds."""
     show_progress: bool = True
+    waivers: WaiverSet = field(default_factory=WaiverSet)
+    today: date | None = None
+    """The UTC date waivers are judged against (default: today)."""
+    on_result: Callable[[TargetResult], None] | None = None
+    """Called as each target is judged (run history stores it at once)."""
 
 
 def run_audit(
@@ -85,10 +99,17 @@ def run_audit(
             target_outcomes[needed] = ProbeOutcome(
                 needed, error=ProbeError(needed, "no probe of this kind is available")
             )
-        findings = evaluate_target(target, catalog.rules_for(target), target_outcomes)
+        findings = settings.waivers.apply(
+            target,
+            evaluate_target(target, catalog.rules_for(target), target_outcomes),
+            settings.today or today_utc(),
+        )
         errors = [o.error for o in target_outcomes.values() if o.error is not None]
         notes = [n for o in target_outcomes.values() for n in o.notes]
-        results.append(judge(target, findings, errors, settings.fail_on, notes))
+        result = judge(target, findings, errors, settings.fail_on, notes)
+        if settings.on_result is not None:
+            settings.on_result(result)
+        results.append(result)
     return Report(
         started=started,
         finished=datetime.now(UTC),
@@ -97,6 +118,13 @@ def run_audit(
         fail_on=settings.fail_on,
         results=tuple(results),
         rule_packs=catalog.info(),
+        rules={
+            r.id: RuleInfo(
+                r.id, r.title, r.severity, r.rationale, r.remediation, r.references, r.pack
+            )
+            for r in catalog.all_rules()
+        },
+        waivers_file=settings.waivers.path or None,
     )
 
 

@@ -197,6 +197,19 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class RuleInfo:
+    """What reporters need to explain a rule (SARIF help, HTML evidence)."""
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    references: tuple[str, ...]
+    pack: str
+
+
+@dataclass(frozen=True)
 class RulePackInfo:
     name: str
     path: str
@@ -213,6 +226,8 @@ class Report:
     fail_on: Severity
     results: tuple[TargetResult, ...]
     rule_packs: tuple[RulePackInfo, ...] = ()
+    rules: Mapping[str, RuleInfo] = field(default_factory=dict)
+    waivers_file: str | None = None
 
     @property
     def verdict(self) -> Verdict:

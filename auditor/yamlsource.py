@@ -132,7 +132,7 @@ class Node:
                     raise InputError(
                         "unknown key",
                         path=self.path,
-                        line=value.key_lines.get(key, self.line),
+                        line=_key_lines(value).get(key, self.line),
                         key=self._child_key(key),
                         hint=f"allowed keys: {', '.join(sorted(allowed))}",
                     )
@@ -143,7 +143,10 @@ class Node:
         if name not in mapping or mapping[name] is None:
             return None
         return Node(
-            mapping[name], self.path, self._child_key(name), mapping.key_lines.get(name, self.line)
+            mapping[name],
+            self.path,
+            self._child_key(name),
+            _key_lines(mapping).get(name, self.line),
         )
 
     def require(self, name: str) -> Node:
@@ -165,7 +168,9 @@ class Node:
         for key, value in mapping.items():
             yield (
                 key,
-                Node(value, self.path, self._child_key(key), mapping.key_lines.get(key, self.line)),
+                Node(
+                    value, self.path, self._child_key(key), _key_lines(mapping).get(key, self.line)
+                ),
             )
 
     def as_(self, kind: type[T], what: str | None = None) -> T:
@@ -200,6 +205,11 @@ class Node:
             return func(self.value)
         except (TypeError, ValueError) as exc:
             raise self.error(f"expected {what}: {exc}") from None
+
+
+def _key_lines(mapping: object) -> dict[str, int]:
+    """Positions of keys; none for data that did not come from a YAML file (imports)."""
+    return getattr(mapping, "key_lines", {})
 
 
 def _kind(value: object) -> str:

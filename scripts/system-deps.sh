@@ -4,8 +4,9 @@
 set -euo pipefail
 
 packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached etcd-server prometheus
+          chromium fonts-dejavu-core
           vsftpd rsync sudo iproute2 util-linux python3-venv)
-commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus)
+commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus chromium)
 
 missing=()
 for cmd in "${commands[@]}"; do

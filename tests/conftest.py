@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ SAFE_AWS_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 }
 os.environ.update(SAFE_AWS_ENV)
+# Run history goes to a throwaway database, never to the developer's own.
+os.environ["AUDITOR_HISTORY"] = str(
+    Path(tempfile.mkdtemp(prefix="auditor-history-")) / "history.sqlite"
+)
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
     os.environ.pop(_name, None)
 

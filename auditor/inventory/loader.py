@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,14 @@ DEFAULT_PORTS = "1-65535"
 DEFAULT_RULES = ("baseline",)
 
 
-def load_inventory(path: str | Path) -> Inventory:
+def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ()) -> Inventory:
+    """Load inventory v1; `imported` servers (Ansible, Terraform) merge in by name."""
     source = Path(path)
     root = Node.root(load_yaml(source), source)
     if root.value is None:
         raise InputError("the inventory is empty", path=source, hint="see docs/inventory.md")
+    if imported:
+        _merge_imported(root, imported)
     root.mapping(TOP_KEYS)
     version = root.require("version").as_(int)
     if version != INVENTORY_VERSION:
@@ -131,6 +135,30 @@ def _aws_link(node: Node) -> AwsLink:
         db_instances=databases.string_list() if databases else (),
         security_groups=groups.string_list() if groups else (),
     )
+
+
+def _merge_imported(root: Node, imported: Sequence[Mapping[str, Any]]) -> None:
+    """Imported hosts bring addresses and SSH settings; the file's entries (change records,
+    rules, explicit settings) win where both say something."""
+    mapping = root.mapping()
+    servers = mapping.get("servers")
+    if servers is None:
+        servers = mapping["servers"] = []
+    by_name = {s.get("name"): s for s in servers if isinstance(s, dict)}
+    for entry in imported:
+        own = by_name.get(entry["name"])
+        if own is None:
+            servers.append(dict(entry))
+            continue
+        for key, value in entry.items():
+            if key not in own:
+                own[key] = value
+            elif key in ("ssh", "tags", "aws") and isinstance(own[key], dict):
+                merged = {**value, **own[key]}
+                for list_key in ("buckets", "db_instances", "security_groups"):
+                    if list_key in value and list_key in own[key]:
+                        merged[list_key] = sorted({*value[list_key], *own[key][list_key]})
+                own[key].update(merged)
 
 
 def _scope(node: Node) -> Scope:

@@ -1,0 +1,199 @@
+"""Run history in SQLite: every audit is kept, so `auditor diff` can say what changed.
+
+Each run is inserted when it starts and marked finished at the end; each target's result
+is committed on its own as it is recorded. An interrupted run (crash, Ctrl-C) therefore
+stays visible as `interrupted` with the targets it finished, and SQLite's transactions
+(WAL journal) keep the file consistent whatever happens mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.models import Report, TargetResult
+from auditor.reporting.serialize import finding_to_dict, report_to_dict
+
+OPEN = ("fail", "error")
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    inventory TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    verdict TEXT,
+    auditor_version TEXT NOT NULL,
+    report TEXT
+);
+CREATE TABLE IF NOT EXISTS targets (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    complete INTEGER NOT NULL,
+    findings TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+"""
+
+
+def default_path() -> Path:
+    if os.environ.get("AUDITOR_HISTORY"):
+        return Path(os.environ["AUDITOR_HISTORY"]).expanduser()
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "server-auditor" / "history.sqlite"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    inventory: str
+    started: str
+    finished: str | None
+    verdict: str | None
+
+    @property
+    def status(self) -> str:
+        return "finished" if self.finished else "interrupted"
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA_SQL)
+        self._db.commit()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._db:  # commits, or rolls back on any exception
+            yield self._db
+
+    def start(self, inventory: str, started: str, version: str) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (inventory, started, auditor_version) VALUES (?, ?, ?)",
+                (inventory, started, version),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def record_target(self, run_id: int, result: TargetResult) -> None:
+        findings = [
+            {**finding_to_dict(f), "evidence": {}} for f in result.findings
+        ]  # evidence stays in the report; history keeps what diff needs
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    result.target.name,
+                    result.verdict.value,
+                    int(result.complete),
+                    json.dumps(findings),
+                ),
+            )
+
+    def finish(self, run_id: int, report: Report) -> None:
+        document = report_to_dict(report)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished = ?, verdict = ?, report = ? WHERE id = ?",
+                (document["finished"], document["verdict"], json.dumps(document), run_id),
+            )
+
+    def runs(self, limit: int = 50) -> list[RunRow]:
+        rows = self._db.execute(
+            "SELECT id, inventory, started, finished, verdict FROM runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunRow(*row) for row in rows]
+
+    def run(self, run_id: int) -> RunRow:
+        row = self._db.execute(
+            "SELECT id, inventory, started, finished, verdict FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise InputError(f"no run {run_id} in {self.path}", hint="see `auditor history`")
+        return RunRow(*row)
+
+    def findings(self, run_id: int) -> dict[str, list[dict[str, Any]]]:
+        rows = self._db.execute(
+            "SELECT name, findings FROM targets WHERE run_id = ?", (run_id,)
+        ).fetchall()
+        return {name: json.loads(text) for name, text in rows}
+
+    def last_two(self, inventory: str | None = None) -> tuple[int, int]:
+        query = "SELECT id FROM runs WHERE finished IS NOT NULL"
+        args: tuple[Any, ...] = ()
+        if inventory is None:
+            latest = self._db.execute(query + " ORDER BY id DESC LIMIT 1").fetchone()
+            if latest is None:
+                raise InputError(f"no finished runs in {self.path}")
+            inventory = self.run(latest[0]).inventory
+        query += " AND inventory = ? ORDER BY id DESC LIMIT 2"
+        args = (inventory,)
+        rows = self._db.execute(query, args).fetchall()
+        if len(rows) < 2:
+            raise InputError(
+                f"fewer than two finished runs of {inventory} in {self.path}",
+                hint="run the audit again, or name two runs: auditor diff A B",
+            )
+        return int(rows[1][0]), int(rows[0][0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass(frozen=True)
+class Change:
+    target: str
+    change: str
+    """`new`, `resolved` or `open`."""
+    rule: str
+    resource: str
+    severity: str
+    status: str
+    message: str
+
+
+def diff(
+    before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]
+) -> list[Change]:
+    """Failing findings per server: new in `after`, resolved since `before`, still open."""
+
+    def open_findings(
+        run: dict[str, list[dict[str, Any]]],
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {
+            (target, f["rule"], f["resource"]): f
+            for target, findings in run.items()
+            for f in findings
+            if f["status"] in OPEN
+        }
+
+    old, new = open_findings(before), open_findings(after)
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        kind = "open" if key in old and key in new else "new" if key in new else "resolved"
+        finding = new.get(key) or old[key]
+        changes.append(
+            Change(
+                key[0],
+                kind,
+                key[1],
+                key[2],
+                finding["severity"],
+                finding["status"],
+                finding["message"],
+            )
+        )
+    return changes

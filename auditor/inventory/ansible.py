@@ -1,0 +1,157 @@
+"""Ansible inventories (INI or YAML) as a source of servers.
+
+Maps what Ansible users already keep: `ansible_host` → address, `ansible_port`,
+`ansible_user` and `ansible_ssh_private_key_file` → `ssh`, a ProxyJump in
+`ansible_ssh_common_args` (`-o ProxyJump=…` or `-J …`) → `ssh.proxy_jump`, and group
+membership → the tag `ansible_groups`. Variables come from the inventory itself and from
+`group_vars/` and `host_vars/` beside it, in Ansible's order (all < group < host).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError
+
+_JUMP = re.compile(r"(?:-o\s*ProxyJump=|-J\s*)(\S+)")
+
+
+def ansible_servers(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise InputError("Ansible inventory not found", path=path)
+    text = path.read_text(encoding="utf-8")
+    hosts, groups, group_vars = (
+        _parse_yaml(path, text) if path.suffix in (".yml", ".yaml") else _parse_ini(path, text)
+    )
+    for group, values in _vars_dir(path.parent / "group_vars").items():
+        group_vars[group] = {**values, **group_vars.get(group, {})}
+    host_files = _vars_dir(path.parent / "host_vars")
+    servers = []
+    for name in hosts:
+        member_of = sorted(g for g, members in groups.items() if name in members)
+        merged: dict[str, Any] = dict(group_vars.get("all", {}))
+        for group in member_of:
+            merged.update(group_vars.get(group, {}))
+        merged.update(host_files.get(name, {}))
+        merged.update(hosts[name])
+        servers.append(_server(name, merged, member_of))
+    return servers
+
+
+def _server(name: str, values: dict[str, Any], groups: list[str]) -> dict[str, Any]:
+    ssh: dict[str, Any] = {}
+    if "ansible_user" in values:
+        ssh["user"] = str(values["ansible_user"])
+    if "ansible_port" in values:
+        ssh["port"] = int(values["ansible_port"])
+    if "ansible_ssh_private_key_file" in values:
+        ssh["identity_file"] = str(values["ansible_ssh_private_key_file"])
+    jump = _JUMP.search(str(values.get("ansible_ssh_common_args", "")))
+    if jump:
+        ssh["proxy_jump"] = jump.group(1).strip("'\"")
+    server: dict[str, Any] = {"name": name, "address": str(values.get("ansible_host", name))}
+    if ssh:
+        server["ssh"] = ssh
+    groups = [g for g in groups if g not in ("all", "ungrouped")]
+    if groups:
+        server["tags"] = {"ansible_groups": ",".join(groups)}
+    return server
+
+
+def _parse_ini(
+    path: Path, text: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]], dict[str, dict[str, Any]]]:
+    hosts: dict[str, dict[str, Any]] = {}
+    groups: dict[str, set[str]] = defaultdict(set)
+    children: dict[str, set[str]] = defaultdict(set)
+    group_vars: dict[str, dict[str, Any]] = defaultdict(dict)
+    section, kind = "ungrouped", "hosts"
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise InputError("unclosed section header", path=path, line=number)
+            section, _, kind = line[1:-1].partition(":")
+            kind = kind or "hosts"
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise InputError(f"cannot parse line: {exc}", path=path, line=number) from None
+        if kind == "hosts":
+            name = words[0]
+            hosts.setdefault(name, {}).update(_pairs(words[1:], path, number))
+            groups[section].add(name)
+        elif kind == "vars":
+            group_vars[section].update(_pairs(words, path, number))
+        elif kind == "children":
+            children[section].add(words[0])
+    _expand_children(groups, children)
+    return hosts, groups, group_vars
+
+
+def _pairs(words: list[str], path: Path, number: int) -> dict[str, Any]:
+    values = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise InputError(f"expected key=value, got {word!r}", path=path, line=number)
+        values[key] = yaml.safe_load(value) if value else ""
+    return values
+
+
+def _parse_yaml(
+    path: Path, text: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]], dict[str, dict[str, Any]]]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", path=path) from None
+    hosts: dict[str, dict[str, Any]] = {}
+    groups: dict[str, set[str]] = defaultdict(set)
+    group_vars: dict[str, dict[str, Any]] = defaultdict(dict)
+
+    def walk(group: str, node: dict[str, Any] | None) -> set[str]:
+        node = node or {}
+        members = set()
+        for name, values in (node.get("hosts") or {}).items():
+            hosts.setdefault(name, {}).update(values or {})
+            members.add(name)
+        group_vars[group].update(node.get("vars") or {})
+        for child, child_node in (node.get("children") or {}).items():
+            members |= walk(child, child_node)
+        groups[group] |= members
+        return members
+
+    for group, node in data.items():
+        walk(group, node)
+    return hosts, groups, group_vars
+
+
+def _expand_children(groups: dict[str, set[str]], children: dict[str, set[str]]) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for parent, kids in children.items():
+            for kid in kids:
+                if not groups[kid] <= groups[parent]:
+                    groups[parent] |= groups[kid]
+                    changed = True
+
+
+def _vars_dir(folder: Path) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".yml", ".yaml") and path.is_file():
+            found[path.stem] = yaml.safe_load(path.read_text()) or {}
+    return found

@@ -1,0 +1,64 @@
+"""`--format markdown`: a summary fit for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.gate import blocking
+from auditor.models import Report, Status, Verdict
+from auditor.reporting.base import Reporter
+
+MAX_ROWS = 50
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class MarkdownReporter(Reporter):
+    name = "markdown"
+    description = "Markdown summary for a pull-request comment"
+
+    def render(self, report: Report) -> str:
+        go = report.verdict is Verdict.GO
+        lines = [
+            f"## {'✅' if go else '⛔'} Server audit: {'GO' if go else 'NO-GO'}",
+            "",
+            f"Blocking at severity ≥ **{report.fail_on.value}** · auditor {report.auditor_version}",
+            "",
+            "| server | verdict | complete | blocking | failing | errors | waived |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in report.results:
+            counts = Counter(f.status for f in r.findings)
+            verdict = "GO" if r.verdict is Verdict.GO else "**NO-GO**"
+            complete = "yes" if r.complete else "**no**"
+            blocked = len(blocking(r.findings, report.fail_on))
+            errors = counts[Status.ERROR] + len(r.errors)
+            lines.append(
+                f"| {_cell(r.target.name)} | {verdict} | {complete} | {blocked} "
+                f"| {counts[Status.FAIL]} | {errors} | {counts[Status.WAIVED]} |"
+            )
+        rows = [
+            (r.target.name, f)
+            for r in report.results
+            for f in sorted(r.findings, key=lambda f: -f.severity.rank)
+            if f.status in (Status.FAIL, Status.ERROR)
+        ]
+        if rows:
+            lines += [
+                "",
+                "<details><summary>Findings</summary>",
+                "",
+                "| server | severity | status | rule | resource | message |",
+                "|---|---|---|---|---|---|",
+            ]
+            for name, f in rows[:MAX_ROWS]:
+                lines.append(
+                    f"| {_cell(name)} | {f.severity.value} | {f.status.value} | `{f.rule}` "
+                    f"| `{_cell(f.resource)}` | {_cell(f.message)} |"
+                )
+            if len(rows) > MAX_ROWS:
+                lines.append(f"\n…and {len(rows) - MAX_ROWS} more (see the JSON or HTML report).")
+            lines += ["", "</details>"]
+        return "\n".join(lines) + "\n"
