@@ -398,3 +398,57 @@ def test_terraform_state_audits_the_same_as_the_yaml(
     imported = run_auditor("audit", str(changes), "--terraform", str(state_file), "-f", "json")
     assert imported.code == reference.code == 1
     assert _verdicts(imported) == _verdicts(reference)
+
+
+# ---------------------------------------------------------------- CI use
+
+
+def test_pre_deploy_hook_blocks_on_no_go_and_passes_on_go(lab: Lab, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = REPO / "scripts" / "pre-deploy-gate.sh"
+    env = {
+        **os.environ,
+        "AUDITOR": f"{sys.executable} -m auditor",
+        "AUDIT_OUT": str(tmp_path / "out"),
+    }
+    go_inventory = lab.write_inventory(tmp_path / "go.yaml", ["hardened"])
+    go = subprocess.run(
+        [str(script), str(go_inventory), "--no-history"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert go.returncode == 0, go.stderr
+    assert "pre-deploy gate: GO" in go.stdout
+    for name in ("report.json", "report.sarif", "junit.xml", "report.html", "summary.md"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    no_go_inventory = lab.write_inventory(tmp_path / "no-go.yaml", ["vendor-built"])
+    no_go = subprocess.run(
+        [str(script), str(no_go_inventory), "--no-history"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert no_go.returncode == 1
+    assert "NO-GO (blocking findings" in no_go.stderr
+
+
+def test_ci_examples_are_valid_and_use_real_options() -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    help_text = CliRunner().invoke(cli, ["audit", "--help"]).output
+    for example in ("github-actions.yml", "gitlab-ci.yml"):
+        text = (REPO / "docs" / "examples" / example).read_text()
+        yaml.safe_load(text)
+        for option in ("--waivers", "-f", "-o"):
+            assert option in text and option in help_text
+        for fmt in ("sarif", "junit", "json", "html", "markdown"):
+            if f"-f {fmt}" in text:
+                assert fmt in help_text
