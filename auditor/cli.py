@@ -392,6 +392,15 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return parsed
 
 
+_rules_dir_option = click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Extra folder of rule packs, searched before the built-in ones.",
+)
+
+
 @cli.group()
 def rules() -> None:
     """List and explain rules."""
@@ -403,12 +412,7 @@ def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
 
 
 @rules.command("list")
-@click.option(
-    "--rules-dir",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-)
+@_rules_dir_option
 @_user_errors
 def rules_list(rules_dirs: tuple[Path, ...]) -> None:
     """List every rule of the built-in packs (and of --rules-dir folders)."""
@@ -422,12 +426,7 @@ def rules_list(rules_dirs: tuple[Path, ...]) -> None:
 
 @rules.command("show")
 @click.argument("rule_id")
-@click.option(
-    "--rules-dir",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-)
+@_rules_dir_option
 @_user_errors
 def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
     """Explain one rule: what it checks, why, how to fix, and its references."""
@@ -460,12 +459,7 @@ def inventory() -> None:
 
 @inventory.command("check")
 @click.argument("inventory_file", type=click.Path(path_type=Path))
-@click.option(
-    "--rules-dir",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-)
+@_rules_dir_option
 @_user_errors
 def inventory_check(inventory_file: Path, rules_dirs: tuple[Path, ...]) -> None:
     """Check an inventory and the rule packs it names; exit 2 with the first error."""

@@ -207,6 +207,15 @@ class Node:
             raise self.error(f"expected {what}: {exc}") from None
 
 
+def plain(value: Any) -> Any:
+    """Loaded YAML as ordinary dicts and lists (positions dropped), e.g. for parameters."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def _key_lines(mapping: object) -> dict[str, int]:
     """Positions of keys; none for data that did not come from a YAML file (imports)."""
     return getattr(mapping, "key_lines", {})

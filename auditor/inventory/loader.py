@@ -27,7 +27,7 @@ from auditor.models import (
     Target,
 )
 from auditor.scope import Scope
-from auditor.yamlsource import Node, load_yaml
+from auditor.yamlsource import Node, load_yaml, plain
 
 TOP_KEYS = {"version", "scope", "defaults", "servers", "rule_params", "cloud"}
 CLOUD_KEYS = {"aws"}
@@ -325,14 +325,5 @@ def _rule_params(node: Node | None) -> dict[str, dict[str, Any]]:
         return {}
     params: dict[str, dict[str, Any]] = {}
     for rule_id, values in node.entries():
-        params[rule_id] = {key: _plain(v.value) for key, v in values.entries()}
+        params[rule_id] = {key: plain(v.value) for key, v in values.entries()}
     return params
-
-
-def _plain(value: Any) -> Any:
-    """Strip the position bookkeeping so values are ordinary dicts and lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -83,7 +83,7 @@ class Aws:
             service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
         )
         if custom and service == "s3control":
-            client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
+            client.meta.events.register("before-sign.s3-control", strip_account_host_prefix)
         return client
 
 
@@ -169,7 +169,7 @@ def _endpoint_from_environment(service: str) -> str | None:
     return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL")
 
 
-def _strip_account_host_prefix(request: Any, **_: Any) -> None:
+def strip_account_host_prefix(request: Any, **_: Any) -> None:
     """botocore puts the account id in front of the s3control host (`123.s3-control...`);
     a custom endpoint (an emulator, an S3-compatible store) has no such host names."""
     parts = urlsplit(request.url)

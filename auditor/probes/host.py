@@ -14,43 +14,24 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe
-from auditor.probes.ssh_session import Session, SshOptions, open_session
-from auditor.scope import Scope
+from auditor.probes.ssh_session import LoginProbe, Session, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
 
 
-class HostProbe(PerTargetProbe):
+class HostProbe(LoginProbe):
     """Facts root `host`."""
 
     name = "host"
 
-    def __init__(self, options: SshOptions | None = None, concurrency: int = 10) -> None:
-        super().__init__(concurrency)
-        self.options = options or SshOptions()
-
-    def probe(
-        self,
-        target: Target,
-        scope: Scope,
-        timeout: float,
-        upstream: Mapping[str, ProbeOutcome],
-    ) -> ProbeOutcome:
-        session = open_session(target, scope, self.options, timeout)
-        try:
-            return ProbeOutcome(self.name, facts=_facts(session, target, timeout, self.options))
-        finally:
-            session.close()
+    def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
+        return ProbeOutcome(self.name, facts=_facts(session, target, limit))
 
 
-def _facts(session: Session, target: Target, timeout: float, options: SshOptions) -> dict[str, Any]:
-    limit = min(timeout, options.command_timeout)
-
+def _facts(session: Session, target: Target, limit: float) -> dict[str, Any]:
     def run(name: str, **args: str) -> tuple[int, str]:
         status, out, _ = session.run(name, limit, **args)
         return status, out
@@ -60,7 +41,7 @@ def _facts(session: Session, target: Target, timeout: float, options: SshOptions
     facts: dict[str, Any] = {
         "os": _os_release(run("os_release")[1]),
         "uid0_accounts": run("uid_zero_accounts")[1].split(),
-        "files": _modes(run("account_file_modes")[1]),
+        "files": parse_modes(run("account_file_modes")[1]),
         "listening": _listening(run("listening_sockets")[1], str(target.ip)),
         "firewall": _firewall(run("firewall_rules", sudo=sudo)[1]),
         "auditd_running": run("auditd_running")[1].strip() == "running",
@@ -88,27 +69,6 @@ def _os_release(text: str) -> dict[str, str]:
         if sep:
             values[key.strip().lower()] = value.strip().strip('"')
     return {k: values.get(k, "") for k in ("id", "version_id", "pretty_name")}
-
-
-def _modes(text: str) -> list[dict[str, Any]]:
-    files = []
-    for line in text.splitlines():
-        parts = line.split(maxsplit=3)
-        if len(parts) == 4:
-            owner, group, mode_text, path = parts
-            mode = int(mode_text, 8)
-            files.append(
-                {
-                    "path": path,
-                    "owner": owner,
-                    "group": group,
-                    "mode": mode_text,
-                    "group_writable": bool(mode & 0o020),
-                    "other_writable": bool(mode & 0o002),
-                    "other_readable": bool(mode & 0o004),
-                }
-            )
-    return files
 
 
 def _listening(text: str, target_ip: str) -> list[dict[str, Any]]:

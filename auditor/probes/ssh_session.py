@@ -18,6 +18,8 @@ import ipaddress
 import socket
 import threading
 import time
+from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,8 @@ from typing import Any
 import paramiko
 
 from auditor.inventory.loader import resolve
-from auditor.models import Target
-from auditor.probes.base import ProbeFailure
+from auditor.models import ProbeOutcome, Target
+from auditor.probes.base import PerTargetProbe, ProbeFailure
 from auditor.probes.ssh_commands import command
 from auditor.scope import Scope
 
@@ -131,6 +133,29 @@ def _ssh_config(options: SshOptions) -> paramiko.SSHConfig:
     if path is None or not path.is_file():
         return paramiko.SSHConfig()
     return paramiko.SSHConfig.from_path(str(path))
+
+
+def parse_modes(stat_output: str) -> list[dict[str, Any]]:
+    """Owner, group and mode flags from `stat -c '%U %G %a %n'` lines."""
+    files = []
+    for line in stat_output.splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) != 4:
+            continue
+        owner, group, mode_text, path = parts
+        mode = int(mode_text, 8)
+        files.append(
+            {
+                "path": path,
+                "owner": owner,
+                "group": group,
+                "mode": mode_text,
+                "group_writable": bool(mode & 0o020),
+                "other_writable": bool(mode & 0o002),
+                "other_readable": bool(mode & 0o004),
+            }
+        )
+    return files
 
 
 class Session:
@@ -304,3 +329,28 @@ def _login(
         client.close()
         raise ProbeFailure(f"SSH to {endpoint.name}:{endpoint.port} failed: {exc}") from None
     return client
+
+
+class LoginProbe(PerTargetProbe):
+    """A probe that logs in (verified host key, allowlisted commands) and reads facts."""
+
+    def __init__(self, options: SshOptions | None = None, concurrency: int = 10) -> None:
+        super().__init__(concurrency)
+        self.options = options or SshOptions()
+
+    def probe(
+        self,
+        target: Target,
+        scope: Scope,
+        timeout: float,
+        upstream: Mapping[str, ProbeOutcome],
+    ) -> ProbeOutcome:
+        session = open_session(target, scope, self.options, timeout)
+        try:
+            return self.read(session, target, min(timeout, self.options.command_timeout))
+        finally:
+            session.close()
+
+    @abstractmethod
+    def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
+        """Run allowlisted commands on the open session; `limit` bounds each one."""

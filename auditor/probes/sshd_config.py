@@ -11,43 +11,23 @@ host key sizes on disk.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe, ProbeFailure
-from auditor.probes.ssh_session import Session, SshOptions, open_session
+from auditor.probes.base import ProbeFailure
+from auditor.probes.ssh_session import LoginProbe, Session, parse_modes
 from auditor.probes.sshd_files import parse_sshd_config, parse_sshd_t
-from auditor.scope import Scope
 
 _KEYGEN_LINE = re.compile(r"^(?P<bits>\d+)\s+(?P<fp>\S+)\s+.*\((?P<type>[A-Z0-9-]+)\)\s*$")
 _SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")
 
 
-class SshdConfigProbe(PerTargetProbe):
+class SshdConfigProbe(LoginProbe):
     """Facts root `sshd`: effective settings, file permissions, host keys on disk."""
 
     name = "sshd"
 
-    def __init__(self, options: SshOptions | None = None, concurrency: int = 10) -> None:
-        super().__init__(concurrency)
-        self.options = options or SshOptions()
-
-    def probe(
-        self,
-        target: Target,
-        scope: Scope,
-        timeout: float,
-        upstream: Mapping[str, ProbeOutcome],
-    ) -> ProbeOutcome:
-        session = open_session(target, scope, self.options, timeout)
-        try:
-            return self._collect(session, timeout)
-        finally:
-            session.close()
-
-    def _collect(self, session: Session, timeout: float) -> ProbeOutcome:
-        limit = min(timeout, self.options.command_timeout)
+    def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
         status, uid, _ = session.run("uid", limit)
         sudo = "" if status == 0 and uid.strip() == "0" else "sudo -n "
         _, connection, _ = session.run("client_address", limit)
@@ -90,25 +70,7 @@ class SshdConfigProbe(PerTargetProbe):
         status, out, err = session.run("ssh_file_modes", limit)
         if status != 0:
             raise ProbeFailure(f"cannot stat /etc/ssh: {err.strip()[:200]}")
-        files = []
-        for line in out.splitlines():
-            parts = line.split(maxsplit=3)
-            if len(parts) != 4:
-                continue
-            owner, group, mode_text, path = parts
-            mode = int(mode_text, 8)
-            files.append(
-                {
-                    "path": path,
-                    "owner": owner,
-                    "group": group,
-                    "mode": mode_text,
-                    "group_writable": bool(mode & 0o020),
-                    "other_writable": bool(mode & 0o002),
-                    "other_readable": bool(mode & 0o004),
-                }
-            )
-        return files
+        return parse_modes(out)
 
     def _host_keys(self, session: Session, limit: float) -> list[dict[str, Any]]:
         _, out, _ = session.run("host_key_sizes", limit)

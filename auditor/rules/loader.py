@@ -20,7 +20,7 @@ from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
 from auditor.models import Severity
 from auditor.rules.expression import Expression, ExpressionError, compile_expression
 from auditor.rules.spec import Rule, RulePack
-from auditor.yamlsource import Node, load_yaml
+from auditor.yamlsource import Node, load_yaml, plain
 
 PACK_FORMAT = 1
 PACK_KEYS = {"pack", "format", "description", "params", "rules"}
@@ -115,7 +115,7 @@ def load_pack(path: Path) -> RulePack:
 def _params(node: Node | None) -> dict[str, Any]:
     if node is None:
         return {}
-    return {key: _plain(value.value) for key, value in node.entries()}
+    return {key: plain(value.value) for key, value in node.entries()}
 
 
 def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
@@ -217,14 +217,6 @@ def _check_path(root: FactRoot, fields: list[str]) -> str | None:
         spec = spec[name]
         walked += f".{name}"
     return None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def with_overrides(

@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 import botocore.config
 
+from auditor.probes.aws_api import strip_account_host_prefix
+
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -183,7 +185,7 @@ def seed(endpoint: str) -> CloudIds:
 
     # Account-wide: Block Public Access, a logging multi-region trail, GuardDuty.
     control = client(endpoint, "s3control")
-    control.meta.events.register("before-sign.s3-control", _strip_account_prefix)
+    control.meta.events.register("before-sign.s3-control", strip_account_host_prefix)
     control.put_public_access_block(
         AccountId=account_id,
         PublicAccessBlockConfiguration={
@@ -199,12 +201,3 @@ def seed(endpoint: str) -> CloudIds:
     trails.start_logging(Name="org-trail")
     client(endpoint, "guardduty").create_detector(Enable=True)
     return CloudIds(endpoint, account_id, good_instance, vendor_instance, good_group, vendor_group)
-
-
-def _strip_account_prefix(request: Any, **_: Any) -> None:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(request.url)
-    host, _, rest = parts.netloc.partition(".")
-    if host.isdigit() and rest:
-        request.url = urlunsplit(parts._replace(netloc=rest))
