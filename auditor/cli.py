@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import yaml
@@ -349,7 +350,10 @@ def _run(
         waivers=waivers,
         on_result=(lambda result: history.record_target(run_id, result)) if history else None,
     )
-    report = run_audit(inventory, catalog, probes, settings)
+    try:
+        report = run_audit(inventory, catalog, probes, settings)
+    except KeyboardInterrupt:
+        _interrupted(history, run_id)
     if history is not None:
         history.finish(run_id, report)
         history.close()
@@ -362,6 +366,23 @@ def _run(
             path.write_text(text, encoding="utf-8")
             log.info("wrote %s report to %s", name, path)
     sys.exit(exit_code(report))
+
+
+def _interrupted(history: History | None, run_id: int) -> NoReturn:
+    """Ctrl-C: servers judged so far are already committed to the history; leave now
+    instead of waiting for probes that are still talking to slow servers."""
+    if history is not None:
+        kept = len(history.findings(run_id))
+        history.close()
+        click.echo(
+            f"auditor: interrupted; run {run_id} kept {kept} finished server(s) in "
+            f"{history.path} (marked interrupted)",
+            err=True,
+        )
+    else:
+        click.echo("auditor: interrupted", err=True)
+    sys.stderr.flush()
+    os._exit(130)  # 128 + SIGINT, the shell convention; probe threads are abandoned
 
 
 def _destinations(

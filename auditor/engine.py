@@ -11,6 +11,7 @@ findings nor make a server look clean.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,50 +67,30 @@ def run_audit(
         )
         for t in targets
     }
-    total = sum(len(n & set(by_name)) for n in needs.values())
-    progress = Progress(total, enabled=settings.show_progress)
-    outcomes: dict[str, dict[str, ProbeOutcome]] = {t.name: {} for t in targets}
+    progress = Progress(
+        sum(len(n & set(by_name)) for n in needs.values()), enabled=settings.show_progress
+    )
+    tracker = _Tracker(targets, needs, set(by_name), catalog, settings, progress)
+    # Each probe starts as soon as the probes it needs have finished; the pool has a worker
+    # per probe, so waiting on a prerequisite can never starve it. Not a `with` block: on
+    # Ctrl-C the caller must not wait for probes still talking to slow servers.
+    pool = ThreadPoolExecutor(max(1, len(probes)), thread_name_prefix="probe")
     try:
-        # Each probe starts as soon as the probes it needs have finished; the pool has a
-        # worker per probe, so waiting on a prerequisite can never starve it.
-        with ThreadPoolExecutor(max(1, len(probes)), thread_name_prefix="probe") as pool:
-            futures: dict[str, Future[None]] = {}
-            for probe in _in_dependency_order(probes):
-                prerequisites = [futures[n] for n in probe.needs]
-                futures[probe.name] = pool.submit(
-                    _run_probe,
-                    probe,
-                    prerequisites,
-                    targets,
-                    needs,
-                    outcomes,
-                    inventory,
-                    settings,
-                    progress,
-                )
-            for future in futures.values():
-                future.result()
+        futures: dict[str, Future[None]] = {}
+        for probe in _in_dependency_order(probes):
+            prerequisites = [futures[n] for n in probe.needs]
+            futures[probe.name] = pool.submit(
+                _run_probe, probe, prerequisites, targets, needs, tracker, inventory, settings
+            )
+        for future in futures.values():
+            future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         progress.close()
-
-    results = []
-    for target in targets:
-        target_outcomes = outcomes[target.name]
-        for needed in sorted(needs[target.name] - set(target_outcomes)):
-            target_outcomes[needed] = ProbeOutcome(
-                needed, error=ProbeError(needed, "no probe of this kind is available")
-            )
-        findings = settings.waivers.apply(
-            target,
-            evaluate_target(target, catalog.rules_for(target), target_outcomes),
-            settings.today or today_utc(),
-        )
-        errors = [o.error for o in target_outcomes.values() if o.error is not None]
-        notes = [n for o in target_outcomes.values() for n in o.notes]
-        result = judge(target, findings, errors, settings.fail_on, notes)
-        if settings.on_result is not None:
-            settings.on_result(result)
-        results.append(result)
+    pool.shutdown()
+    results = tracker.finish()
     return Report(
         started=started,
         finished=datetime.now(UTC),
@@ -126,6 +107,86 @@ def run_audit(
         },
         waivers_file=settings.waivers.path or None,
     )
+
+
+class _Tracker:
+    """Collects outcomes as probes deliver them and judges each target as soon as every
+    probe it needs has reported, so finished servers are recorded even if the run stops."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        needs: Mapping[str, set[str]],
+        available: set[str],
+        catalog: RuleCatalog,
+        settings: AuditSettings,
+        progress: Progress,
+    ) -> None:
+        self.targets = {t.name: t for t in targets}
+        self.order = [t.name for t in targets]
+        self.needs = needs
+        self.pending = {t.name: needs[t.name] & available for t in targets}
+        self.outcomes: dict[str, dict[str, ProbeOutcome]] = {t.name: {} for t in targets}
+        self.results: dict[str, TargetResult] = {}
+        self.catalog = catalog
+        self.settings = settings
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._judging = threading.Lock()
+        for name in self.order:
+            if not self.pending[name]:
+                self._judge(name)
+
+    def outcome(self, probe: str) -> Callable[[str, ProbeOutcome], None]:
+        def deliver(target: str, outcome: ProbeOutcome) -> None:
+            self.deliver(target, probe, outcome)
+
+        return deliver
+
+    def deliver(self, target: str, probe: str, outcome: ProbeOutcome) -> None:
+        with self._lock:
+            if probe in self.outcomes[target]:
+                return  # the first outcome a probe reports for a target stands
+            self.outcomes[target][probe] = outcome
+            self.pending[target].discard(probe)
+            ready = not self.pending[target]
+        self.progress.advance(f"{probe}: {target}")
+        if ready:
+            self._judge(target)
+
+    def prior(self, target: str, probes: Sequence[str]) -> dict[str, ProbeOutcome]:
+        with self._lock:
+            return {n: self.outcomes[target][n] for n in probes}
+
+    def _judge(self, name: str) -> None:
+        target = self.targets[name]
+        with self._lock:
+            outcomes = dict(self.outcomes[name])
+        for needed in sorted(self.needs[name] - set(outcomes)):
+            outcomes[needed] = ProbeOutcome(
+                needed, error=ProbeError(needed, "no probe of this kind is available")
+            )
+        settings = self.settings
+        findings = settings.waivers.apply(
+            target,
+            evaluate_target(target, self.catalog.rules_for(target), outcomes),
+            settings.today or today_utc(),
+        )
+        errors = [o.error for o in outcomes.values() if o.error is not None]
+        notes = [n for o in outcomes.values() for n in o.notes]
+        result = judge(target, findings, errors, settings.fail_on, notes)
+        with self._judging:  # one at a time: results and history writes stay in order
+            if name in self.results:
+                return
+            self.results[name] = result
+            if settings.on_result is not None:
+                settings.on_result(result)
+
+    def finish(self) -> list[TargetResult]:
+        for name in self.order:
+            if name not in self.results:
+                self._judge(name)
+        return [self.results[name] for name in self.order]
 
 
 def _with_dependencies(names: set[str], probes: Mapping[str, Probe]) -> set[str]:
@@ -159,10 +220,9 @@ def _run_probe(
     prerequisites: list[Future[None]],
     targets: Sequence[Target],
     needs: Mapping[str, set[str]],
-    outcomes: dict[str, dict[str, ProbeOutcome]],
+    tracker: _Tracker,
     inventory: Inventory,
     settings: AuditSettings,
-    progress: Progress,
 ) -> None:
     for prerequisite in prerequisites:
         prerequisite.result()
@@ -171,22 +231,22 @@ def _run_probe(
     for target in targets:
         if probe.name not in needs[target.name]:
             continue
-        prior = {n: outcomes[target.name][n] for n in probe.needs}
+        prior = tracker.prior(target.name, probe.needs)
         failed = [n for n, o in prior.items() if not o.ok]
         if failed:
-            outcomes[target.name][probe.name] = probe.failed(
-                f"not run: it needs the {', '.join(failed)} probe, which failed"
+            tracker.deliver(
+                target.name,
+                probe.name,
+                probe.failed(f"not run: it needs the {', '.join(failed)} probe, which failed"),
             )
-            progress.advance(f"{probe.name}: {target.name}")
             continue
         runnable.append(target)
         upstream[target.name] = prior
     if not runnable:
         return
-    for target_name, outcome in _collect(
-        probe, runnable, upstream, inventory, settings, progress
-    ).items():
-        outcomes[target_name][probe.name] = outcome
+    found = _collect(probe, runnable, upstream, inventory, settings, tracker.outcome(probe.name))
+    for target_name, outcome in found.items():  # anything the probe did not report itself
+        tracker.deliver(target_name, probe.name, outcome)
 
 
 def _collect(
@@ -195,18 +255,10 @@ def _collect(
     upstream: Mapping[str, Mapping[str, ProbeOutcome]],
     inventory: Inventory,
     settings: AuditSettings,
-    progress: Progress,
+    deliver: Callable[[str, ProbeOutcome], None],
 ) -> Mapping[str, ProbeOutcome]:
     try:
-        found = dict(
-            probe.collect(
-                targets,
-                inventory.scope,
-                settings.timeout,
-                lambda name: progress.advance(f"{probe.name}: {name}"),
-                upstream,
-            )
-        )
+        found = dict(probe.collect(targets, inventory.scope, settings.timeout, deliver, upstream))
     except ScopeError:
         raise
     except Exception as exc:

@@ -58,7 +58,7 @@ class AwsProbe(Probe):
         for target in targets:
             if target.aws is None:
                 outcomes[target.name] = self.failed("no AWS resources linked (`aws:` key)")
-                done(target.name)
+                done(target.name, outcomes[target.name])
             else:
                 by_region[target.aws.region or default_regions[0]].append(target)
         for region, members in by_region.items():
@@ -69,7 +69,7 @@ class AwsProbe(Probe):
                     members, pool.map(region_facts.facts_for, members), strict=True
                 ):
                     outcomes[target.name] = ProbeOutcome(self.name, facts=facts)
-                    done(target.name)
+                    done(target.name, outcomes[target.name])
         return outcomes
 
 

@@ -27,8 +27,9 @@ def address_of(target: Target, scope: Scope) -> str:
     return str(scope.check(target.ip))
 
 
-Done = Callable[[str], None]
-"""Called with a target name when the probe has finished with it (drives progress)."""
+Done = Callable[[str, ProbeOutcome], None]
+"""Called with a target's name and outcome as soon as the probe has it, so the engine can
+judge each server the moment its last probe reports (and keep it if the run is stopped)."""
 
 Upstream = Mapping[str, Mapping[str, ProbeOutcome]]
 """Outcomes of the probes a probe `needs`, by target name then probe name (all succeeded)."""
@@ -36,7 +37,7 @@ Upstream = Mapping[str, Mapping[str, ProbeOutcome]]
 NO_UPSTREAM: Upstream = {}
 
 
-def ignore_progress(_name: str) -> None:
+def ignore_progress(_name: str, _outcome: ProbeOutcome) -> None:
     return None
 
 
@@ -89,11 +90,11 @@ class PerTargetProbe(Probe):
         def one(target: Target) -> ProbeOutcome:
             try:
                 address_of(target, scope)
-                return self.probe(target, scope, timeout, upstream.get(target.name, {}))
+                outcome = self.probe(target, scope, timeout, upstream.get(target.name, {}))
             except ProbeFailure as exc:
-                return self.failed(str(exc))
-            finally:
-                done(target.name)
+                outcome = self.failed(str(exc))
+            done(target.name, outcome)
+            return outcome
 
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name) as pool:
             return dict(zip((t.name for t in targets), pool.map(one, targets), strict=True))

@@ -13,7 +13,7 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from auditor.inventory.portspec import normalise
@@ -66,7 +66,7 @@ class PortProbe(Probe):
                 address_of(target, scope)
             except ProbeFailure as exc:
                 outcomes[target.name] = self.failed(str(exc))
-                done(target.name)
+                done(target.name, outcomes[target.name])
             else:
                 scannable.append(target)
         scanner, note = self._scanner()
@@ -83,7 +83,9 @@ class PortProbe(Probe):
                 pool.submit(scanner, [str(t.ip) for t in chunk], ports, timeout)
                 for ports, chunk in jobs
             ]
-            for (ports, chunk), future in zip(jobs, futures, strict=True):
+            chunk_of = {future: job for future, job in zip(futures, jobs, strict=True)}
+            for future in as_completed(futures):
+                ports, chunk = chunk_of[future]
                 by_host = future.result()
                 for target in chunk:
                     found = by_host.get(str(target.ip))
@@ -97,7 +99,7 @@ class PortProbe(Probe):
                         notes=(note,),
                     )
                 for target in chunk:
-                    done(target.name)
+                    done(target.name, outcomes[target.name])
         return outcomes
 
     def _scanner(self) -> tuple[Scanner, str]:

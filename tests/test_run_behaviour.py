@@ -1,0 +1,153 @@
+"""How a run behaves around the user: progress on a terminal, Ctrl-C, hashed known_hosts."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from auditor.probes.ssh_session import SshOptions
+from auditor.probes.sshd_config import SshdConfigProbe
+from tests import responders
+from tests.conftest import LISTENER_NETWORK, REPO, Listeners
+from tests.lab.lab import Lab
+from tests.test_ssh import _scope, _target
+
+
+def _inventory(path: Path, servers: list[dict[str, object]]) -> Path:
+    path.write_text(
+        yaml.safe_dump({"version": 1, "scope": [f"{LISTENER_NETWORK}.0/24"], "servers": servers})
+    )
+    return path
+
+
+def _tarpit(client: object) -> None:
+    time.sleep(60)
+
+
+def test_ctrl_c_keeps_the_servers_already_judged(listeners: Listeners, tmp_path: Path) -> None:
+    fast_ip, fast_port = listeners.open(130, 8081)
+    slow_ip = f"{LISTENER_NETWORK}.131"
+    db = tmp_path / "history.sqlite"
+    with responders.serve(slow_ip, _tarpit) as ssh_port:
+        inventory = _inventory(
+            tmp_path / "inv.yaml",
+            [
+                {
+                    "name": "fast",
+                    "address": fast_ip,
+                    "ports": "8080-8082",
+                    "rules": ["baseline"],
+                    "change": {"id": "C1", "approved": True, "exposes": [{"port": fast_port}]},
+                },
+                {
+                    "name": "stuck",
+                    "address": slow_ip,
+                    "ports": str(ssh_port),
+                    "rules": ["ssh"],
+                    "ssh": {"port": ssh_port},
+                },
+            ],
+        )
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "audit",
+                str(inventory),
+                "--history",
+                str(db),
+                "--timeout",
+                "60",
+                "-f",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 30
+        recorded: list[str] = []
+        while time.monotonic() < deadline and not recorded:
+            time.sleep(0.2)
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    recorded = [r[0] for r in conn.execute("SELECT name FROM targets")]
+        assert recorded == ["fast"], "the fast server was not judged while the other was stuck"
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert time.monotonic() - started < 5  # does not wait for the stuck probe
+    assert process.returncode == 130
+    assert "interrupted; run 1 kept 1 finished server(s)" in err
+    assert out == ""
+    with sqlite3.connect(db) as conn:
+        (finished,) = conn.execute("SELECT finished FROM runs WHERE id = 1").fetchone()
+        names = [r[0] for r in conn.execute("SELECT name FROM targets WHERE run_id = 1")]
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert finished is None and names == ["fast"]
+    listing = subprocess.run(
+        [sys.executable, "-m", "auditor", "history", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "interrupted" in listing.stdout
+
+
+def test_progress_shows_on_a_terminal_only(listeners: Listeners, tmp_path: Path) -> None:
+    ip, port = listeners.open(132, 8081)
+    inventory = _inventory(
+        tmp_path / "inv.yaml",
+        [
+            {
+                "name": "one",
+                "address": ip,
+                "ports": "8080-8082",
+                "change": {"id": "C", "approved": True, "exposes": [{"port": port}]},
+            }
+        ],
+    )
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "audit", str(inventory), "--no-history", "-f", "json"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        cwd=REPO,
+    )
+    os.close(slave)
+    out, _ = process.communicate(timeout=60)
+    seen = b""
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert process.returncode == 0
+    assert b"[1/1]" in seen and b"ports: one" in seen  # progress went to the terminal
+    assert b"[1/1]" not in out  # and never into the results
+
+
+def test_hashed_known_hosts_entries_verify(lab: Lab, tmp_path: Path) -> None:
+    hashed = tmp_path / "known_hosts"
+    hashed.write_text(lab.known_hosts.read_text())
+    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], check=True, capture_output=True)
+    assert lab.ip("hardened") not in hashed.read_text()  # names are hashed now
+    outcome = SshdConfigProbe(SshOptions(known_hosts=(hashed,))).collect(
+        [_target(lab, "hardened")], _scope(lab), 15
+    )["hardened"]
+    assert outcome.ok, outcome.error
