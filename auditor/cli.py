@@ -81,6 +81,15 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
 
 
+_rules_dir_option = click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Extra folder of rule packs, searched before the built-in ones.",
+)
+
+
 def _output_options(func: F) -> F:
     options = [
         click.option(
@@ -153,13 +162,7 @@ def _output_options(func: F) -> F:
             show_default=True,
             help="OpenSSH client config to read User, Port, IdentityFile, ProxyJump from.",
         ),
-        click.option(
-            "--rules-dir",
-            "rules_dirs",
-            multiple=True,
-            type=click.Path(file_okay=False, exists=True, path_type=Path),
-            help="Extra folder of rule packs, searched before the built-in ones.",
-        ),
+        _rules_dir_option,
         click.option(
             "--waivers",
             "waivers_file",
@@ -411,15 +414,6 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML") from None
         parsed.setdefault(rule_id, {})[name] = value
     return parsed
-
-
-_rules_dir_option = click.option(
-    "--rules-dir",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Extra folder of rule packs, searched before the built-in ones.",
-)
 
 
 @cli.group()

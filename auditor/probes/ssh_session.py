@@ -2,7 +2,7 @@
 
 Host keys are always verified: against the user's known_hosts and the inventory's
 `ssh.known_hosts`, strictly by default. Trust on first use is explicit (a file the user
-names) and a *changed* key is refused even then. paramiko's AutoAddPolicy is never used.
+names) and a *changed* key is refused even then; unknown keys are never added silently.
 
 Connection settings merge the user's `~/.ssh/config` (User, Port, IdentityFile, ProxyJump)
 with the inventory's `ssh:` keys, which win. We always connect to the address the inventory
