@@ -31,10 +31,6 @@ def parse_ports(spec: str) -> tuple[range, ...]:
     return tuple(ranges)
 
 
-def port_count(spec: str) -> int:
-    return sum(len(r) for r in parse_ports(spec))
-
-
 def contains(spec: str, port: int) -> bool:
     return any(port in r for r in parse_ports(spec))
 
