@@ -23,7 +23,7 @@ from auditor.probes.aws_compute import (
     security_group_facts,
 )
 from auditor.probes.aws_s3 import bucket_facts
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, ignore_progress
+from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, ignore_outcome
 from auditor.scope import Scope
 
 
@@ -39,7 +39,7 @@ class AwsProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_progress,
+        done: Done = ignore_outcome,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         if self.settings is None:

@@ -37,7 +37,7 @@ Upstream = Mapping[str, Mapping[str, ProbeOutcome]]
 NO_UPSTREAM: Upstream = {}
 
 
-def ignore_progress(_name: str, _outcome: ProbeOutcome) -> None:
+def ignore_outcome(_name: str, _outcome: ProbeOutcome) -> None:
     return None
 
 
@@ -54,7 +54,7 @@ class Probe(ABC):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_progress,
+        done: Done = ignore_outcome,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         """Return an outcome for every target, keyed by target name."""
@@ -84,7 +84,7 @@ class PerTargetProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_progress,
+        done: Done = ignore_outcome,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         def one(target: Target) -> ProbeOutcome:

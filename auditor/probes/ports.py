@@ -26,7 +26,7 @@ from auditor.probes.base import (
     ProbeFailure,
     Upstream,
     address_of,
-    ignore_progress,
+    ignore_outcome,
 )
 from auditor.scope import Scope
 
@@ -56,7 +56,7 @@ class PortProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_progress,
+        done: Done = ignore_outcome,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         outcomes: dict[str, ProbeOutcome] = {}

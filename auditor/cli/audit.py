@@ -1,27 +1,23 @@
-"""The `auditor` command. The only module that prints errors and chooses exit codes."""
+"""`auditor audit` and `auditor scan`: load, probe, judge, report, exit with the verdict."""
 
 from __future__ import annotations
 
-import functools
-import json
-import logging
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 import yaml
 
 from auditor import __version__
+from auditor.cli.base import F, cli, log, rules_dir_option, user_errors
 from auditor.engine import AuditSettings, run_audit
-from auditor.errors import AuditorError
-from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
-from auditor.history import History, default_path, diff
+from auditor.history import History, default_path
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
 from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
@@ -30,64 +26,10 @@ from auditor.models import AwsSettings, Severity, SshSettings, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
-from auditor.rules import RuleCatalog, catalog_for, load_catalog
-from auditor.rules.loader import builtin_rules_dir
+from auditor.rules import catalog_for
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("auditor")
-
 SEVERITIES = [s.value for s in Severity]
-
-
-def _user_errors(func: F) -> F:
-    """Turn an AuditorError into one line on stderr and exit code 2 (bad input)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AuditorError as exc:
-            click.echo(f"auditor: error: {exc}", err=True)
-            sys.exit(ExitCode.BAD_INPUT)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="auditor")
-@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress.")
-@click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """Agentless audit of newly built servers: GO / NO-GO before they go live.
-
-    \b
-    Exit codes: 0 GO, 1 NO-GO (findings), 2 bad input, 3 incomplete audit.
-    Examples:
-      auditor audit inventories/lab.yaml
-      auditor scan 127.0.0.1 --ports 22,80,6379
-      auditor rules list
-    """
-    level = (
-        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    )
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="auditor: %(levelname)s: %(message)s"
-    )
-    # paramiko logs a traceback for every refused handshake, which the SSH probes cause on
-    # purpose (one per host-key type); the probes report real failures as error facts.
-    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
-    ctx.obj = {"quiet": quiet}
-
-
-_rules_dir_option = click.option(
-    "--rules-dir",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Extra folder of rule packs, searched before the built-in ones.",
-)
 
 
 def _output_options(func: F) -> F:
@@ -162,7 +104,7 @@ def _output_options(func: F) -> F:
             show_default=True,
             help="OpenSSH client config to read User, Port, IdentityFile, ProxyJump from.",
         ),
-        _rules_dir_option,
+        rules_dir_option,
         click.option(
             "--waivers",
             "waivers_file",
@@ -213,7 +155,7 @@ def _output_options(func: F) -> F:
     help="Take servers and cloud resources from `terraform show -json` output.",
 )
 @_output_options
-@_user_errors
+@user_errors
 def audit(
     inventory_file: Path, ansible_file: Path | None, terraform_file: Path | None, **options: Any
 ) -> None:
@@ -269,7 +211,7 @@ def audit(
 @click.option("--aws-region", "aws_regions", multiple=True, help="Region to discover; repeatable.")
 @click.option("--aws-endpoint-url", help="S3-compatible or emulated AWS endpoint.")
 @_output_options
-@_user_errors
+@user_errors
 def scan(
     hosts: tuple[str, ...],
     ports: str,
@@ -414,137 +356,3 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML") from None
         parsed.setdefault(rule_id, {})[name] = value
     return parsed
-
-
-@cli.group()
-def rules() -> None:
-    """List and explain rules."""
-
-
-def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
-    names = {p.stem for d in (*rules_dirs, builtin_rules_dir()) for p in d.glob("*.y*ml")}
-    return load_catalog(sorted(names), search=rules_dirs)
-
-
-@rules.command("list")
-@_rules_dir_option
-@_user_errors
-def rules_list(rules_dirs: tuple[Path, ...]) -> None:
-    """List every rule of the built-in packs (and of --rules-dir folders)."""
-    from tabulate import tabulate
-
-    rows = [
-        [r.id, r.severity.value, r.applies_to, r.title] for r in _catalog(rules_dirs).all_rules()
-    ]
-    click.echo(tabulate(rows, headers=["rule", "severity", "applies to", "title"]))
-
-
-@rules.command("show")
-@click.argument("rule_id")
-@_rules_dir_option
-@_user_errors
-def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
-    """Explain one rule: what it checks, why, how to fix, and its references."""
-    for rule in _catalog(rules_dirs).all_rules():
-        if rule.id == rule_id:
-            lines = [
-                f"{rule.id}  [{rule.severity.value}]  applies to: {rule.applies_to}",
-                rule.title,
-                f"pack: {rule.pack} ({rule.path}:{rule.line})",
-            ]
-            if rule.when:
-                lines.append(f"when:  {rule.when.source}")
-            lines.append(f"check: {rule.check.source}")
-            if rule.params:
-                lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
-            for label, text in (("rationale", rule.rationale), ("remediation", rule.remediation)):
-                if text:
-                    lines.append(f"{label}:\n  " + text.replace("\n", "\n  "))
-            if rule.references:
-                lines.append("references:\n" + "\n".join(f"  - {r}" for r in rule.references))
-            click.echo("\n".join(lines))
-            return
-    raise AuditorError(f"no rule with id {rule_id!r}", hint="see `auditor rules list`")
-
-
-@cli.group()
-def inventory() -> None:
-    """Validate inventories without probing anything."""
-
-
-@inventory.command("check")
-@click.argument("inventory_file", type=click.Path(path_type=Path))
-@_rules_dir_option
-@_user_errors
-def inventory_check(inventory_file: Path, rules_dirs: tuple[Path, ...]) -> None:
-    """Check an inventory and the rule packs it names; exit 2 with the first error."""
-    inv = load_inventory(inventory_file)
-    catalog = catalog_for(inv, search=rules_dirs)
-    click.echo(
-        f"{inventory_file}: ok: {len(inv.targets)} server(s), scope {inv.scope}, "
-        f"{len(catalog.all_rules())} rule(s) from {len(catalog.packs)} pack(s)"
-    )
-
-
-@cli.command("history")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="History database.")
-@click.option("-n", "--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
-@_user_errors
-def history_command(db: Path | None, limit: int) -> None:
-    """List recorded runs, newest first."""
-    from tabulate import tabulate
-
-    store = History(db or default_path())
-    rows = [
-        [r.id, r.started[:19], r.status, r.verdict or "-", r.inventory] for r in store.runs(limit)
-    ]
-    click.echo(tabulate(rows, headers=["run", "started (UTC)", "status", "verdict", "inventory"]))
-
-
-@cli.command("diff")
-@click.argument("run_a", type=int, required=False)
-@click.argument("run_b", type=int, required=False)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="History database.")
-@click.option("--inventory", "inventory_path", help="Compare the last two runs of this inventory.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@_user_errors
-def diff_command(
-    run_a: int | None, run_b: int | None, db: Path | None, inventory_path: str | None, fmt: str
-) -> None:
-    """Show new, resolved and still-open failing findings between two runs.
-
-    \b
-    Default: the last two finished runs of the same inventory.
-    Examples:
-      auditor diff
-      auditor diff 12 15 -f json
-    """
-    from tabulate import tabulate
-
-    store = History(db or default_path())
-    if run_a is None or run_b is None:
-        if run_a is not None or run_b is not None:
-            raise click.UsageError("give two runs, or none for the last two")
-        inventory_key = str(Path(inventory_path).resolve()) if inventory_path else None
-        run_a, run_b = store.last_two(inventory_key)
-    store.run(run_a), store.run(run_b)
-    changes = diff(store.findings(run_a), store.findings(run_b))
-    if fmt == "json":
-        payload = {"from": run_a, "to": run_b, "changes": [c.__dict__ for c in changes]}
-        click.echo(json.dumps(payload, indent=2))
-        return
-    order = {"new": 0, "open": 1, "resolved": 2}
-    rows = [
-        [c.target, c.change, c.severity, c.rule, c.resource, c.message[:70]]
-        for c in sorted(changes, key=lambda c: (c.target, order[c.change], c.rule))
-    ]
-    click.echo(f"run {run_a} → run {run_b}")
-    click.echo(
-        tabulate(rows, headers=["server", "change", "severity", "rule", "resource", "message"])
-    )
-    counts = {k: sum(c.change == k for c in changes) for k in order}
-    click.echo(f"{counts['new']} new, {counts['resolved']} resolved, {counts['open']} still open")
-
-
-def main() -> None:
-    cli(prog_name="auditor")

@@ -1,0 +1,70 @@
+"""The `auditor` command group and what every subcommand shares: one place where an
+AuditorError becomes one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError
+from auditor.exitcodes import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("auditor")
+
+
+def user_errors(func: F) -> F:
+    """Turn an AuditorError into one line on stderr and exit code 2 (bad input)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AuditorError as exc:
+            click.echo(f"auditor: error: {exc}", err=True)
+            sys.exit(ExitCode.BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Agentless audit of newly built servers: GO / NO-GO before they go live.
+
+    \b
+    Exit codes: 0 GO, 1 NO-GO (findings), 2 bad input, 3 incomplete audit.
+    Examples:
+      auditor audit inventories/lab.yaml
+      auditor scan 127.0.0.1 --ports 22,80,6379
+      auditor rules list
+    """
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="auditor: %(levelname)s: %(message)s"
+    )
+    # paramiko logs a traceback for every refused handshake, which the SSH probes cause on
+    # purpose (one per host-key type); the probes report real failures as error facts.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
+    ctx.obj = {"quiet": quiet}
+
+
+rules_dir_option = click.option(
+    "--rules-dir",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Extra folder of rule packs, searched before the built-in ones.",
+)

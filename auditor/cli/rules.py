@@ -1,0 +1,63 @@
+"""`auditor rules list|show`: what the rule packs check and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli.base import cli, rules_dir_option, user_errors
+from auditor.errors import AuditorError
+from auditor.rules import RuleCatalog, load_catalog
+from auditor.rules.loader import builtin_rules_dir
+
+
+@cli.group()
+def rules() -> None:
+    """List and explain rules."""
+
+
+def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
+    names = {p.stem for d in (*rules_dirs, builtin_rules_dir()) for p in d.glob("*.y*ml")}
+    return load_catalog(sorted(names), search=rules_dirs)
+
+
+@rules.command("list")
+@rules_dir_option
+@user_errors
+def rules_list(rules_dirs: tuple[Path, ...]) -> None:
+    """List every rule of the built-in packs (and of --rules-dir folders)."""
+    from tabulate import tabulate
+
+    rows = [
+        [r.id, r.severity.value, r.applies_to, r.title] for r in _catalog(rules_dirs).all_rules()
+    ]
+    click.echo(tabulate(rows, headers=["rule", "severity", "applies to", "title"]))
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@rules_dir_option
+@user_errors
+def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule: what it checks, why, how to fix, and its references."""
+    for rule in _catalog(rules_dirs).all_rules():
+        if rule.id == rule_id:
+            lines = [
+                f"{rule.id}  [{rule.severity.value}]  applies to: {rule.applies_to}",
+                rule.title,
+                f"pack: {rule.pack} ({rule.path}:{rule.line})",
+            ]
+            if rule.when:
+                lines.append(f"when:  {rule.when.source}")
+            lines.append(f"check: {rule.check.source}")
+            if rule.params:
+                lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+            for label, text in (("rationale", rule.rationale), ("remediation", rule.remediation)):
+                if text:
+                    lines.append(f"{label}:\n  " + text.replace("\n", "\n  "))
+            if rule.references:
+                lines.append("references:\n" + "\n".join(f"  - {r}" for r in rule.references))
+            click.echo("\n".join(lines))
+            return
+    raise AuditorError(f"no rule with id {rule_id!r}", hint="see `auditor rules list`")
