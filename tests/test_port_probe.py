@@ -113,3 +113,16 @@ def test_out_of_scope_target_is_refused_before_any_scan() -> None:
     outside = _target("x", "127.80.0.1", "22")
     with pytest.raises(ScopeError, match="outside the inventory scope"):
         PortProbe().collect([outside], SCOPE, timeout=5)
+
+
+def test_syn_scan_finds_the_same_ports_as_root(listeners: Listeners) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("nmap -sS needs root")
+    ip, _ = listeners.open(25, 8081)
+    listeners.open(25, 6379)
+    outcome = PortProbe(prefer="nmap-syn").collect(
+        [_target("a", ip, "22,6379,8080-8090")], SCOPE, 30
+    )["a"]
+    assert outcome.ok, outcome.error
+    assert _open_ports(outcome) == {6379, 8081}
+    assert outcome.notes == ("scanner: nmap -sS -Pn -n",)

@@ -39,9 +39,13 @@ def new_scanner() -> Any:
         raise NmapMissing(str(exc)) from None
 
 
-def nmap_arguments(*, timeout: float, hosts: int, service_detection: bool) -> str:
+def nmap_arguments(
+    *, timeout: float, hosts: int, service_detection: bool, syn: bool = False
+) -> str:
+    """`-sT` (connect, any user) or `-sS` (SYN, root: about twice as fast on full ranges,
+    lab notes); always `-n -Pn`."""
     host_timeout = f"--host-timeout {max(1, round(timeout * 1000))}ms"
-    args = ["-sT", "-Pn", "-n", "--max-retries", "2", host_timeout]
+    args = ["-sS" if syn else "-sT", "-Pn", "-n", "--max-retries", "2", host_timeout]
     args.append(f"--min-hostgroup {max(1, hosts)}")
     if service_detection:
         # --version-light keeps silent ports from costing ~40 s each (lab notes).
@@ -56,10 +60,11 @@ def scan(
     *,
     timeout: float,
     service_detection: bool = False,
+    syn: bool = False,
 ) -> Mapping[str, list[PortRecord] | ProbeFailure]:
     """Scan hosts in one nmap run; every host gets its open ports or a failure."""
     arguments = nmap_arguments(
-        timeout=timeout, hosts=len(hosts), service_detection=service_detection
+        timeout=timeout, hosts=len(hosts), service_detection=service_detection, syn=syn
     )
     try:
         result = scanner.scan(

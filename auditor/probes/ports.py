@@ -103,13 +103,14 @@ class PortProbe(Probe):
         return outcomes
 
     def _scanner(self) -> tuple[Scanner, str]:
-        if self.prefer == "nmap":
+        if self.prefer in ("nmap", "nmap-syn"):
             try:
                 nmap_scan.new_scanner()
             except nmap_scan.NmapMissing:
                 log.warning("nmap not found: using the slower built-in TCP connect scanner")
             else:
                 detection = self.service_detection
+                syn = self.prefer == "nmap-syn"
 
                 def run_nmap(
                     hosts: Sequence[str], ports: str, timeout: float
@@ -120,9 +121,11 @@ class PortProbe(Probe):
                         ports,
                         timeout=timeout,
                         service_detection=detection,
+                        syn=syn,
                     )
 
-                return run_nmap, "scanner: nmap -sT -Pn -n" + (" -sV" if detection else "")
+                kind = "-sS" if syn else "-sT"
+                return run_nmap, f"scanner: nmap {kind} -Pn -n" + (" -sV" if detection else "")
 
         def run_connect(
             hosts: Sequence[str], ports: str, timeout: float
