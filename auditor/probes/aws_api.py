@@ -120,46 +120,49 @@ def regions(settings: AwsSettings, session: boto3.Session) -> tuple[str, ...]:
 
 def call(client: Any, operation: str, absent: tuple[str, ...] = (), **kwargs: Any) -> Any:
     """One read-only call. Error codes listed in `absent` mean "not configured": None."""
-    service = client.meta.service_model.service_name
+    service = _read_only(client, operation)
+    try:
+        return getattr(client, _snake(operation))(**kwargs)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") in absent:
+            return None
+        raise _failure(service, operation, exc) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise _failure(service, operation, exc) from None
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item of a paginated List/Describe call."""
+    service = _read_only(client, operation)
+    try:
+        for page in client.get_paginator(_snake(operation)).paginate(**kwargs):
+            yield from page.get(key, [])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise _failure(service, operation, exc) from None
+
+
+def _read_only(client: Any, operation: str) -> str:
+    service = str(client.meta.service_model.service_name)
     if not operation.startswith(READ_PREFIXES) and (service, operation) != (
         "sts",
         "GetCallerIdentity",
     ):
         raise AwsCallError(f"{service}:{operation} is not a read-only call; refusing")
-    method = getattr(client, _snake(operation))
-    try:
-        return method(**kwargs)
-    except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in absent:
-            return None
-        action = iam_action(service, operation)
-        if code in DENIED:
-            raise AwsCallError(f"{service}:{operation} denied ({code}): needs {action}") from None
-        if "Throttl" in code or code == "RequestLimitExceeded":
-            raise AwsCallError(f"{service}:{operation} throttled past retries ({code})") from None
-        message = exc.response.get("Error", {}).get("Message", "")
-        raise AwsCallError(f"{service}:{operation} failed ({code}): {message}") from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise AwsCallError(f"{service}:{operation} failed: {exc}") from None
+    return service
 
 
-def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
-    """Every item of a paginated List/Describe call."""
-    service = client.meta.service_model.service_name
-    if not operation.startswith(READ_PREFIXES):
-        raise AwsCallError(f"{service}:{operation} is not a read-only call; refusing")
-    try:
-        for page in client.get_paginator(_snake(operation)).paginate(**kwargs):
-            yield from page.get(key, [])
-    except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        action = iam_action(service, operation)
-        if code in DENIED:
-            raise AwsCallError(f"{service}:{operation} denied ({code}): needs {action}") from None
-        raise AwsCallError(f"{service}:{operation} failed ({code})") from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise AwsCallError(f"{service}:{operation} failed: {exc}") from None
+def _failure(service: str, operation: str, exc: Exception) -> AwsCallError:
+    """The one place an AWS failure becomes a message naming the call and permission."""
+    name = f"{service}:{operation}"
+    if not isinstance(exc, botocore.exceptions.ClientError):
+        return AwsCallError(f"{name} failed: {exc}")
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    if code in DENIED:
+        return AwsCallError(f"{name} denied ({code}): needs {iam_action(service, operation)}")
+    if "Throttl" in code or code == "RequestLimitExceeded":
+        return AwsCallError(f"{name} throttled past retries ({code})")
+    return AwsCallError(f"{name} failed ({code}): {error.get('Message', '')}")
 
 
 def _endpoint_from_environment(service: str) -> str | None:

@@ -83,11 +83,7 @@ class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
             if key.get_name() in entry:
                 if entry[key.get_name()] == key:
                     return
-                raise ProbeFailure(
-                    f"host key of {hostname} CHANGED: server offers {key.get_name()} "
-                    f"{fingerprint(key)}, known_hosts has {fingerprint(entry[key.get_name()])} "
-                    "(refusing to log in; verify the server before updating known_hosts)"
-                )
+                raise _changed(hostname, key, entry[key.get_name()])
         if self.options.trust_on_first_use is not None:
             self._record(hostname, key)
             return
@@ -103,6 +99,14 @@ class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="ascii") as store:
                 store.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
+def _changed(host: str, offered: paramiko.PKey, known: paramiko.PKey) -> ProbeFailure:
+    return ProbeFailure(
+        f"host key of {host} CHANGED: server offers {offered.get_name()} "
+        f"{fingerprint(offered)}, known_hosts has {fingerprint(known)} "
+        "(refusing to log in; verify the server before updating known_hosts)"
+    )
 
 
 def _lookup_names(host: str, port: int) -> list[str]:
@@ -317,11 +321,7 @@ def _login(
         raise
     except paramiko.BadHostKeyException as exc:
         client.close()
-        raise ProbeFailure(
-            f"host key of {endpoint.name} CHANGED: server offers {exc.key.get_name()} "
-            f"{fingerprint(exc.key)}, known_hosts has {fingerprint(exc.expected_key)} "
-            "(refusing to log in; verify the server before updating known_hosts)"
-        ) from None
+        raise _changed(endpoint.name, exc.key, exc.expected_key) from None
     except paramiko.AuthenticationException as exc:
         client.close()
         raise ProbeFailure(f"SSH login as {endpoint.user}@{endpoint.name} failed: {exc}") from None

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 import socket
 import struct
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
+from auditor.probes.deadline import Deadline
 from auditor.scope import Scope
 
 CLIENT_VERSION = b"SSH-2.0-auditor_probe\r\n"
@@ -47,19 +47,8 @@ class ServerHello:
     lists: dict[str, list[str]]
 
 
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        return left
-
-
 def read_server_hello(ip: str, port: int, timeout: float) -> ServerHello:
-    deadline = _Deadline(timeout)
+    deadline = Deadline(timeout)
     try:
         with socket.create_connection((ip, port), timeout=deadline.remaining()) as sock:
             sock.sendall(CLIENT_VERSION)
@@ -74,7 +63,7 @@ def read_server_hello(ip: str, port: int, timeout: float) -> ServerHello:
     return ServerHello(banner, _parse_kexinit(payload, ip, port))
 
 
-def _read_line(sock: socket.socket, deadline: _Deadline) -> bytes:
+def _read_line(sock: socket.socket, deadline: Deadline) -> bytes:
     line = bytearray()
     while not line.endswith(b"\n"):
         if len(line) >= MAX_LINE:
@@ -87,7 +76,7 @@ def _read_line(sock: socket.socket, deadline: _Deadline) -> bytes:
     return bytes(line)
 
 
-def _read_banner(sock: socket.socket, deadline: _Deadline) -> str:
+def _read_banner(sock: socket.socket, deadline: Deadline) -> str:
     for _ in range(MAX_PRE_BANNER_LINES + 1):
         line = _read_line(sock, deadline)
         if line.startswith(b"SSH-"):
@@ -98,7 +87,7 @@ def _read_banner(sock: socket.socket, deadline: _Deadline) -> str:
     raise ProbeFailure("no SSH banner (is this port SSH?)")
 
 
-def _read_exact(sock: socket.socket, size: int, deadline: _Deadline) -> bytes:
+def _read_exact(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
     data = bytearray()
     while len(data) < size:
         sock.settimeout(deadline.remaining())
@@ -109,7 +98,7 @@ def _read_exact(sock: socket.socket, size: int, deadline: _Deadline) -> bytes:
     return bytes(data)
 
 
-def _read_packet(sock: socket.socket, deadline: _Deadline) -> bytes:
+def _read_packet(sock: socket.socket, deadline: Deadline) -> bytes:
     (length,) = struct.unpack(">I", _read_exact(sock, 4, deadline))
     if not 5 <= length <= MAX_PACKET:
         raise ProbeFailure(f"SSH packet length {length} is invalid")

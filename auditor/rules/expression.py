@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import cel
@@ -40,13 +41,13 @@ class Expression:
     source: str
     _program: Any
 
-    @property
+    @cached_property
     def variables(self) -> frozenset[str]:
         """Top-level names the expression reads, without names bound by macros."""
         bound = set(_MACRO_BINDING.findall(self.source))
         return frozenset(set(self._program.variables()) - bound)
 
-    @property
+    @cached_property
     def bound_names(self) -> frozenset[str]:
         return frozenset(_MACRO_BINDING.findall(self.source))
 

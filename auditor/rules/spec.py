@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from auditor.facts import RESOURCE_PROVIDER, ROOTS
@@ -29,7 +30,7 @@ class Rule:
     path: str = ""
     line: int | None = None
 
-    @property
+    @cached_property
     def fact_roots(self) -> frozenset[str]:
         names: set[str] = set(self.check.variables)
         for expr in (self.when, self.evidence):
@@ -37,7 +38,7 @@ class Rule:
                 names |= expr.variables
         return frozenset(names)
 
-    @property
+    @cached_property
     def required_probes(self) -> frozenset[str]:
         """Probes whose failure makes this rule unevaluable (fail closed)."""
         probes = {ROOTS[name].provided_by for name in self.fact_roots if name in ROOTS}

@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, address_of
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import ServiceCheck
 from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
@@ -26,7 +27,7 @@ from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
-from auditor.probes.services.wire import Deadline, ServiceError
+from auditor.probes.services.wire import ServiceError
 from auditor.scope import Scope
 
 CHECKS: tuple[ServiceCheck, ...] = (

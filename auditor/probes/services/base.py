@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.probes.services.wire import Deadline
+from auditor.probes.deadline import Deadline
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import socket
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
 
 
 def _reply(sock: socket.socket, deadline: Deadline) -> tuple[int, bytes]:

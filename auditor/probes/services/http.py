@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, http_get
+from auditor.probes.services.wire import ServiceError, http_get
 
 _ENV_LINE = re.compile(rb"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]{1,63})\s*=", re.MULTILINE)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, http_get
+from auditor.probes.services.wire import ServiceError, http_get
 
 
 def _json(body: bytes) -> object:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, exchange, printable
+from auditor.probes.services.wire import ServiceError, exchange, printable
 
 _VERSION = re.compile(rb"STAT version ([0-9A-Za-z.\-]+)")
 

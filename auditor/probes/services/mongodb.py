@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import struct
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services import bson
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, connect, recv_until
+from auditor.probes.services.wire import ServiceError, connect, recv_until
 
 OP_MSG = 2013
 UNAUTHORIZED = 13

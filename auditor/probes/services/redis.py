@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
 
 _VERSION = re.compile(rb"redis_version:([0-9A-Za-z.\-]+)")
 _PROTECTED = (b"-NOAUTH", b"-DENIED", b"-WRONGPASS", b"-NOPERM")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import Deadline, ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
 
 
 def check(ip: str, port: int, deadline: Deadline) -> Answer:

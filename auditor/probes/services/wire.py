@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import socket
 import ssl
-import time
 from dataclasses import dataclass, field
+
+from auditor.probes.deadline import Deadline
 
 MAX_READ = 64 * 1024
 
 
 class ServiceError(Exception):
     """The service did not answer as the protocol says (timeout, garbage, closed)."""
-
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise ServiceError(f"no complete answer within {self.seconds:g}s")
-        return left
 
 
 def connect(ip: str, port: int, deadline: Deadline, tls: bool = False) -> socket.socket:
