@@ -1,13 +1,22 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from, with YAML 1.2 meanings.
 
 Users edit inventories and rule packs by hand; an error must name the file, the line and the
 key. PyYAML's plain loaders forget positions and silently keep the last of two duplicate
 keys, so this module builds mappings and lists that carry their line numbers and rejects
 duplicates.
+
+PyYAML implements YAML 1.1, where `no` is `false`, `0777` is 511 and `2026-12-01` is a
+date: a deny-list `[no]` in a rule pack would then never match `permitrootlogin no`. Every
+YAML the auditor reads goes through this module's YAML 1.2 core schema instead: only
+`true`/`false` are booleans, only `null`/`~`/empty is null, integers are decimal (or `0o`,
+`0x`), and everything else, dates and `yes`/`on` included, stays a string. A number with a
+leading zero (`0777`) is kept as a string too, so that a typed key refuses it with
+file:line instead of guessing octal or decimal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +43,51 @@ class YamlList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader (no Python objects) that keeps positions and refuses duplicate keys."""
+    """Safe YAML 1.2 loading (no Python objects) that keeps positions and refuses duplicate
+    keys. Its implicit types are the YAML 1.2 core schema's, not SafeLoader's YAML 1.1 ones
+    (https://yaml.org/spec/1.2.2/#1032-tag-resolution)."""
+
+    yaml_implicit_resolvers = {}  # noqa: RUF012 - PyYAML's own class-level registry
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+_SPECIAL_FLOATS = {".inf": float("inf"), ".nan": float("nan")}
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node))
+    sign = -1.0 if text.startswith("-") else 1.0
+    special = _SPECIAL_FLOATS.get(text.lstrip("+-").lower())
+    return sign * special if special is not None else float(text)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
@@ -205,6 +258,19 @@ class Node:
             return func(self.value)
         except (TypeError, ValueError) as exc:
             raise self.error(f"expected {what}: {exc}") from None
+
+
+def load_plain(text: str, name: str = "<string>") -> Any:
+    """YAML 1.2 text as plain values (for --param values and imported files).
+
+    Raises `yaml.YAMLError` (or InputError for duplicate keys); callers say where it was.
+    """
+    loader = _Loader(text)
+    loader.name = name
+    try:
+        return plain(loader.get_single_data())
+    finally:
+        loader.dispose()
 
 
 def plain(value: Any) -> Any:

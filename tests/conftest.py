@@ -115,3 +115,17 @@ def write_inventory(path: Path, servers: list[dict[str, Any]], **top: Any) -> Pa
     data["servers"] = servers
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+# Modules whose every test starts real software (moto, nmap, redis, a pip build) or waits on
+# deadlines against hostile servers: slow by nature, so outside the fast tier.
+_REAL_SOFTWARE_MODULES = {"test_aws", "test_packaging", "test_port_probe", "test_services"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the lab of real servers (or starts real software) carries the
+    `lab` marker, so that `pytest -m "not lab"` is the fast tier: no daemons, seconds."""
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if "lab" in getattr(item, "fixturenames", ()) or module in _REAL_SOFTWARE_MODULES:
+            item.add_marker(pytest.mark.lab)

@@ -28,6 +28,7 @@ from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.rules import catalog_for
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
+from auditor.yamlsource import load_plain
 
 SEVERITIES = [s.value for s in Severity]
 
@@ -352,7 +353,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not rule_id or not name:
             raise click.UsageError(f"--param {item!r}: expected RULE_ID.NAME=VALUE")
         try:
-            value = yaml.safe_load(raw)
+            value = load_plain(raw)
         except yaml.YAMLError:
             raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML") from None
         parsed.setdefault(rule_id, {})[name] = value

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
+from auditor.yamlsource import load_plain
 
 _JUMP = re.compile(r"(?:-o\s*ProxyJump=|-J\s*)(\S+)")
 
@@ -104,15 +105,23 @@ def _pairs(words: list[str], path: Path, number: int) -> dict[str, Any]:
         key, sep, value = word.partition("=")
         if not sep:
             raise InputError(f"expected key=value, got {word!r}", path=path, line=number)
-        values[key] = yaml.safe_load(value) if value else ""
+        values[key] = _scalar(value, path, number) if value else ""
     return values
+
+
+def _scalar(text: str, path: Path, number: int) -> Any:
+    """An INI value read as YAML 1.2 (`ansible_port=2222` is a number, `no` stays a word)."""
+    try:
+        return load_plain(text, str(path))
+    except yaml.YAMLError:
+        return text
 
 
 def _parse_yaml(
     path: Path, text: str
 ) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]], dict[str, dict[str, Any]]]:
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_plain(text, str(path)) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", path=path) from None
     hosts: dict[str, dict[str, Any]] = {}
@@ -153,5 +162,8 @@ def _vars_dir(folder: Path) -> dict[str, dict[str, Any]]:
         return found
     for path in sorted(folder.iterdir()):
         if path.suffix in (".yml", ".yaml") and path.is_file():
-            found[path.stem] = yaml.safe_load(path.read_text()) or {}
+            try:
+                found[path.stem] = load_plain(path.read_text(encoding="utf-8"), str(path)) or {}
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise InputError(f"cannot read variables: {exc}", path=path) from None
     return found

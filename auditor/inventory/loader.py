@@ -97,6 +97,7 @@ def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ())
         scope=scope,
         targets=tuple(targets),
         rule_params=_rule_params(root.get("rule_params")),
+        rule_param_lines=_rule_param_lines(root.get("rule_params")),
         aws=aws,
     )
 
@@ -327,3 +328,12 @@ def _rule_params(node: Node | None) -> dict[str, dict[str, Any]]:
     for rule_id, values in node.entries():
         params[rule_id] = {key: plain(v.value) for key, v in values.entries()}
     return params
+
+
+def _rule_param_lines(node: Node | None) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for rule_id, values in node.entries() if node is not None else ():
+        for key, value in values.entries():
+            if value.line is not None:
+                lines[f"{rule_id}.{key}"] = value.line
+    return lines

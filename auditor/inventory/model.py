@@ -20,5 +20,7 @@ class Inventory:
     targets: tuple[Target, ...]
     rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per-rule parameter overrides: {rule id: {param: value}}."""
+    rule_param_lines: Mapping[str, int] = field(default_factory=dict)
+    """Line of each override (`rule_id.param`), so a wrong type is reported where it is."""
     aws: AwsSettings | None = None
     """How to reach AWS (`cloud.aws`); None when the inventory has no cloud part."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+_PART = re.compile(r"^([1-9]\d{0,4})(?:-([1-9]\d{0,4}))?$")
 
 
 def parse_ports(spec: str) -> tuple[range, ...]:
@@ -22,7 +22,7 @@ def parse_ports(spec: str) -> tuple[range, ...]:
     for part in spec.split(","):
         match = _PART.match(part.strip())
         if not match:
-            raise ValueError(f"'{part}' is not a port or a range like 8000-8100")
+            raise ValueError(f"'{part}' is not a port or a range like 8000-8100 (no leading zeros)")
         low = int(match.group(1))
         high = int(match.group(2) or low)
         if not 1 <= low <= high <= 65535:

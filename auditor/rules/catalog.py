@@ -36,6 +36,7 @@ def load_catalog(
     relative_to: Path | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     overrides_source: str = "<parameters>",
+    override_lines: Mapping[str, int] | None = None,
 ) -> RuleCatalog:
     directories = [*search, builtin_rules_dir()]
     loaded: dict[str, RulePack] = {}
@@ -48,7 +49,9 @@ def load_catalog(
     _check_unique_ids(by_path.values())
     if overrides:
         refs = list(loaded)
-        updated = with_overrides([loaded[r] for r in refs], overrides, overrides_source)
+        updated = with_overrides(
+            [loaded[r] for r in refs], overrides, overrides_source, override_lines or {}
+        )
         loaded = dict(zip(refs, updated, strict=True))
     return RuleCatalog(loaded)
 
@@ -60,8 +63,11 @@ def catalog_for(
     extra_overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RuleCatalog:
     overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in inventory.rule_params.items()}
+    lines = dict(inventory.rule_param_lines)
     for rule_id, values in (extra_overrides or {}).items():
         overrides.setdefault(rule_id, {}).update(values)
+        for name in values:  # a command-line value replaces the inventory's: not at its line
+            lines.pop(f"{rule_id}.{name}", None)
     relative = Path(inventory.path).parent if not inventory.path.startswith("<") else None
     return load_catalog(
         (ref for target in inventory.targets for ref in target.rules),
@@ -69,6 +75,7 @@ def catalog_for(
         relative_to=relative,
         overrides=overrides,
         overrides_source=inventory.path,
+        override_lines=lines,
     )
 
 

@@ -219,10 +219,55 @@ def _check_path(root: FactRoot, fields: list[str]) -> str | None:
     return None
 
 
+def param_type_problem(default: Any, value: Any) -> str | None:
+    """Why `value` cannot replace a parameter whose default is `default` (None: it can).
+
+    A rule's default declares its parameter's type: an override of another type would only
+    fail inside CEL at run time (an `error` on every server), or worse, compare unequal and
+    pass. Lists check their items against the default's first item.
+    """
+    expected = _type_name(default)
+    if expected == "a number" and _type_name(value) in ("a number", "an integer"):
+        return None
+    if _type_name(value) != expected:
+        return f"expected {expected} like the default {_show(default)}, got {_type_name(value)}"
+    if isinstance(default, list) and default and isinstance(value, list):
+        for item in value:
+            problem = param_type_problem(default[0], item)
+            if problem:
+                return f"list item {_show(item)}: {problem}"
+    return None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "nothing" if value is None else type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def with_overrides(
-    packs: Iterable[RulePack], overrides: Mapping[str, Mapping[str, Any]], source: str
+    packs: Iterable[RulePack],
+    overrides: Mapping[str, Mapping[str, Any]],
+    source: str,
+    lines: Mapping[str, int] | None = None,
 ) -> tuple[RulePack, ...]:
-    """Apply user parameter overrides ({rule id: {param: value}}); each must exist."""
+    """Apply user parameter overrides ({rule id: {param: value}}); each must exist and have
+    the type of the parameter's default."""
     remaining = {rule_id: dict(values) for rule_id, values in overrides.items()}
     result: list[RulePack] = []
     for pack in packs:
@@ -237,6 +282,16 @@ def with_overrides(
                         path=source,
                         hint=f"its parameters: {', '.join(sorted(rule.params)) or 'none'}",
                     )
+                for name, value in sorted(values.items()):
+                    problem = param_type_problem(rule.params[name], value)
+                    if problem:
+                        raise InputError(
+                            problem,
+                            path=source,
+                            line=(lines or {}).get(f"{rule.id}.{name}"),
+                            key=f"{rule.id}.{name}",
+                            hint="fix the parameter's value",
+                        )
                 rule = replace(rule, params={**rule.params, **values})
             rules.append(rule)
         result.append(replace(pack, rules=tuple(rules)))
