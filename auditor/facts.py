@@ -159,9 +159,13 @@ ROOTS: Mapping[str, FactRoot] = {
 SERVICE_FIELDS: Mapping[str, Any] = {
     "port": "port number (int)",
     "proto": "`tcp`",
-    "kind": "`redis`, `memcached`, `mongodb`, `elasticsearch`, `http`, `https`, `ftp`, "
-    "`rsync`, `docker`, `etcd`, `kubelet`, `prometheus`",
-    "detected_by": "why it was checked: nmap's name, the well-known port, the change record",
+    "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, `http`, "
+    "`https`, `ftp`, `rsync`, `docker`, `etcd`, `kubelet`, `prometheus`; or, on a port no "
+    "check covers, the identified protocol (`ssh`, `smtp`, `mysql`, `postgresql`, `tls`, "
+    "`vnc`, `telnet`, `pop3`, `imap`) or `unknown`",
+    "identified": "the protocol the identification greetings named on this port, or `unknown`",
+    "detected_by": "why it was checked: identified, nmap's name, the well-known port, the "
+    "change record",
     "unauthenticated": "true when it handed out data or control without credentials",
     "evidence": "a few redacted bytes that prove the answer",
     "details": "map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",

@@ -131,17 +131,28 @@ KUBELET_SECURED = http({"/pods": (401, "Unauthorized")})
 
 
 def mongodb(authorised: bool) -> Handler:
-    """MongoDB 7 answering OP_MSG `getLog`: the log, or error 13 (Unauthorized)."""
+    """MongoDB 7 answering OP_MSG `hello` (allowed before authentication, as documented)
+    and `getLog`: the log, or error 13 (Unauthorized). Like mongod, it drops a connection
+    whose first bytes are not a valid message header (an HTTP request, say)."""
 
     def handler(client: socket.socket) -> None:
         header = client.recv(16)
+        if len(header) < 16:
+            return
         length, request_id, _, opcode = struct.unpack("<iiii", header)
-        if opcode != 2013:  # OP_MSG only, like MongoDB >= 5.1
+        if opcode != 2013 or not 16 < length < 48_000_000:  # OP_MSG only, like MongoDB >= 5.1
             return
         remaining = length - 16
+        payload = b""
         while remaining > 0:
-            remaining -= len(client.recv(remaining))
-        if authorised:
+            chunk = client.recv(remaining)
+            if not chunk:
+                return
+            payload += chunk
+            remaining -= len(chunk)
+        if b"hello" in payload:
+            doc = bson.encode({"isWritablePrimary": True, "maxWireVersion": 21, "ok": 1})
+        elif authorised:
             doc = bson.encode({"totalLinesWritten": 3, "ok": 1})
         else:
             doc = bson.encode(

@@ -10,16 +10,27 @@ engine's containment, not a protocol, and run in the fast tier.
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
-from auditor.models import ProbeOutcome, Status, Target
+from auditor.models import ChangeRecord, Exposure, ProbeOutcome, Status, Target
+from auditor.probes.services import ServicesProbe
+from auditor.probes.services.http import listing_signature
 from auditor.rules import evaluate_target, load_catalog
+from auditor.scope import Scope
 from auditor.yamlsource import load_plain
-from tests.conftest import run_auditor
+from tests import responders
+from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.lab.services import Redis, stop_group, wait_for_port
 
 TARGET = Target(name="t", address="127.0.0.9", ip=ipaddress.ip_address("127.0.0.9"), ports="22")
 
@@ -108,3 +119,146 @@ def test_a_parameter_of_the_wrong_type_is_refused_at_load(tmp_path: Path) -> Non
     path.write_text(path.read_text().replace("allowed: 3", "allowed: [no, 3]"))
     result = run_auditor("audit", str(path), "--no-history")
     assert result.code == 2 and "list item 3" in result.stderr
+
+
+# ------------------------------------------- 6, 7, 9. services on ports nobody named
+
+SERVICE_IP = f"{LISTENER_NETWORK}.60"
+
+
+@pytest.fixture(scope="module")
+def odd_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+    """Real Redis without a password on 6399 and Python's http.server (a directory
+    listing, and a `.env`) on 8081: ports no well-known table names."""
+    home = tmp_path_factory.mktemp("odd-ports")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed (make system-deps)")
+    redis = Redis(port=6399).start(SERVICE_IP, home)
+    www = home / "www"
+    (www / "exports").mkdir(parents=True)
+    (www / ".env").write_text("APP_ENV=production\nDB_PASSWORD=lab-not-a-secret\n")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "8081", "--bind", SERVICE_IP],
+        cwd=www,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(SERVICE_IP, 6399, redis, timeout=10)
+        wait_for_port(SERVICE_IP, 8081, web, timeout=10)
+        yield {"redis": 6399, "http": 8081}
+    finally:
+        stop_group(redis.pid)
+        stop_group(web.pid)
+
+
+def _scan(*args: str) -> dict[str, Any]:
+    result = run_auditor("scan", SERVICE_IP, "--rules", "services", "-f", "json", *args)
+    assert result.code in (0, 1, 3), result.stderr
+    (target,) = result.json()["targets"]
+    target["exit"] = result.code
+    return target
+
+
+def _status(target: dict[str, Any], rule: str) -> list[str]:
+    return [f["status"] for f in target["findings"] if f["rule"] == rule]
+
+
+@pytest.mark.lab
+def test_redis_on_a_port_nobody_named_is_checked(odd_ports: dict[str, int]) -> None:
+    target = _scan("--ports", "6399")
+    assert target["exit"] == 1 and target["verdict"] == "no-go"
+    assert _status(target, "services.redis-unauthenticated") == ["fail"]
+
+
+@pytest.mark.lab
+def test_python_http_server_listing_and_env_are_found(odd_ports: dict[str, int]) -> None:
+    target = _scan("--ports", "8081")
+    assert _status(target, "services.http-directory-listing") == ["fail"]
+    assert _status(target, "services.http-env-exposed") == ["fail"]
+    assert target["exit"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><head><title>Index of /</title></head>",  # Apache, nginx, lighttpd
+        b"<title>Directory listing for /</title>",  # Python http.server
+        b"<h1>Directory Listing For [/]</h1>",  # Tomcat
+        b"<TITLE>Directory: /</TITLE>",  # Jetty
+        b'<pre><A HREF="/">[To Parent Directory]</A>',  # IIS
+        b"<title>Files within /</title>",  # vercel serve
+    ],
+)
+def test_directory_listing_signatures(body: bytes) -> None:
+    assert listing_signature(body) is not None
+    assert listing_signature(b"<title>Welcome to nginx!</title>") is None
+
+
+@pytest.mark.lab
+def test_an_open_port_that_names_no_protocol_is_a_finding(listeners: Any) -> None:
+    ip, port = listeners.open(61, 7777)  # accepts, then never says or answers anything
+    result = run_auditor(
+        "scan", ip, "--ports", str(port), "--rules", "services", "-f", "json", "--timeout", "3"
+    )
+    (target,) = result.json()["targets"]
+    statuses = _status(target, "services.unidentified-open-port")
+    # A silent port is either named `unknown` (a failing finding) or, when the greetings
+    # ran out of time, an error: never a pass, never GO.
+    assert statuses in (["fail"], ["error"]), target["findings"]
+    assert result.code in (1, 3) and target["verdict"] == "no-go"
+
+
+def _broken_mongo(client: Any) -> None:
+    client.recv(4096)
+    # An OP_MSG header whose BSON claims a string of negative length.
+    body = b"\x00\x00\x00\x00\x00" + b"\x10\x00\x00\x00\x02s\x00\xf0\xff\xff\xffx\x00\x00"
+    client.sendall(struct.pack("<iiii", 16 + len(body), 1, 0x5A5A, 2013) + body)
+
+
+def _arabic_status(client: Any) -> None:
+    client.recv(4096)
+    client.sendall("HTTP/1.1 ٢٠٠ OK\r\n\r\nhello".encode())
+
+
+def _deep_json(client: Any) -> None:
+    client.recv(4096)
+    body = b"[" * 60000 + b"]" * 60000
+    client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
+
+
+@pytest.mark.lab
+def test_one_malformed_reply_does_not_sink_the_other_findings(odd_ports: dict[str, int]) -> None:
+    with (
+        responders.serve(SERVICE_IP, _broken_mongo) as mongo,
+        responders.serve(SERVICE_IP, _arabic_status) as arabic,
+        responders.serve(SERVICE_IP, _deep_json) as deep,
+    ):
+        declared = ((mongo, "mongodb"), (arabic, "http"), (deep, "elasticsearch"))
+        target = Target(
+            name="odd",
+            address=SERVICE_IP,
+            ip=ipaddress.ip_address(SERVICE_IP),
+            ports="1-65535",
+            change=ChangeRecord(
+                id="C", approved=True, exposes=tuple(Exposure(p, service=s) for p, s in declared)
+            ),
+        )
+        ports = [6399, 8081, mongo, arabic, deep]
+        upstream = {"odd": {"ports": ProbeOutcome("ports", facts={"ports": _open(ports)})}}
+        scope = Scope((ipaddress.ip_network(f"{SERVICE_IP}/32"),))
+        (outcome,) = ServicesProbe().collect([target], scope, 10.0, upstream=upstream).values()
+    assert outcome.ok, outcome.error
+    by_port = {r["port"]: r for r in outcome.facts["services"]}
+    assert by_port[6399]["kind"] == "redis" and by_port[6399]["unauthenticated"] is True
+    assert by_port[8081]["details"]["env_exposed"] is True
+    for port in (mongo, arabic, deep):
+        assert by_port[port]["error"], by_port[port]
+
+
+def _open(numbers: list[int]) -> list[dict[str, Any]]:
+    return [
+        {"number": n, "proto": "tcp", "state": "open", "service": "", "service_source": "none"}
+        for n in numbers
+    ]

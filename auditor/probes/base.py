@@ -8,12 +8,16 @@ rules treat that as "incomplete", never as clean.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from auditor.errors import ScopeError
 from auditor.models import ProbeError, ProbeOutcome, Target
 from auditor.scope import Scope
+
+log = logging.getLogger(__name__)
 
 
 class ProbeFailure(Exception):
@@ -93,6 +97,13 @@ class PerTargetProbe(Probe):
                 outcome = self.probe(target, scope, timeout, upstream.get(target.name, {}))
             except ProbeFailure as exc:
                 outcome = self.failed(str(exc))
+            except ScopeError:
+                raise  # never a finding: the run stops before touching anything else
+            except Exception as exc:
+                # A reply nobody foresaw (malformed BSON, a 60,000-deep JSON body...) must
+                # cost this target this probe's facts, never the other targets' results.
+                log.debug("probe %s crashed on %s", self.name, target.name, exc_info=True)
+                outcome = self.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
             done(target.name, outcome)
             return outcome
 

@@ -1,18 +1,22 @@
 """Services probe: proves open access, not just open ports.
 
-Runs after the port probe, on every open port where a service is recognised — by nmap's
-name for it (port table, or version detection with --service-detection), by its well-known
-port, or by the service the change record declares there — so a Redis on port 7000 is
-checked when either nmap or the change record says it is Redis. Each check sends the
-minimal request that proves access (the nuclei templates' proofs) with bounded reads.
+Runs after the port probe. Every open TCP port is first *identified* from what it says
+(`identify.py`: a banner, then a few read-only greetings), so a Redis on 6399 is checked as
+Redis whatever its number. A port is then checked by every service check that its
+identified protocol calls for, or that the change record declares there; when nothing named
+the protocol, nmap's name for the port and the well-known port decide as before, and the
+port itself becomes a `kind: unknown` record that a rule fails. Each check sends the minimal
+request that proves access (the nuclei templates' proofs) with bounded reads.
 
-A check that times out or gets garbage yields a service resource with an `error`: every
-rule on it is `error`, never `pass`.
+A check that times out, gets garbage, or fails in any unforeseen way yields a service
+record with an `error`: every rule on it is `error`, never `pass`, and the other ports'
+checks go on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
@@ -23,6 +27,7 @@ from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
 from auditor.probes.services.http import HTTP, HTTPS
 from auditor.probes.services.http_apis import DOCKER, ETCD, KUBELET, PROMETHEUS
+from auditor.probes.services.identify import UNKNOWN, Identity, identify
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
 from auditor.probes.services.redis import REDIS
@@ -45,12 +50,26 @@ CHECKS: tuple[ServiceCheck, ...] = (
     PROMETHEUS,
 )
 PER_CHECK_SECONDS = 10.0
+PER_PORT_IDENTIFY_SECONDS = 6.0
+IDENTIFY_IN_PARALLEL = 8
+"""Ports of one target identified at once (each waits mostly on the network)."""
+
+GENERIC = {"http": HTTP, "https": HTTPS, "redis": REDIS, "memcached": MEMCACHED}
+GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
+"""The check that every port identified as this protocol gets, unless a more specific check
+of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
 
 
 def plan(
-    target: Target, open_ports: list[Mapping[str, Any]]
+    target: Target,
+    open_ports: list[Mapping[str, Any]],
+    identities: Mapping[int, Identity | str] | None = None,
 ) -> list[tuple[int, ServiceCheck, str]]:
-    """(port, check, why) for every service to check on this target's open TCP ports."""
+    """(port, check, why) for every service to check on this target's open TCP ports.
+
+    `identities` maps a port to what identification named there (or to the error that
+    stopped it); a port missing from it is planned from names and numbers alone.
+    """
     declared = {
         e.port: (e.service or "").lower()
         for e in (target.change.exposes if target.change else ())
@@ -61,17 +80,44 @@ def plan(
         number = int(port["number"])
         if port.get("proto") != "tcp" or port.get("state") != "open":
             continue
+        found = (identities or {}).get(number)
+        protocol = found.protocol if isinstance(found, Identity) else UNKNOWN
+        chosen: list[tuple[int, ServiceCheck, str]] = []
         for check in CHECKS:
             reasons = []
+            guesses = []
             if port.get("service") in check.names:
-                reasons.append(f"nmap ({port.get('service_source', 'port-table')})")
+                guesses.append(f"nmap ({port.get('service_source', 'port-table')})")
             if number in check.ports:
-                reasons.append("well-known port")
+                guesses.append("well-known port")
+            if protocol == UNKNOWN or protocol == check.protocol:
+                reasons += guesses  # names and numbers count unless the server contradicts them
             if declared.get(number) in (check.kind, *check.names):
                 reasons.append("declared")
             if reasons:
-                planned.append((number, check, ", ".join(reasons)))
+                chosen.append((number, check, ", ".join(reasons)))
+        generic = GENERIC.get(protocol)
+        if generic is not None and not any(c.protocol == protocol for _, c, _ in chosen):
+            chosen.append((number, generic, f"identified as {protocol}"))
+        planned += chosen
     return planned
+
+
+def _identify_all(ip: str, ports: list[int], deadline: Deadline) -> dict[int, Identity | str]:
+    """Identity (or the error that stopped identification) of each port, in parallel."""
+
+    def one(port: int) -> Identity | str:
+        try:
+            return identify(ip, port, deadline.sub(PER_PORT_IDENTIFY_SECONDS))
+        except ServiceError as exc:
+            return f"identifying {port}/tcp: {exc}"
+        except Exception as exc:  # noqa: BLE001 - one odd reply must not sink the others
+            return f"identifying {port}/tcp: unreadable reply ({type(exc).__name__})"
+
+    if not ports:
+        return {}
+    with ThreadPoolExecutor(min(IDENTIFY_IN_PARALLEL, len(ports))) as pool:
+        return dict(zip(ports, pool.map(one, ports), strict=True))
 
 
 class ServicesProbe(PerTargetProbe):
@@ -88,30 +134,76 @@ class ServicesProbe(PerTargetProbe):
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
         ip = address_of(target, scope)
+        open_ports = upstream["ports"].facts.get("ports", [])
+        numbers = [
+            int(p["number"])
+            for p in open_ports
+            if p.get("proto") == "tcp" and p.get("state") == "open"
+        ]
+        deadline = Deadline(timeout)  # one deadline for this probe on this target
+        identities = _identify_all(ip, numbers, deadline)
         records = []
-        for port, check, why in plan(target, upstream["ports"].facts.get("ports", [])):
-            record: dict[str, Any] = {
-                "port": port,
-                "proto": "tcp",
-                "kind": check.kind,
-                "detected_by": why,
-                "unauthenticated": False,
-                "evidence": "",
-                "details": {},
-                "reference": check.reference,
-                "error": "",
-            }
-            try:
-                answer = check.check(ip, port, Deadline(min(timeout, PER_CHECK_SECONDS)))
-            except ServiceError as exc:
-                record["error"] = f"{check.kind} check on {port}/tcp: {exc}"
-            except OSError as exc:  # a send on a connection the server dropped
-                record["error"] = f"{check.kind} check on {port}/tcp: {exc.strerror or exc}"
-            else:
-                record.update(
-                    unauthenticated=answer.unauthenticated,
-                    evidence=answer.evidence,
-                    details=answer.details,
-                )
-            records.append(record)
+        checked: set[int] = set()
+        for port, check, why in plan(target, open_ports, identities):
+            checked.add(port)
+            records.append(self._check(ip, port, check, why, identities.get(port), deadline))
+        for port in numbers:
+            if port not in checked:
+                records.append(_identified_only(port, identities[port]))
         return ProbeOutcome(self.name, facts={"services": records})
+
+    def _check(
+        self,
+        ip: str,
+        port: int,
+        check: ServiceCheck,
+        why: str,
+        identity: Identity | str | None,
+        deadline: Deadline,
+    ) -> dict[str, Any]:
+        record = _record(port, check.kind, why, identity)
+        record["reference"] = check.reference
+        try:
+            answer = check.check(ip, port, deadline.sub(PER_CHECK_SECONDS))
+        except ServiceError as exc:
+            record["error"] = f"{check.kind} check on {port}/tcp: {exc}"
+        except OSError as exc:  # a send on a connection the server dropped
+            record["error"] = f"{check.kind} check on {port}/tcp: {exc.strerror or exc}"
+        except Exception as exc:  # noqa: BLE001 - one reply must not sink the other checks
+            record["error"] = (
+                f"{check.kind} check on {port}/tcp: unreadable reply "
+                f"({type(exc).__name__}: {str(exc)[:120]})"
+            )
+        else:
+            record.update(
+                unauthenticated=answer.unauthenticated,
+                evidence=answer.evidence,
+                details=answer.details,
+            )
+        return record
+
+
+def _record(port: int, kind: str, why: str, identity: Identity | str | None) -> dict[str, Any]:
+    return {
+        "port": port,
+        "proto": "tcp",
+        "kind": kind,
+        "identified": identity.protocol if isinstance(identity, Identity) else UNKNOWN,
+        "detected_by": why,
+        "unauthenticated": False,
+        "evidence": "",
+        "details": {},
+        "reference": "",
+        "error": "",
+    }
+
+
+def _identified_only(port: int, identity: Identity | str) -> dict[str, Any]:
+    """A port no check covers: its protocol as identified, or `unknown` (a finding)."""
+    if isinstance(identity, Identity):
+        record = _record(port, identity.protocol, "identified", identity)
+        record["evidence"] = identity.evidence
+        return record
+    record = _record(port, UNKNOWN, "identified", identity)
+    record["error"] = identity
+    return record

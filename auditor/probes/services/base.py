@@ -29,3 +29,10 @@ class ServiceCheck:
     names: tuple[str, ...] = ()
     """nmap service names (port table or version detection) and declared service names."""
     reference: str = ""
+    protocol: str = ""
+    """The wire protocol it speaks as identification names it (`http` for Docker, etcd...);
+    defaults to `kind`."""
+
+    def __post_init__(self) -> None:
+        if not self.protocol:
+            object.__setattr__(self, "protocol", self.kind)

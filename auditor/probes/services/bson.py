@@ -28,12 +28,21 @@ def encode(document: dict[str, Any]) -> bytes:
     return struct.pack("<i", len(body) + 5) + bytes(body) + b"\x00"
 
 
+MAX_DEPTH = 32
+
+
 def decode(data: bytes) -> dict[str, Any]:
-    document, _ = _document(data, 0)
+    """A BSON document from a server; anything malformed is a ServiceError, nothing else."""
+    try:
+        document, _ = _document(data, 0)
+    except (struct.error, ValueError, IndexError) as exc:
+        raise ServiceError(f"malformed BSON: {exc}") from None
     return document
 
 
-def _document(data: bytes, offset: int) -> tuple[dict[str, Any], int]:
+def _document(data: bytes, offset: int, depth: int = 0) -> tuple[dict[str, Any], int]:
+    if depth > MAX_DEPTH:
+        raise ServiceError(f"BSON nested deeper than {MAX_DEPTH} levels")
     if offset + 5 > len(data):
         raise ServiceError("truncated BSON document")
     (size,) = struct.unpack_from("<i", data, offset)
@@ -47,19 +56,23 @@ def _document(data: bytes, offset: int) -> tuple[dict[str, Any], int]:
         name_end = data.index(b"\x00", position + 1)
         key = data[position + 1 : name_end].decode(errors="replace")
         position = name_end + 1
-        result[key], position = _value(kind, data, position)
+        result[key], position = _value(kind, data, position, depth)
+        if position > end:
+            raise ServiceError("BSON element runs past its document")
     return result, end
 
 
-def _value(kind: int, data: bytes, position: int) -> tuple[Any, int]:
+def _value(kind: int, data: bytes, position: int, depth: int) -> tuple[Any, int]:
     if kind == 0x01:
         return struct.unpack_from("<d", data, position)[0], position + 8
     if kind == 0x02:
         (length,) = struct.unpack_from("<i", data, position)
+        if length < 1:
+            raise ServiceError("negative BSON string length")
         start = position + 4
         return data[start : start + length - 1].decode(errors="replace"), start + length
     if kind in (0x03, 0x04):
-        inner, end = _document(data, position)
+        inner, end = _document(data, position, depth + 1)
         return (list(inner.values()) if kind == 0x04 else inner), end
     if kind == 0x08:
         return data[position] == 1, position + 1

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import ServiceError, http_get
+from auditor.probes.services.wire import ServiceError, http_get, parse_json
 
 
 def check(ip: str, port: int, deadline: Deadline) -> Answer:
@@ -14,16 +12,17 @@ def check(ip: str, port: int, deadline: Deadline) -> Answer:
     if root.status in (401, 403):
         return Answer(False, f"GET / → HTTP {root.status}")
     try:
-        info = json.loads(root.body)
-        number = str(info["version"]["number"])
-    except (ValueError, KeyError, TypeError):
+        info = parse_json(root.body, "Elasticsearch JSON")
+        number = str(info["version"]["number"])  # type: ignore[index]
+    except (ServiceError, KeyError, TypeError):
         raise ServiceError(f"not an Elasticsearch answer (HTTP {root.status})") from None
     indices = http_get(ip, port, "/_cat/indices?format=json", deadline)
     count = None
     if indices.status == 200:
         try:
-            count = len(json.loads(indices.body))
-        except ValueError:
+            listed = parse_json(indices.body, "index list")
+            count = len(listed) if isinstance(listed, list) else None
+        except ServiceError:
             count = None
     evidence = f'GET / → "number": "{number}"'
     if count is not None:
@@ -37,4 +36,5 @@ ELASTICSEARCH = ServiceCheck(
     ports=(9200,),
     names=("elasticsearch", "wap-wsp", "opensearch"),
     reference="nuclei-templates: http/exposures/apis/elasticsearch-unauth (GET / → number)",
+    protocol="http",
 )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import ServiceError, http_get
+from auditor.probes.services.wire import ServiceError, http_get, parse_json
 
 
 def _json(body: bytes) -> object:
     try:
-        return json.loads(body)
-    except ValueError:
+        return parse_json(body)
+    except ServiceError:
         return None
 
 
@@ -63,6 +61,7 @@ DOCKER = ServiceCheck(
     ports=(2375,),
     names=("docker",),
     reference="nuclei-templates: http/exposures/apis/docker-api (GET /version)",
+    protocol="http",
 )
 ETCD = ServiceCheck(
     "etcd",
@@ -70,6 +69,7 @@ ETCD = ServiceCheck(
     ports=(2379,),
     names=("etcd", "etcd-client"),
     reference="nuclei-templates: http/exposures/apis/etcd-unauth (GET /v2/keys/ → node)",
+    protocol="http",
 )
 KUBELET = ServiceCheck(
     "kubelet",
@@ -77,6 +77,7 @@ KUBELET = ServiceCheck(
     ports=(10250,),
     names=("kubelet",),
     reference="nuclei-templates: http/exposures/apis/kubelet-pods (GET /pods → PodList)",
+    protocol="https",
 )
 PROMETHEUS = ServiceCheck(
     "prometheus",
@@ -84,4 +85,5 @@ PROMETHEUS = ServiceCheck(
     ports=(9090,),
     names=("prometheus",),
     reference="nuclei-templates: http/exposures/configs/prometheus-config (scrape_configs)",
+    protocol="http",
 )

@@ -6,6 +6,8 @@ end the check as an error in time, never hang and never look like a protected se
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from auditor.probes.deadline import Deadline
 
 MAX_READ = 64 * 1024
+MAX_JSON_DEPTH = 64
+_STATUS_LINE = re.compile(r"^HTTP/[0-9]\.[0-9] ([0-9]{3})(?: |$)")
 
 
 class ServiceError(Exception):
@@ -21,7 +25,11 @@ class ServiceError(Exception):
 
 def connect(ip: str, port: int, deadline: Deadline, tls: bool = False) -> socket.socket:
     try:
-        sock = socket.create_connection((ip, port), timeout=deadline.remaining())
+        left = deadline.remaining()
+    except TimeoutError as exc:  # the probe's deadline ran out before this step began
+        raise ServiceError(str(exc)) from None
+    try:
+        sock = socket.create_connection((ip, port), timeout=left)
     except TimeoutError:
         raise ServiceError(f"no answer within {deadline.seconds:g}s") from None
     except OSError as exc:
@@ -90,15 +98,48 @@ def http_get(ip: str, port: int, path: str, deadline: Deadline, tls: bool = Fals
         raw = recv_until(sock, None, deadline)
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ServiceError(f"not an HTTP answer: {lines[0][:60]!r}")
+    # ASCII digits only: str.isdigit() accepts '²' and Arabic-Indic digits, and int() of
+    # some of those raises where no protocol error was expected.
+    status = _STATUS_LINE.match(lines[0])
+    if status is None:
+        raise ServiceError(f"not an HTTP answer: {printable(lines[0].encode('latin-1'), 60)!r}")
     headers = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    return HttpResponse(int(parts[1]), headers, body)
+    return HttpResponse(int(status.group(1)), headers, body)
+
+
+def parse_json(body: bytes, what: str = "JSON") -> object:
+    """JSON from a server, refused past MAX_JSON_DEPTH levels of nesting.
+
+    Python's parser recurses: a 60,000-deep body raises RecursionError (or worse, under a
+    smaller stack). The depth is measured first, outside strings, in one linear pass.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ServiceError(f"{what} nested deeper than {MAX_JSON_DEPTH} levels")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise ServiceError(f"not valid {what}") from None
 
 
 def printable(data: bytes, limit: int = 80) -> str:
