@@ -10,7 +10,10 @@ engine's containment, not a protocol, and run in the fast tier.
 from __future__ import annotations
 
 import ipaddress
+import json
+import resource
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -23,6 +26,8 @@ import pytest
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
 from auditor.models import ChangeRecord, Exposure, ProbeOutcome, Status, Target
+from auditor.probes import connect_scan
+from auditor.probes.base import ProbeFailure
 from auditor.probes.services import ServicesProbe
 from auditor.probes.services.http import listing_signature
 from auditor.rules import evaluate_target, load_catalog
@@ -262,3 +267,66 @@ def _open(numbers: list[int]) -> list[dict[str, Any]]:
         {"number": n, "proto": "tcp", "state": "open", "service": "", "service_source": "none"}
         for n in numbers
     ]
+
+
+# ------------------------------------------- 2. connect scanner: errors are not `closed`
+
+
+@pytest.mark.lab
+def test_connect_scan_under_a_low_descriptor_limit_still_finds_the_open_ports(
+    listeners: Any,
+) -> None:
+    ip, _ = listeners.open(62, 2375)
+    listeners.open(62, 2379)
+
+    def macos_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "auditor", "scan", ip, "--ports", "1-4000"),
+            *("--scanner", "connect", "-f", "json", "--no-history", "--timeout", "60"),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=macos_limit,
+        timeout=120,
+        check=False,
+    )
+    (target,) = json.loads(proc.stdout)["targets"]
+    undeclared = {
+        f["resource"] for f in target["findings"] if f["rule"] == "baseline.port-undeclared"
+    }
+    assert {"port:2375/tcp", "port:2379/tcp"} <= undeclared, proc.stderr
+    assert proc.returncode == 1 and target["verdict"] == "no-go"
+
+
+def test_a_socket_error_that_is_not_a_refusal_fails_the_host(monkeypatch: Any) -> None:
+    """More sockets than the descriptor limit allows: EMFILE must not read as `closed`."""
+    server = socket.socket()
+    server.bind((f"{LISTENER_NETWORK}.63", 0))
+    server.listen(512)
+    port = server.getsockname()[1]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(list(Path("/proc/self/fd").iterdir()))
+    monkeypatch.setattr(connect_scan, "socket_budget", lambda: 512)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 40, hard))
+    try:
+        found = connect_scan.scan([f"{LISTENER_NETWORK}.63"], f"{port},1-600", timeout=30)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        server.close()
+    (result,) = found.values()
+    assert isinstance(result, ProbeFailure), result
+    assert "Too many open files" in str(result)
+
+
+def test_the_socket_budget_stays_under_the_descriptor_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(list(Path("/proc/self/fd").iterdir()))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 200, hard))
+    try:
+        budget = connect_scan.socket_budget()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert 1 <= budget <= 100
