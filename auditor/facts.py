@@ -222,6 +222,7 @@ ROOTS = {
             "auditd_running": "bool",
             "log_forwarding": "rsyslog or journal-upload sends logs off the host (bool)",
             "security_updates": "pending security updates (int; absent when unknown)",
+            "unavailable": {},
             "redis_conf": {
                 "found": "bool",
                 "protected_mode": "`yes`/`no`",

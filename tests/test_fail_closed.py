@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
@@ -35,6 +36,7 @@ from auditor.scope import Scope
 from auditor.yamlsource import load_plain
 from tests import responders
 from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.lab.lab import Lab
 from tests.lab.services import Redis, stop_group, wait_for_port
 
 TARGET = Target(name="t", address="127.0.0.9", ip=ipaddress.ip_address("127.0.0.9"), ports="22")
@@ -330,3 +332,43 @@ def test_the_socket_budget_stays_under_the_descriptor_limit() -> None:
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert 1 <= budget <= 100
+
+
+# ------------------------------------------- 3. the host probe checks every exit status
+
+
+def _host_audit(lab: Lab, tmp_path: Path, host: str) -> dict[str, Any]:
+    path = lab.write_inventory(tmp_path / "inv.yaml", [host])
+    data = yaml.safe_load(path.read_text())
+    (server,) = data["servers"]
+    server["rules"] = ["host"]
+    server["change"].update(retention_days=90, data_paths=["/etc"])
+    path.write_text(yaml.safe_dump(data))
+    result = run_auditor("audit", str(path), "-f", "json", "--no-history")
+    assert result.code in (1, 3), result.stderr
+    (target,) = result.json()["targets"]
+    target["exit"] = result.code
+    return target
+
+
+def _host_rule(target: dict[str, Any], rule: str) -> dict[str, Any]:
+    (finding,) = [f for f in target["findings"] if f["rule"] == rule]
+    return finding
+
+
+def test_refused_sudo_makes_privileged_facts_errors_not_passes(lab: Lab, tmp_path: Path) -> None:
+    target = _host_audit(lab, tmp_path, "sudo-password")  # audit user; sudo wants a password
+    assert target["verdict"] == "no-go" and not target["complete"]
+    for rule in ("host.retention", "host.redis-config", "host.empty-password"):
+        finding = _host_rule(target, rule)
+        assert finding["status"] == "error", finding
+        assert "exited" in finding["message"], finding["message"]
+
+
+def test_missing_tools_make_their_facts_errors_not_passes(lab: Lab, tmp_path: Path) -> None:
+    target = _host_audit(lab, tmp_path, "no-tools")  # PATH without ss, stat or awk
+    assert target["verdict"] == "no-go" and not target["complete"]
+    for rule in ("host.undeclared-listener", "host.shadow-permissions", "host.redis-config"):
+        finding = _host_rule(target, rule)
+        assert finding["status"] == "error", finding
+        assert "exited 127" in finding["message"], finding["message"]

@@ -7,16 +7,21 @@ security updates, database authentication settings on disk, and retention: files
 than the change record's limit under its declared data paths — counted, never named.
 
 Facts that need privileges (/etc/shadow, the firewall) are read with `sudo -n` when not
-root; when that is refused the fact is left out, so rules reading it are `error`.
+root. Every command's exit status is checked: a command that fails (sudo refused, `ss` or
+`awk` missing, a file that cannot be read) leaves its fact out and records why under
+`host.unavailable`, so the rules reading that fact are `error` and say why — never a pass
+on an empty answer.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
+from auditor.probes.base import ProbeFailure
 from auditor.probes.ssh_session import LoginProbe, Session, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
@@ -28,38 +33,82 @@ class HostProbe(LoginProbe):
     name = "host"
 
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
-        return ProbeOutcome(self.name, facts=_facts(session, target, limit))
+        facts, unavailable = _facts(session, target, limit)
+        notes = tuple(f"host: {name} not collected: {why}" for name, why in unavailable.items())
+        return ProbeOutcome(self.name, facts={**facts, "unavailable": unavailable}, notes=notes)
 
 
-def _facts(session: Session, target: Target, limit: float) -> dict[str, Any]:
-    def run(name: str, **args: str) -> tuple[int, str]:
-        status, out, _ = session.run(name, limit, **args)
-        return status, out
+class CommandFailed(Exception):
+    """An allowlisted command exited non-zero: the fact it feeds is unknown."""
 
-    _, uid = run("uid")
+
+Run = Callable[..., str]
+
+
+def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, Any], dict[str, str]]:
+    def run(name: str, **args: str) -> str:
+        status, out, err = session.run(name, limit, **args)
+        if status != 0:
+            reason = err.strip().splitlines()[0][:160] if err.strip() else ""
+            raise CommandFailed(f"`{name}` exited {status}" + (f": {reason}" if reason else ""))
+        return out
+
+    try:
+        uid = run("uid")
+    except CommandFailed as exc:
+        raise ProbeFailure(f"cannot tell which user the audit runs as: {exc}") from None
     sudo = "" if uid.strip() == "0" else "sudo -n "
-    facts: dict[str, Any] = {
-        "os": _os_release(run("os_release")[1]),
-        "uid0_accounts": run("uid_zero_accounts")[1].split(),
-        "files": parse_modes(run("account_file_modes")[1]),
-        "listening": _listening(run("listening_sockets")[1], str(target.ip)),
-        "firewall": _firewall(run("firewall_rules", sudo=sudo)[1]),
-        "auditd_running": run("auditd_running")[1].strip() == "running",
-        "log_forwarding": sum(_ints(run("log_forwarding")[1])) > 0,
-        "redis_conf": _redis(run("redis_config", sudo=sudo)[1]),
-        "mongod_conf": _keyed(run("mongod_config", sudo=sudo)[1], "authorization"),
-        "elasticsearch_conf": _keyed(
-            run("elasticsearch_config", sudo=sudo)[1], "xpack.security.enabled"
+    readers: dict[str, Callable[[], Any]] = {
+        "os": lambda: _os_release(run("os_release")),
+        "uid0_accounts": lambda: run("uid_zero_accounts").split(),
+        "empty_password_accounts": lambda: _empty_passwords(
+            run("empty_password_accounts", sudo=sudo)
         ),
-        "retention": _retention(run, target, sudo),
+        "files": lambda: parse_modes(run("account_file_modes")),
+        "listening": lambda: _listening(run("listening_sockets"), str(target.ip)),
+        "firewall": lambda: _firewall(run("firewall_rules", sudo=sudo)),
+        "auditd_running": lambda: _one_of(
+            run("auditd_running"), {"running": True, "stopped": False}
+        ),
+        "log_forwarding": lambda: sum(_ints(run("log_forwarding"))) > 0,
+        "security_updates": lambda: _count(run("security_updates")),
+        "redis_conf": lambda: _redis(run("redis_config", sudo=sudo)),
+        "mongod_conf": lambda: _keyed(run("mongod_config", sudo=sudo), "authorization"),
+        "elasticsearch_conf": lambda: _keyed(
+            run("elasticsearch_config", sudo=sudo), "xpack.security.enabled"
+        ),
+        "retention": lambda: _retention(run, target, sudo),
     }
-    status, out = run("empty_password_accounts", sudo=sudo)
-    if status == 0 and out.rstrip().endswith("__end__"):
-        facts["empty_password_accounts"] = out.split()[:-1]
-    updates = run("security_updates")[1].split()
-    if updates and updates[0].isdigit():
-        facts["security_updates"] = int(updates[0])
-    return facts
+    facts: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    for name, read in readers.items():
+        try:
+            facts[name] = read()
+        except (CommandFailed, ValueError) as exc:
+            unavailable[name] = str(exc)
+    return facts, unavailable
+
+
+def _empty_passwords(out: str) -> list[str]:
+    if not out.rstrip().endswith("__end__"):
+        raise ValueError("the account list was cut short")
+    return out.split()[:-1]
+
+
+def _one_of(out: str, meanings: dict[str, bool]) -> bool:
+    word = out.strip()
+    if word not in meanings:
+        raise ValueError(f"unexpected answer {word[:40]!r}")
+    return meanings[word]
+
+
+def _count(out: str) -> int:
+    word = out.split()[0] if out.split() else ""
+    if word == "unknown":
+        raise ValueError("no apt-get on this host: pending updates cannot be counted")
+    if not word.isascii() or not word.isdigit():
+        raise ValueError(f"unexpected answer {word[:40]!r}")
+    return int(word)
 
 
 def _os_release(text: str) -> dict[str, str]:
@@ -119,12 +168,17 @@ def _firewall(text: str) -> dict[str, Any]:
 
 
 def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split() if x.isdigit()]
+    words = text.split()
+    if not words or not all(w.isascii() and w.isdigit() for w in words):
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
+    return [int(x) for x in words]
 
 
 def _redis(text: str) -> dict[str, Any]:
     lines = text.split("\n")
     found = "found" in (line.strip() for line in lines)
+    if not found and text.strip() != "missing":
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
     protected = next((ln.split()[1] for ln in lines if ln.startswith("protected-mode ")), "yes")
     return {
         "found": found,
@@ -136,24 +190,27 @@ def _redis(text: str) -> dict[str, Any]:
 
 def _keyed(text: str, key: str) -> dict[str, Any]:
     lines = [ln.strip() for ln in text.splitlines()]
+    if "found" not in lines and lines != ["missing"]:
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
     value = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key + ":")), "")
     return {"found": "found" in lines, "value": value.strip("'\"").lower()}
 
 
-def _retention(run: Any, target: Target, sudo: str) -> list[dict[str, Any]]:
+def _retention(run: Run, target: Target, sudo: str) -> list[dict[str, Any]]:
     change = target.change
     if change is None or change.retention_days is None:
         return []
     results = []
     now = time.time()
     for path in change.data_paths:
-        _, out = run("retention", sudo=sudo, path=path, days=str(change.retention_days))
-        fields = out.split()
-        if fields[:1] == ["missing"]:
+        fields = run("retention", sudo=sudo, path=path, days=str(change.retention_days)).split()
+        if fields == ["missing"]:
             results.append({"path": path, "exists": False, "count": 0, "oldest_days": 0})
             continue
-        count = int(fields[0]) if fields and fields[0].isdigit() else -1
-        oldest = float(fields[1]) if len(fields) > 1 else now
+        if not fields or not fields[0].isascii() or not fields[0].isdigit():
+            raise ValueError(f"{path}: unexpected answer {' '.join(fields)[:40]!r}")
+        count = int(fields[0])
+        oldest = float(fields[1]) if count > 0 and len(fields) > 1 else now
         results.append(
             {
                 "path": path,

@@ -54,6 +54,23 @@ def _sudo(value: str) -> str:
     return value
 
 
+def _or_missing(path: str) -> str:
+    """Shell that prints `missing` and stops when `path` does not exist — but fails when
+    its folder cannot be searched (a non-root user and /etc/redis, mode 2750), because then
+    nobody knows whether it exists."""
+    folder = path.rsplit("/", 1)[0]
+    return (
+        (
+            f"if ! test -e {path}; then "
+            f"if test -d {folder} && ! test -x {folder}; then "
+            f"echo 'cannot search {folder}' >&2; exit 77; fi; "
+            "echo missing; exit 0; fi; "
+        )
+        .replace("{", "{{")
+        .replace("}", "}}")
+    )
+
+
 # Commands are `str.format` templates: literal braces (awk, shell groups) are doubled.
 COMMANDS: Mapping[str, str] = {
     # Who we are: decides whether privileged reads need `sudo -n` (never a password prompt).
@@ -83,40 +100,55 @@ COMMANDS: Mapping[str, str] = {
         "elif command -v iptables >/dev/null; then echo tool=iptables; {sudo}iptables -S; "
         "else echo tool=none; fi"
     ),
-    "auditd_running": "pidof auditd >/dev/null && echo running || echo stopped",
-    # Remote log targets in rsyslog (@host, @@host) or journal-upload URL= lines: counts only.
+    # pidof exits 1 when no such process; a missing pidof (127) is an error, not "stopped".
+    "auditd_running": (
+        "command -v pidof >/dev/null || exit 127; "
+        "if pidof auditd >/dev/null; then echo running; else echo stopped; fi"
+    ),
+    # Remote log targets in rsyslog (@host, @@host) or journal-upload URL= lines: counts
+    # only. Absent files count 0; a missing awk fails the command.
     "log_forwarding": (
         "cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf 2>/dev/null "
-        "| grep -cE '^[^#]*@@?[A-Za-z0-9[]'; "
-        "grep -csE '^[^#]*URL=' /etc/systemd/journal-upload.conf; true"
+        "| awk '/^[^#]*@@?[A-Za-z0-9[]/ {{n++}} END {{print n+0}}' || exit $?; "
+        "if [ -e /etc/systemd/journal-upload.conf ]; then "
+        "awk '/^[^#]*URL=/ {{n++}} END {{print n+0}}' /etc/systemd/journal-upload.conf; "
+        "else echo 0; fi"
     ),
     # Simulated upgrade (no changes, no lock): number of packages from a security suite.
+    # apt-get's own failure is the command's failure (no pipe hides it).
     "security_updates": (
-        "if command -v apt-get >/dev/null; then apt-get -s -o Debug::NoLocking=1 upgrade "
-        "| grep -c '^Inst .*[Ss]ecurity'; else echo unknown; fi; true"
+        "if ! command -v apt-get >/dev/null; then echo unknown; exit 0; fi; "
+        "out=$(apt-get -s -o Debug::NoLocking=1 upgrade) || exit $?; "
+        "printf '%s\\n' \"$out\" | awk '/^Inst .*[Ss]ecurity/ {{n++}} END {{print n+0}}'"
     ),
-    # Database settings that decide authentication; secrets are reduced to "set".
-    "redis_config": (
+    # Database settings that decide authentication; secrets are reduced to "set". A file
+    # that exists but cannot be read (sudo refused) fails the command: never "missing".
+    "redis_config": _or_missing("/etc/redis/redis.conf")
+    + (
         '{sudo}awk \'$1 == "protected-mode" {{print "protected-mode", $2}} '
         '$1 == "requirepass" {{print "requirepass set"}} '
-        '$1 == "bind" {{print "bind", $2}}\' /etc/redis/redis.conf 2>/dev/null '
-        "&& echo found || echo missing"
+        '$1 == "bind" {{print "bind", $2}} END {{print "found"}}\' /etc/redis/redis.conf'
     ),
-    "mongod_config": (
-        "{sudo}grep -hsE '^[[:space:]]*authorization:' /etc/mongod.conf; "
-        "test -e /etc/mongod.conf && echo found || echo missing"
+    "mongod_config": _or_missing("/etc/mongod.conf")
+    + (
+        "{sudo}awk '/^[[:space:]]*authorization:/ {{print}} END {{print \"found\"}}' "
+        "/etc/mongod.conf"
     ),
-    "elasticsearch_config": (
-        "{sudo}grep -hsE '^[[:space:]]*xpack.security.enabled:' "
-        "/etc/elasticsearch/elasticsearch.yml; "
-        "test -e /etc/elasticsearch/elasticsearch.yml && echo found || echo missing"
+    "elasticsearch_config": _or_missing("/etc/elasticsearch/elasticsearch.yml")
+    + (
+        "{sudo}awk '/^[[:space:]]*xpack.security.enabled:/ {{print}} END {{print \"found\"}}' "
+        "/etc/elasticsearch/elasticsearch.yml"
     ),
     # Files older than the retention limit under a declared data path: a count and the
-    # oldest modification time, never a file name (names can be personal data).
+    # oldest modification time, never a file name (names can be personal data). find's
+    # own failure (sudo refused, an unreadable folder) fails the command, never "0 files".
     "retention": (
-        "test -d {path} || {{ echo missing; exit 0; }}; "
-        "{sudo}find {path} -xdev -type f -mtime +{days} -printf '%T@\\n' "
-        "| awk 'NR == 1 || $1 < min {{min = $1}} END {{print NR, min}}'"
+        "if ! test -d {path}; then "
+        'p={path}; if test -d "${{p%/*}}" && ! test -x "${{p%/*}}"; then '
+        'echo "cannot search ${{p%/*}}" >&2; exit 77; fi; echo missing; exit 0; fi; '
+        "out=$({sudo}find {path} -xdev -type f -mtime +{days} -printf '%T@\\n') || exit $?; "
+        "printf '%s\\n' \"$out\" "
+        "| awk 'NF {{n++; if (n == 1 || $1 < min) min = $1}} END {{print n+0, min}}'"
     ),
 }
 

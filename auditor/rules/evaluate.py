@@ -59,7 +59,8 @@ def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Find
             raise EvaluationError(f"`check` gave {type(verdict).__name__}, not a boolean")
         evidence = _evidence(rule, context)
     except EvaluationError as exc:
-        return _finding(rule, Status.ERROR, resource, f"rule could not be evaluated: {exc}", {})
+        why = f"rule could not be evaluated: {exc}{_unavailable(rule, context)}"
+        return _finding(rule, Status.ERROR, resource, why, {})
     if verdict:
         return _finding(rule, Status.PASS, resource, "", evidence)
     message = render(rule.message or rule.title, {**context, "evidence": evidence})
@@ -103,6 +104,22 @@ def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, di
     records, name = _RESOURCES[rule.applies_to]
     for record in records(context):
         yield name(record), {**context, rule.applies_to: record}
+
+
+def _unavailable(rule: Rule, context: Mapping[str, Any]) -> str:
+    """Why facts this rule reads were not collected (a probe's `unavailable` map)."""
+    sources = " ".join(e.source for e in (rule.check, rule.when, rule.evidence) if e is not None)
+    reasons = []
+    for root in sorted(rule.fact_roots):
+        value = context.get(root)
+        missing = value.get("unavailable") if isinstance(value, Mapping) else None
+        if isinstance(missing, Mapping):
+            reasons += [
+                f"{root}.{name}: {why}"
+                for name, why in sorted(missing.items())
+                if f"{root}.{name}" in sources
+            ]
+    return f" ({'; '.join(reasons)})" if reasons else ""
 
 
 def _resource_error(rule: Rule, context: Mapping[str, Any]) -> str:

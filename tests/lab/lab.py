@@ -224,6 +224,12 @@ SSH_FLEET: tuple[LabHost, ...] = (
         ssh_user="audit",
     ),
     LabHost(
+        "no-tools",
+        18,
+        (Sshd(config=(*HARDENED_SSHD, "SetEnv PATH=/nonexistent")),),
+        change=_ssh_change("CHG-3007"),
+    ),
+    LabHost(
         "internal",
         15,
         (Sshd(config=HARDENED_SSHD),),
