@@ -17,6 +17,8 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,14 @@ import yaml
 
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
-from auditor.models import ChangeRecord, Exposure, ProbeOutcome, Status, Target
+from auditor.models import ChangeRecord, Exposure, ProbeOutcome, SshSettings, Status, Target
 from auditor.probes import connect_scan
 from auditor.probes.base import ProbeFailure
 from auditor.probes.services import ServicesProbe
 from auditor.probes.services.http import listing_signature
+from auditor.probes.ssh_auth import SshAuthProbe
+from auditor.probes.ssh_session import Endpoint, SshOptions, name_forms
+from auditor.probes.sshd_config import SshdConfigProbe
 from auditor.rules import evaluate_target, load_catalog
 from auditor.scope import Scope
 from auditor.yamlsource import load_plain
@@ -372,3 +377,136 @@ def test_missing_tools_make_their_facts_errors_not_passes(lab: Lab, tmp_path: Pa
         finding = _host_rule(target, rule)
         assert finding["status"] == "error", finding
         assert "exited 127" in finding["message"], finding["message"]
+
+
+# ------------------------------------------- 1. host keys under every name of the server
+
+
+def _integer_spelling(ip: str) -> str:
+    return str(int(ipaddress.ip_address(ip)))
+
+
+def _sshd_outcome(lab: Lab, options: SshOptions, address: str) -> ProbeOutcome:
+    host = lab.host("alt-port")  # port 2222: known_hosts names it `[127.78.0.13]:2222`
+    ip = host.ip(lab.network)
+    target = Target(
+        name="alt-port",
+        address=address,
+        ip=ipaddress.ip_address(ip),
+        ssh=SshSettings(port=2222, identity_file=str(lab.client_key)),
+    )
+    scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
+    return SshdConfigProbe(options).collect([target], scope, 10.0)["alt-port"]
+
+
+def test_an_entry_by_ip_verifies_an_inventory_address_spelled_otherwise(lab: Lab) -> None:
+    ip = lab.ip("alt-port")
+    options = SshOptions(known_hosts=(lab.known_hosts,), config_file=None, use_agent=False)
+    outcome = _sshd_outcome(lab, options, _integer_spelling(ip))
+    assert outcome.ok, outcome.error
+
+
+def test_trust_on_first_use_never_accepts_a_changed_key_under_another_name(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ip = lab.ip("alt-port")
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    kind, blob = other.with_suffix(".pub").read_text().split()[:2]
+    stale = tmp_path / "known_hosts"
+    stale.write_text(f"[{ip}]:2222 {kind} {blob}\n")  # the server's key is not this one
+    tofu = tmp_path / "tofu"
+    options = SshOptions(
+        known_hosts=(stale,), trust_on_first_use=tofu, config_file=None, use_agent=False
+    )
+    outcome = _sshd_outcome(lab, options, _integer_spelling(ip))
+    assert outcome.error is not None and "CHANGED" in outcome.error.message
+    assert not tofu.exists() or tofu.read_text() == ""
+
+
+def test_name_forms_cover_address_ip_and_port() -> None:
+    endpoint = Endpoint("db1.internal", "10.0.0.5", 2222, "root", ())
+    assert name_forms(endpoint) == ["[db1.internal]:2222", "[10.0.0.5]:2222"]
+    endpoint = Endpoint("db1.internal", "10.0.0.5", 22, "root", ())
+    assert name_forms(endpoint) == [
+        "db1.internal",
+        "10.0.0.5",
+        "[db1.internal]:22",
+        "[10.0.0.5]:22",
+    ]
+
+
+# ------------------------------------------- 5. a key type that failed is not absent
+
+
+def _client_host_key_algorithms(data: bytes) -> str | None:
+    """The host-key name-list of an SSH client's KEXINIT, once it has fully arrived."""
+    _, sep, rest = data.partition(b"\r\n")
+    if not sep or len(rest) < 6 + 16:
+        return None
+    (length,) = struct.unpack(">I", rest[:4])
+    if len(rest) < 4 + length or rest[5] != 20:  # SSH_MSG_KEXINIT
+        return None
+    offset = 6 + 16
+    lists = []
+    for _ in range(2):
+        (size,) = struct.unpack(">I", rest[offset : offset + 4])
+        lists.append(rest[offset + 4 : offset + 4 + size].decode())
+        offset += 4 + size
+    return lists[1]
+
+
+def _stall_rsa_only(upstream: tuple[str, int]) -> Any:
+    """A relay to a real sshd that goes silent when a client asks for RSA host keys only,
+    as a broken middlebox or a hostile server can."""
+
+    def handler(client: socket.socket) -> None:
+        server = socket.create_connection(upstream, timeout=5)
+        client.settimeout(5)
+        seen = b""
+        decided = False
+
+        def back() -> None:
+            try:
+                while chunk := server.recv(65536):
+                    client.sendall(chunk)
+            except OSError:
+                pass
+
+        threading.Thread(target=back, daemon=True).start()
+        try:
+            while chunk := client.recv(65536):
+                if not decided:
+                    seen += chunk
+                    algorithms = _client_host_key_algorithms(seen)
+                    if algorithms is not None:
+                        decided = True
+                        if algorithms.startswith("rsa-sha2"):
+                            time.sleep(5)  # stall the key exchange
+                            return
+                server.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            server.close()
+
+    return handler
+
+
+def test_a_stalled_rsa_handshake_is_an_error_not_no_rsa_key(lab: Lab) -> None:
+    upstream = (lab.ip("alt-port"), 2222)  # offers ed25519 and rsa-sha2-*
+    relay_ip = f"{LISTENER_NETWORK}.64"
+    with responders.serve(relay_ip, _stall_rsa_only(upstream)) as port:
+        target = Target(
+            name="relay",
+            address=relay_ip,
+            ip=ipaddress.ip_address(relay_ip),
+            ssh=SshSettings(port=port),
+        )
+        scope = Scope((ipaddress.ip_network(f"{relay_ip}/32"),))
+        started = time.monotonic()
+        outcome = SshAuthProbe().collect([target], scope, 3.0)["relay"]
+        elapsed = time.monotonic() - started
+    assert outcome.error is not None, outcome.facts
+    assert "rsa-sha2-512" in outcome.error.message and "failed" in outcome.error.message
+    assert elapsed < 4.5

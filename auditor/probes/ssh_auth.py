@@ -19,18 +19,12 @@ import paramiko
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
-from auditor.probes.ssh_session import fingerprint
+from auditor.probes.deadline import Deadline
+from auditor.probes.ssh_session import HOST_KEY_ALGORITHMS, fingerprint
 from auditor.probes.ssh_wire import read_server_hello
 from auditor.scope import Scope
 
-PARAMIKO_KEY_TYPES = (
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "rsa-sha2-512",
-    "rsa-sha2-256",
-)
+PARAMIKO_KEY_TYPES = HOST_KEY_ALGORITHMS
 _KEY_FAMILY = {"rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa"}
 
 # paramiko logs a traceback at ERROR for every handshake the server refuses; a refusal is an
@@ -55,10 +49,11 @@ class SshAuthProbe(PerTargetProbe):
         ip = address_of(target, scope)
         port = target.ssh.port
         user = target.ssh.user or "root"
-        offered = read_server_hello(ip, port, timeout).lists["host_key_algorithms"]
-        transport, key = _handshake(ip, port, timeout, None)
+        deadline = Deadline(timeout)  # one deadline for every step on this server
+        offered = read_server_hello(ip, port, _left(deadline)).lists["host_key_algorithms"]
+        transport, key = _handshake(ip, port, deadline, None)
         try:
-            methods = _auth_methods(transport, user)
+            methods = _auth_methods(transport, user, deadline)
         finally:
             transport.close()
         keys = {_KEY_FAMILY.get(key.get_name(), key.get_name()): _describe(key)}
@@ -67,9 +62,14 @@ class SshAuthProbe(PerTargetProbe):
             if family in keys or key_type not in offered:
                 continue
             try:
-                other, other_key = _handshake(ip, port, timeout, key_type)
-            except ProbeFailure:
-                continue  # the server has no key of this type
+                other, other_key = _handshake(ip, port, deadline, key_type)
+            except ProbeFailure as exc:
+                # The server offered this type in its KEXINIT: a failed handshake means we
+                # do not know its key, not that it has none (a stalled RSA handshake would
+                # otherwise pass the RSA key-size rule).
+                raise ProbeFailure(
+                    f"the server offers {key_type} but the handshake for it failed: {exc}"
+                ) from None
             other.close()
             keys[family] = _describe(other_key)
         return ProbeOutcome(
@@ -78,9 +78,17 @@ class SshAuthProbe(PerTargetProbe):
         )
 
 
+def _left(deadline: Deadline) -> float:
+    try:
+        return deadline.remaining()
+    except TimeoutError as exc:
+        raise ProbeFailure(str(exc)) from None
+
+
 def _handshake(
-    ip: str, port: int, timeout: float, key_type: str | None
+    ip: str, port: int, deadline: Deadline, key_type: str | None
 ) -> tuple[paramiko.Transport, paramiko.PKey]:
+    timeout = _left(deadline)
     try:
         sock = socket.create_connection((ip, port), timeout=timeout)
     except OSError as exc:
@@ -100,7 +108,8 @@ def _handshake(
     return transport, key
 
 
-def _auth_methods(transport: paramiko.Transport, user: str) -> list[str]:
+def _auth_methods(transport: paramiko.Transport, user: str, deadline: Deadline) -> list[str]:
+    transport.auth_timeout = _left(deadline)  # paramiko's own default is 30 s
     try:
         transport.auth_none(user)
     except paramiko.BadAuthenticationType as exc:

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,40 +65,16 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
-    """Called by paramiko when the name is not in known_hosts: try the IP, then TOFU."""
-
-    def __init__(self, endpoint: Endpoint, options: SshOptions) -> None:
-        self.endpoint = endpoint
-        self.options = options
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        known = client.get_host_keys()
-        for name in _lookup_names(self.endpoint.ip, self.endpoint.port):
-            entry = known.lookup(name)
-            if entry is None:
-                continue
-            if key.get_name() in entry:
-                if entry[key.get_name()] == key:
-                    return
-                raise _changed(hostname, key, entry[key.get_name()])
-        if self.options.trust_on_first_use is not None:
-            self._record(hostname, key)
-            return
-        raise ProbeFailure(
-            f"host key of {hostname} is unknown ({key.get_name()} {fingerprint(key)}); add it "
-            "to known_hosts or the inventory's ssh.known_hosts, or use --trust-on-first-use FILE"
-        )
-
-    def _record(self, hostname: str, key: paramiko.PKey) -> None:
-        path = self.options.trust_on_first_use
-        assert path is not None
-        with self.options._tofu_lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="ascii") as store:
-                store.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+_RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+HOST_KEY_ALGORITHMS = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+)
+"""The host-key algorithms paramiko can verify (it cannot negotiate ssh-rsa or ssh-dss)."""
 
 
 def _changed(host: str, offered: paramiko.PKey, known: paramiko.PKey) -> ProbeFailure:
@@ -109,8 +85,104 @@ def _changed(host: str, offered: paramiko.PKey, known: paramiko.PKey) -> ProbeFa
     )
 
 
-def _lookup_names(host: str, port: int) -> list[str]:
-    return [host] if port == 22 else [f"[{host}]:{port}"]
+def name_forms(endpoint: Endpoint) -> list[str]:
+    """Every way a known_hosts line may name this server: the inventory's address as
+    written, its canonical IP, each with `[...]:port` when the port is not 22 (and both
+    spellings for 22). Hashed entries are matched by paramiko against each of these."""
+    hosts = list(dict.fromkeys((endpoint.name, endpoint.ip)))
+    bracketed = [f"[{h}]:{endpoint.port}" for h in hosts]
+    return [*hosts, *bracketed] if endpoint.port == 22 else bracketed
+
+
+def known_keys(store: paramiko.HostKeys, endpoint: Endpoint) -> dict[str, list[paramiko.PKey]]:
+    """The keys known for this server under any of its names, by key type."""
+    found: dict[str, list[paramiko.PKey]] = {}
+    for name in name_forms(endpoint):
+        entry = store.lookup(name)
+        for key_type, key in (entry or {}).items():
+            keys = found.setdefault(key_type, [])
+            if key not in keys:
+                keys.append(key)
+    return found
+
+
+def _negotiable(known: Mapping[str, list[paramiko.PKey]]) -> list[str]:
+    """Host-key algorithms that verify against what is known (an RSA key signs as sha2)."""
+    types: list[str] = []
+    for key_type in known:
+        types += list(_RSA_SIGNATURES[:2]) if key_type == "ssh-rsa" else [key_type]
+    return types
+
+
+class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
+    """Verifies the server's key against every known name of the server; TOFU on request.
+
+    paramiko's own lookup uses one name only (the inventory's spelling, with the port), so
+    keys are never loaded into the client: every key reaches this policy, which matches it
+    against the inventory address, the IP and their `[...]:port` forms in every file.
+    """
+
+    def __init__(
+        self, endpoint: Endpoint, options: SshOptions, known: Mapping[str, list[paramiko.PKey]]
+    ) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.known = known
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        host = self.endpoint.name
+        same_type = self.known.get(key.get_name(), [])
+        if any(known == key for known in same_type):
+            return
+        if same_type:
+            raise _changed(host, key, same_type[0])
+        if self.known:
+            types = ", ".join(sorted(self.known))
+            raise ProbeFailure(
+                f"host key of {host} does not match: known_hosts has {types} for it, the "
+                f"server offered {key.get_name()} {fingerprint(key)} (refusing to log in; "
+                "verify the server before updating known_hosts)"
+            )
+        if self.options.trust_on_first_use is not None:
+            self._record(key)
+            return
+        raise ProbeFailure(
+            f"host key of {host} is unknown ({key.get_name()} {fingerprint(key)}); add it "
+            "to known_hosts or the inventory's ssh.known_hosts, or use --trust-on-first-use FILE"
+        )
+
+    def _record(self, key: paramiko.PKey) -> None:
+        path = self.options.trust_on_first_use
+        assert path is not None
+        names = ",".join(
+            dict.fromkeys(n for n in name_forms(self.endpoint) if not n.endswith("]:22"))
+        )
+        with self.options._tofu_lock:
+            # Another thread may have recorded this host meanwhile: never a second key.
+            if path.is_file():
+                again = known_keys(_load_store([path]), self.endpoint)
+                if again:
+                    if any(k == key for k in again.get(key.get_name(), [])):
+                        return
+                    raise ProbeFailure(
+                        f"host key of {self.endpoint.name} changed while trusting on first use"
+                    )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="ascii") as store:
+                store.write(f"{names} {key.get_name()} {key.get_base64()}\n")
+
+
+def _load_store(paths: Sequence[Path | None]) -> paramiko.HostKeys:
+    store = paramiko.HostKeys()
+    for path in paths:
+        if path is not None and path.expanduser().is_file():
+            try:
+                store.load(str(path.expanduser()))
+            except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
+                raise ProbeFailure(f"cannot read known_hosts file {path}: {exc}") from None
+    return store
 
 
 def endpoint_for(target: Target, options: SshOptions) -> tuple[Endpoint, str | None]:
@@ -298,11 +370,14 @@ def _login(
     timeout: float,
     extra_known_hosts: tuple[Path, ...] = (),
 ) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    for path in (*options.known_hosts, *extra_known_hosts, options.trust_on_first_use):
-        if path is not None and path.expanduser().is_file():
-            client.load_system_host_keys(str(path.expanduser()))
-    client.set_missing_host_key_policy(_VerifyHostKey(endpoint, options))
+    store = _load_store([*options.known_hosts, *extra_known_hosts, options.trust_on_first_use])
+    known = known_keys(store, endpoint)
+    client = paramiko.SSHClient()  # no keys loaded into it: _VerifyHostKey sees every key
+    client.set_missing_host_key_policy(_VerifyHostKey(endpoint, options, known))
+    disabled: dict[str, list[str]] = {}
+    if known:  # negotiate a key type we can verify, as OpenSSH orders HostKeyAlgorithms
+        allowed = set(_negotiable(known))
+        disabled["keys"] = [k for k in HOST_KEY_ALGORITHMS if k not in allowed]
     try:
         client.connect(
             hostname=endpoint.name,
@@ -315,6 +390,7 @@ def _login(
             banner_timeout=timeout,
             auth_timeout=timeout,
             sock=sock,
+            disabled_algorithms=disabled or None,
         )
     except ProbeFailure:
         client.close()

@@ -199,7 +199,7 @@ SSH_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "alt-port",
         13,
-        (Sshd(port=2222, config=HARDENED_SSHD),),
+        (Sshd(port=2222, config=HARDENED_SSHD, host_keys=("ed25519", "rsa:3072")),),
         change=_ssh_change("CHG-3002", 2222),
         ssh_port=2222,
     ),
