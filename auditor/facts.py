@@ -130,6 +130,11 @@ ROOTS: Mapping[str, FactRoot] = {
             "the sshd configuration read after logging in",
             {
                 "source": "`sshd -T` (effective) or `files` (fallback: text of sshd_config)",
+                "describes": {
+                    "address": "the server's side of the audit's connection",
+                    "port": "the audited port (int)",
+                    "config": "the config file of the daemon listening there",
+                },
                 "settings": "map of sshd keyword (lower case) to value, as `sshd -T` prints",
                 "files": ListOf(
                     {

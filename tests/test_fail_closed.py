@@ -35,7 +35,7 @@ from auditor.probes.services import ServicesProbe
 from auditor.probes.services.http import listing_signature
 from auditor.probes.ssh_auth import SshAuthProbe
 from auditor.probes.ssh_session import Endpoint, SshOptions, name_forms
-from auditor.probes.sshd_config import SshdConfigProbe
+from auditor.probes.sshd_config import SshdConfigProbe, listener_pids, serves
 from auditor.rules import evaluate_target, load_catalog
 from auditor.scope import Scope
 from auditor.yamlsource import load_plain
@@ -510,3 +510,49 @@ def test_a_stalled_rsa_handshake_is_an_error_not_no_rsa_key(lab: Lab) -> None:
     assert outcome.error is not None, outcome.facts
     assert "rsa-sha2-512" in outcome.error.message and "failed" in outcome.error.message
     assert elapsed < 4.5
+
+
+# ------------------------------------------- 8. sshd -T must describe the audited daemon
+
+
+def test_settings_come_from_the_daemon_on_the_audited_port(lab: Lab) -> None:
+    host = lab.host("two-daemons")  # port 22: hardened; port 2222: its own -f config
+    ip = host.ip(lab.network)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((ip, 2222), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    target = Target(
+        name="two-daemons",
+        address=ip,
+        ip=ipaddress.ip_address(ip),
+        ssh=SshSettings(port=2222, identity_file=str(lab.client_key)),
+    )
+    scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
+    options = SshOptions(known_hosts=(lab.known_hosts,), config_file=None, use_agent=False)
+    outcome = SshdConfigProbe(options).collect([target], scope, 10.0)["two-daemons"]
+    assert outcome.ok, outcome.error
+    assert outcome.facts["describes"] == {
+        "address": ip,
+        "port": 2222,
+        "config": "/etc/ssh/sshd_config_second",
+    }
+    assert outcome.facts["settings"]["permitrootlogin"] == "yes"
+    assert outcome.facts["settings"]["strictmodes"] == "no"
+    findings = evaluate_target(target, load_catalog(["ssh"]).all_rules(), {"sshd": outcome})
+    failed = {f.rule for f in findings if f.status is Status.FAIL}
+    assert {"ssh.permit-root-login", "ssh.strict-modes"} <= failed
+
+
+def test_sshd_facts_of_another_port_are_refused_when_no_daemon_is_found() -> None:
+    settings = {"port": ["22"], "listenaddress": ["0.0.0.0:22", "[::]:22"]}
+    assert not serves(settings, "10.0.0.5", 2222)
+    assert serves(settings, "10.0.0.5", 22)
+    assert serves({"port": ["22"], "listenaddress": ["10.0.0.5:2222"]}, "10.0.0.5", 2222)
+    assert not serves({"port": ["22"], "listenaddress": ["10.0.0.6:2222"]}, "10.0.0.5", 2222)
+    line = 'LISTEN 0 128 10.0.0.5:2222 0.0.0.0:* users:(("sshd",pid=4242,fd=3))'
+    assert listener_pids(line, "10.0.0.5", 2222) == [4242]
+    assert listener_pids(line, "10.0.0.7", 2222) == []

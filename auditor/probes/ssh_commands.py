@@ -48,6 +48,21 @@ def _days(value: str) -> str:
     return value
 
 
+_CONFIG_PATH = re.compile(r"^/[A-Za-z0-9_./-]{1,250}$")
+
+
+def _config_path(value: str) -> str:
+    if not _CONFIG_PATH.match(value) or ".." in value.split("/"):
+        raise ValueError(f"config path {value!r} must be absolute, plain characters, no '..'")
+    return value
+
+
+def _number(value: str) -> str:
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        raise ValueError(f"{value!r} is not a number")
+    return value
+
+
 def _sudo(value: str) -> str:
     if value not in ("", "sudo -n "):
         raise ValueError("sudo prefix must be empty or 'sudo -n '")
@@ -79,6 +94,15 @@ COMMANDS: Mapping[str, str] = {
     "client_address": 'printf "%s\\n" "$SSH_CONNECTION"',
     # The effective sshd configuration, Include and Match resolved by sshd itself.
     "sshd_effective": "{sudo}/usr/sbin/sshd -T -C user={user},host={addr},addr={addr}",
+    # The same for the daemon that really serves the audited port, when it was started
+    # with its own config file (`sshd -f FILE`): found with the next two commands.
+    "sshd_effective_file": (
+        "{sudo}/usr/sbin/sshd -T -f {config} -C user={user},host={addr},addr={addr}"
+    ),
+    # Which process listens on the audited port (needs root to name other users' processes).
+    "port_listener": "{sudo}ss -Htlnp sport = :{port}",
+    # That process's command line (world-readable), NUL-separated words one per line.
+    "process_cmdline": "tr '\\000' '\\n' < /proc/{pid}/cmdline",
     # Owner, group and mode of the SSH configuration (dev-sec sshd-04/05).
     "ssh_file_modes": "stat -c '%U %G %a %n' /etc/ssh /etc/ssh/sshd_config",
     # Host key types and sizes on disk (public halves only).
@@ -158,6 +182,9 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "path": _ssh_path,
     "sudo": _sudo,
     "days": _days,
+    "config": _config_path,
+    "port": _number,
+    "pid": _number,
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,

@@ -230,6 +230,21 @@ SSH_FLEET: tuple[LabHost, ...] = (
         change=_ssh_change("CHG-3007"),
     ),
     LabHost(
+        "two-daemons",
+        19,
+        (
+            Sshd(
+                config=HARDENED_SSHD,
+                second=(
+                    2222,
+                    ("PermitRootLogin yes", "StrictModes no", "PasswordAuthentication yes"),
+                ),
+            ),
+        ),
+        change=_ssh_change("CHG-3008", 2222),
+        ssh_port=2222,
+    ),
+    LabHost(
         "internal",
         15,
         (Sshd(config=HARDENED_SSHD),),
@@ -358,11 +373,12 @@ class Lab:
                 if not isinstance(service, Sshd):
                     continue
                 ip = host.ip(self.network)
-                name = ip if service.port == 22 else f"[{ip}]:{service.port}"
                 etc = self.service_home(host, service) / "etc_ssh"
-                for pub in sorted(etc.glob("ssh_host_*_key.pub")):
-                    kind, blob = pub.read_text().split()[:2]
-                    lines.append(f"{name} {kind} {blob}")
+                for port in service.ports:
+                    name = ip if port == 22 else f"[{ip}]:{port}"
+                    for pub in sorted(etc.glob("ssh_host_*_key.pub")):
+                        kind, blob = pub.read_text().split()[:2]
+                        lines.append(f"{name} {kind} {blob}")
         self.known_hosts.write_text("\n".join(lines) + "\n")
 
     def host(self, name: str) -> LabHost:

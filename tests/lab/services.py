@@ -56,6 +56,14 @@ class Sshd(Service):
     only, with these sudoers lines; the host's own accounts are never touched."""
     extra_accounts: tuple[tuple[str, str], ...] = ()
     """(passwd line, shadow line) pairs added inside this sshd's mount namespace only."""
+    second: tuple[int, tuple[str, ...]] | None = None
+    """(port, config lines): a second sshd in the same mount namespace, started with
+    `-f /etc/ssh/sshd_config_second`, as when someone runs a test daemon beside the real
+    one. A remote `sshd -T` then describes the first one."""
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port,) + ((self.second[0],) if self.second else ())
 
     @property
     def own_accounts(self) -> bool:
@@ -79,6 +87,26 @@ class Sshd(Service):
             lines.append(f"HostKey /etc/ssh/{key.name}")
         lines += ["AuthorizedKeysFile /etc/ssh/authorized_keys/%u", *self.config]
         (etc / "sshd_config").write_text("\n".join(lines) + "\n")
+        second = ""
+        if self.second is not None:
+            port, extra = self.second
+            keys = [line for line in lines if line.startswith("HostKey ")]
+            (etc / "sshd_config_second").write_text(
+                "\n".join(
+                    [
+                        f"ListenAddress {ip}:{port}",
+                        "PidFile /run/sshd-second.pid",
+                        "UsePAM no",
+                        *keys,
+                        "AuthorizedKeysFile /etc/ssh/authorized_keys/%u",
+                        *extra,
+                    ]
+                )
+                + "\n"
+            )
+            second = (
+                f"({SSHD} -D -f /etc/ssh/sshd_config_second -E {home / 'sshd-second.log'} &) && "
+            )
         if Path("/etc/ssh/moduli").exists() and not (etc / "moduli").exists():
             shutil.copy("/etc/ssh/moduli", etc / "moduli")
         for path in (home, etc, etc / "authorized_keys"):
@@ -90,7 +118,7 @@ class Sshd(Service):
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)
-            + f" && exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
+            + f" && {second}exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
         )
         return _spawn(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script], home, netns
