@@ -5,7 +5,9 @@
    linearly (flat ms/host) as the fleet grows.
 2. SSH stage (root only): a fleet of real sshd instances from the lab, audited with the
    `ssh` rule pack serially (--concurrency 1) and concurrently.
-3. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
+3. Services stage: 100 hosts, each with real nginx (80), Redis (6379) and memcached
+   (11211) listening: every open port identified from what it says, then checked.
+4. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
    audited account-wide (discovery) with the `aws` pack; wall time and API calls per
    resource, counted by botocore's own events.
 """
@@ -139,6 +141,116 @@ def ssh_stage(workdir: Path, count: int = 24) -> list[list[str]]:
     return rows
 
 
+def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
+    """Identification and checks of every open port on `count` hosts of real daemons."""
+    import shutil
+    import subprocess
+
+    from auditor.probes.services import ServicesProbe
+    from tests.lab.services import stop_group, wait_for_port
+
+    if any(shutil.which(b) is None for b in ("nginx", "redis-server", "memcached")):
+        print("services stage skipped: nginx, redis-server or memcached missing")
+        return []
+    network = "127.85"
+    addresses = [f"{network}.{i // 250}.{i % 250 + 1}" for i in range(count)]
+    home = workdir / "services"
+    (home / "www").mkdir(parents=True)
+    (home / "www" / "index.html").write_text("<html><title>bench</title></html>\n")
+    listens = "\n".join(f"    listen {ip}:80;" for ip in addresses)
+    (home / "nginx.conf").write_text(
+        f"daemon off;\n{'user root;' if os.geteuid() == 0 else ''}\npid {home}/nginx.pid;\n"
+        f"error_log {home}/nginx-error.log;\nworker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\n  access_log off;\n  server {{\n{listens}\n    root {home}/www;\n  }}\n}}\n"
+    )
+    processes = [
+        subprocess.Popen(
+            ["nginx", "-c", str(home / "nginx.conf"), "-p", str(home)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
+    for start in range(0, count, 16):  # redis binds at most 16 addresses per process
+        binds = " ".join(addresses[start : start + 16])
+        processes.append(
+            subprocess.Popen(
+                [
+                    *("redis-server", "--bind", *binds.split(), "--port", "6379", "--save", ""),
+                    *("--protected-mode", "no", "--dir", str(home)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+    memcached = ["memcached", "-l", ",".join(addresses), "-p", "11211", "-U", "0", "-m", "16"]
+    if os.geteuid() == 0:
+        memcached += ["-u", "nobody"]
+    processes.append(
+        subprocess.Popen(
+            memcached, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+    )
+    try:
+        for process, port in ((processes[0], 80), (processes[1], 6379), (processes[-1], 11211)):
+            wait_for_port(addresses[0], port, process, timeout=15)
+        wait_for_port(addresses[-1], 6379, processes[-2], timeout=15)
+        path = workdir / "services.yaml"
+        servers = [
+            {"name": f"svc-{i:03d}", "address": ip, "rules": ["services"]}
+            for i, ip in enumerate(addresses)
+        ]
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "scope": [f"{network}.0.0/16"],
+                    "defaults": {"ports": "80,6379,11211"},
+                    "servers": servers,
+                }
+            )
+        )
+        inventory = load_inventory(path)
+        probes = [PortProbe(), ServicesProbe(concurrency=16)]
+        started = time.perf_counter()
+        report = run_audit(
+            inventory,
+            catalog_for(inventory),
+            probes,
+            AuditSettings(timeout=60, show_progress=False),
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        for process in processes:
+            stop_group(process.pid)
+    ports = sum(
+        1
+        for r in report.results
+        for f in r.findings
+        if f.rule == "services.redis-unauthenticated" and f.status.value == "fail"
+    )
+    unknown = sum(
+        1
+        for r in report.results
+        for f in r.findings
+        if f.rule == "services.unidentified-open-port" and f.status.value != "skip"
+    )
+    incomplete = sum(not r.complete for r in report.results)
+    return [
+        [
+            count,
+            count * 3,
+            f"{elapsed:.2f}",
+            f"{elapsed / count * 1000:.0f}",
+            ports,
+            unknown,
+            incomplete,
+        ]
+    ]
+
+
 def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[list[str]]:
     from auditor.inventory.aws_discovery import with_discovered
     from auditor.inventory.model import Inventory
@@ -223,12 +335,29 @@ def main() -> int:
             elapsed, findings = measure(count, Path(tmp))
             rows.append([count, f"{elapsed:.2f}", f"{elapsed / count * 1000:.1f}", findings])
         ssh_rows = ssh_stage(Path(tmp))
+        service_rows = services_stage(Path(tmp))
         aws_rows = aws_stage(Path(tmp))
     print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
     print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
     if ssh_rows:
         print("\nSSH stage (probes ssh, ssh_auth, sshd; rule pack ssh) on real sshd instances")
         print(tabulate(ssh_rows, headers=["sshd", "concurrency", "wall s", "ms / host", "GO"]))
+    if service_rows:
+        print("\nServices stage: ports + services probes, every open port identified then checked")
+        print(
+            tabulate(
+                service_rows,
+                headers=[
+                    "hosts",
+                    "open ports",
+                    "wall s",
+                    "ms / host",
+                    "redis found",
+                    "unidentified",
+                    "incomplete",
+                ],
+            )
+        )
     print("\nAWS stage: account-wide audit on moto (1,000 buckets, 200 security groups)")
     print(
         tabulate(

@@ -28,8 +28,9 @@ from auditor.probes.deadline import Deadline
 from auditor.probes.services import bson
 from auditor.probes.services.wire import ServiceError, connect, printable
 
-BANNER_WAIT = 0.6
-"""Seconds to wait for a server that speaks first (loopback: under 10 ms; WAN: an RTT)."""
+BANNER_WAIT = 0.25
+"""Seconds to wait for a server that speaks first (loopback: under 10 ms; WAN: an RTT). A
+banner that arrives later is still recognised in the reply to the HTTP greeting."""
 REPLY_WAIT = 1.5
 """Seconds to wait for an answer to each greeting."""
 MAX_REPLY = 4096
@@ -83,6 +84,9 @@ def from_banner(data: bytes) -> str | None:
 
 def from_reply(data: bytes) -> str | None:
     """The protocol of a server that answered our HTTP greeting, or None."""
+    late_banner = from_banner(data)
+    if late_banner is not None and not data.startswith(b"HTTP/"):
+        return late_banner  # it spoke first, just after our banner wait ended
     if data.startswith(b"HTTP/"):
         if b"HTTPS port" in data or b"speaking plain HTTP to an SSL" in data:
             return "https"  # nginx / Apache telling a plain request it came to a TLS port
