@@ -32,7 +32,9 @@ from auditor.models import (
 )
 from auditor.probes.base import Probe
 from auditor.progress import Progress
-from auditor.rules import RuleCatalog, evaluate_target
+from auditor.rules import RuleCatalog
+from auditor.rules.sandbox import shared_sandbox
+from auditor.untrusted import clean, clean_facts
 from auditor.waivers import WaiverSet, today_utc
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def run_audit(
     # per probe, so waiting on a prerequisite can never starve it. Not a `with` block: on
     # Ctrl-C the caller must not wait for probes still talking to slow servers.
     pool = ThreadPoolExecutor(max(1, len(probes)), thread_name_prefix="probe")
+    tracker.start()
     try:
         futures: dict[str, Future[None]] = {}
         for probe in _in_dependency_order(probes):
@@ -133,6 +136,10 @@ class _Tracker:
         self.progress = progress
         self._lock = threading.Lock()
         self._judging = threading.Lock()
+        self.sandbox = shared_sandbox()
+
+    def start(self) -> None:
+        """Judge the targets that need no probe at all."""
         for name in self.order:
             if not self.pending[name]:
                 self._judge(name)
@@ -144,6 +151,7 @@ class _Tracker:
         return deliver
 
     def deliver(self, target: str, probe: str, outcome: ProbeOutcome) -> None:
+        outcome = _sanitised(outcome)
         with self._lock:
             if probe in self.outcomes[target]:
                 return  # the first outcome a probe reports for a target stands
@@ -169,7 +177,7 @@ class _Tracker:
         settings = self.settings
         findings = settings.waivers.apply(
             target,
-            evaluate_target(target, self.catalog.rules_for(target), outcomes),
+            self.sandbox.evaluate(target, self.catalog.rules_for(target), outcomes),
             settings.today or today_utc(),
         )
         errors = [o.error for o in outcomes.values() if o.error is not None]
@@ -187,6 +195,19 @@ class _Tracker:
             if name not in self.results:
                 self._judge(name)
         return [self.results[name] for name in self.order]
+
+
+def _sanitised(outcome: ProbeOutcome) -> ProbeOutcome:
+    """The outcome with every string a server could have written made safe to show."""
+    error = outcome.error
+    if error is not None:
+        error = ProbeError(clean(error.probe, 100), clean(error.message))
+    return ProbeOutcome(
+        outcome.probe,
+        facts=clean_facts(outcome.facts),
+        error=error,
+        notes=tuple(clean(n) for n in outcome.notes),
+    )
 
 
 def _with_dependencies(names: set[str], probes: Mapping[str, Probe]) -> set[str]:

@@ -9,6 +9,7 @@ import click
 
 from auditor.cli.base import cli, user_errors
 from auditor.history import History, default_path, diff
+from auditor.reporting.escape import terminal
 
 
 @cli.command("history")
@@ -60,7 +61,14 @@ def diff_command(
         return
     order = {"new": 0, "open": 1, "resolved": 2}
     rows = [
-        [c.target, c.change, c.severity, c.rule, c.resource, c.message[:70]]
+        [
+            terminal(c.target),
+            c.change,
+            c.severity,
+            terminal(c.rule),
+            terminal(c.resource),
+            terminal(c.message, 70),
+        ]
         for c in sorted(changes, key=lambda c: (c.target, order[c.change], c.rule))
     ]
     click.echo(f"run {run_a} → run {run_b}")

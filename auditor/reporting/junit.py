@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from auditor.models import Report, Status
 from auditor.reporting.base import Reporter
+from auditor.reporting.escape import xml
 
 
 class JunitReporter(Reporter):
@@ -23,42 +24,42 @@ class JunitReporter(Reporter):
             suite = ET.SubElement(
                 suites,
                 "testsuite",
-                name=result.target.name,
+                name=xml(result.target.name),
                 timestamp=report.started.isoformat(),
-                hostname=result.target.address,
+                hostname=xml(result.target.address),
             )
             counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
             for probe_error in result.errors:
                 case = ET.SubElement(
                     suite,
                     "testcase",
-                    classname=result.target.name,
-                    name=f"probe {probe_error.probe}",
+                    classname=xml(result.target.name),
+                    name=xml(f"probe {probe_error.probe}"),
                 )
-                ET.SubElement(case, "error", message=probe_error.message, type="probe-error")
+                ET.SubElement(case, "error", message=xml(probe_error.message), type="probe-error")
                 counts["tests"] += 1
                 counts["errors"] += 1
             for finding in result.findings:
                 case = ET.SubElement(
                     suite,
                     "testcase",
-                    classname=f"{result.target.name}.{finding.rule}",
-                    name=f"{finding.rule} {finding.resource}",
+                    classname=xml(f"{result.target.name}.{finding.rule}"),
+                    name=xml(f"{finding.rule} {finding.resource}"),
                 )
                 counts["tests"] += 1
                 if finding.status is Status.FAIL:
                     node = ET.SubElement(
-                        case, "failure", message=finding.message, type=finding.severity.value
+                        case, "failure", message=xml(finding.message), type=finding.severity.value
                     )
-                    node.text = finding.remediation
+                    node.text = xml(finding.remediation)
                     counts["failures"] += 1
                 elif finding.status is Status.ERROR:
-                    ET.SubElement(case, "error", message=finding.message, type="not-evaluated")
+                    ET.SubElement(case, "error", message=xml(finding.message), type="not-evaluated")
                     counts["errors"] += 1
                 elif finding.status is Status.WAIVED and finding.waiver is not None:
                     waiver = finding.waiver
                     note = f"waived by {waiver.approver} until {waiver.expires}"
-                    ET.SubElement(case, "skipped", message=f"{note}: {waiver.justification}")
+                    ET.SubElement(case, "skipped", message=xml(f"{note}: {waiver.justification}"))
                     counts["skipped"] += 1
                 elif finding.status is Status.SKIP:
                     ET.SubElement(case, "skipped", message="not applicable")

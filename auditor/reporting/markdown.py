@@ -7,12 +7,13 @@ from collections import Counter
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
+from auditor.reporting.escape import markdown
 
 MAX_ROWS = 50
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown(text)
 
 
 class MarkdownReporter(Reporter):
@@ -55,8 +56,8 @@ class MarkdownReporter(Reporter):
             ]
             for name, f in rows[:MAX_ROWS]:
                 lines.append(
-                    f"| {_cell(name)} | {f.severity.value} | {f.status.value} | `{f.rule}` "
-                    f"| `{_cell(f.resource)}` | {_cell(f.message)} |"
+                    f"| {_cell(name)} | {f.severity.value} | {f.status.value} | {_cell(f.rule)} "
+                    f"| {_cell(f.resource)} | {_cell(f.message)} |"
                 )
             if len(rows) > MAX_ROWS:
                 lines.append(f"\n…and {len(rows) - MAX_ROWS} more (see the JSON or HTML report).")

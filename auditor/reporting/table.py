@@ -9,6 +9,7 @@ from tabulate import tabulate
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
+from auditor.reporting.escape import terminal
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 _WIDTH = 64
@@ -21,8 +22,8 @@ class TableReporter(Reporter):
     def render(self, report: Report) -> str:
         servers = [
             [
-                r.target.name,
-                r.target.address,
+                terminal(r.target.name),
+                terminal(r.target.address),
                 "GO" if r.verdict is Verdict.GO else "NO-GO",
                 "yes" if r.complete else "NO",
                 len(blocking(r.findings, report.fail_on)),
@@ -49,12 +50,12 @@ class TableReporter(Reporter):
         ]
         details = [
             [
-                r.target.name,
+                terminal(r.target.name),
                 f.status.value,
                 f.severity.value,
-                f.rule,
-                f.resource,
-                textwrap.fill(f.message, _WIDTH),
+                terminal(f.rule),
+                terminal(f.resource),
+                textwrap.fill(terminal(f.message), _WIDTH),
             ]
             for r in report.results
             for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.rule, f.resource))
@@ -67,7 +68,7 @@ class TableReporter(Reporter):
                 )
             )
         problems = [
-            [r.target.name, e.probe, textwrap.fill(e.message, _WIDTH)]
+            [terminal(r.target.name), e.probe, textwrap.fill(terminal(e.message), _WIDTH)]
             for r in report.results
             for e in r.errors
         ]

@@ -13,9 +13,9 @@ import ssl
 from dataclasses import dataclass, field
 
 from auditor.probes.deadline import Deadline
+from auditor.untrusted import MAX_JSON_DEPTH, json_too_deep
 
 MAX_READ = 64 * 1024
-MAX_JSON_DEPTH = 64
 _STATUS_LINE = re.compile(r"^HTTP/[0-9]\.[0-9] ([0-9]{3})(?: |$)")
 
 
@@ -117,25 +117,8 @@ def parse_json(body: bytes, what: str = "JSON") -> object:
     Python's parser recurses: a 60,000-deep body raises RecursionError (or worse, under a
     smaller stack). The depth is measured first, outside strings, in one linear pass.
     """
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                raise ServiceError(f"{what} nested deeper than {MAX_JSON_DEPTH} levels")
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
+    if json_too_deep(body, MAX_JSON_DEPTH):
+        raise ServiceError(f"{what} nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
