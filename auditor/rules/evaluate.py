@@ -130,6 +130,11 @@ def _resource_error(rule: Rule, context: Mapping[str, Any]) -> str:
     return ""
 
 
+def error_finding(rule: Rule, message: str) -> Finding:
+    """One `error` finding for every resource of the rule (it could not be judged)."""
+    return _finding(rule, Status.ERROR, _all_resources(rule), message, {})
+
+
 def _all_resources(rule: Rule) -> str:
     return "host" if rule.applies_to == "host" else f"{rule.applies_to}:*"
 

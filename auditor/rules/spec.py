@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,13 @@ class Rule:
             if expr is not None:
                 names |= expr.variables
         return frozenset(names)
+
+    @cached_property
+    def key(self) -> str:
+        """Identity of this exact rule (id, expressions, parameters) across processes."""
+        parts = (self.id, self.applies_to, self.check.source, repr(sorted(self.params.items())))
+        extra = tuple(e.source if e else "" for e in (self.when, self.evidence))
+        return hashlib.sha256(repr((*parts, *extra, self.message)).encode()).hexdigest()
 
     @cached_property
     def required_probes(self) -> frozenset[str]:
