@@ -13,13 +13,14 @@ bastion must be inside the scope too. Commands come only from `ssh_commands`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import ipaddress
 import socket
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import paramiko
 from auditor.inventory.loader import resolve
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure
+from auditor.probes.deadline import Deadline
 from auditor.probes.ssh_commands import command
 from auditor.scope import Scope
 
@@ -234,20 +236,61 @@ def parse_modes(stat_output: str) -> list[dict[str, Any]]:
     return files
 
 
+class _Watchdog:
+    """Closes the connection when the probe's deadline passes, whatever paramiko is
+    waiting for: its own timeouts apply per step (banner, handshake, auth, channel), so
+    only closing the socket bounds the whole conversation."""
+
+    def __init__(self, deadline: Deadline, close: Callable[[], object]) -> None:
+        self.fired = False
+
+        def fire() -> None:
+            self.fired = True
+            with contextlib.suppress(Exception):
+                close()
+
+        self._timer = threading.Timer(max(0.0, deadline.end - time.monotonic()), fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 class Session:
     """A verified, logged-in SSH connection that can only run allowlisted commands."""
 
-    def __init__(self, client: paramiko.SSHClient, bastion: paramiko.SSHClient | None) -> None:
+    def __init__(
+        self,
+        client: paramiko.SSHClient,
+        bastion: paramiko.SSHClient | None,
+        deadline: Deadline | None = None,
+        watchdog: _Watchdog | None = None,
+    ) -> None:
         self.client = client
         self.bastion = bastion
+        self.deadline = deadline
+        self.watchdog = watchdog
 
     def run(self, name: str, timeout: float, **args: str) -> tuple[int, str, str]:
-        """Run one allowlisted command; returns (exit status, stdout, stderr), size-capped."""
+        """Run one allowlisted command; returns (exit status, stdout, stderr), size-capped.
+
+        `timeout` caps this command; the session's deadline caps them all together."""
+        if self.deadline is not None:
+            try:
+                timeout = min(timeout, self.deadline.remaining())
+            except TimeoutError as exc:
+                raise ProbeFailure(f"command {name!r} not run: {exc}") from None
         line = command(name, **args)
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise ProbeFailure("SSH connection lost")
-        channel = transport.open_session(timeout=timeout)
+        try:
+            channel = transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ProbeFailure(
+                f"command {name!r}: no channel: {exc or type(exc).__name__}"
+            ) from None
         try:
             channel.settimeout(timeout)
             channel.exec_command(line)
@@ -256,11 +299,15 @@ class Session:
             status = channel.recv_exit_status() if channel.exit_status_ready() else -1
         except TimeoutError:
             raise ProbeFailure(f"command {name!r} did not finish within {timeout:g}s") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ProbeFailure(f"command {name!r}: connection failed: {exc}") from None
         finally:
             channel.close()
         return status, out, err
 
     def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         self.client.close()
         if self.bastion is not None:
             self.bastion.close()
@@ -292,16 +339,29 @@ def _drain(channel: paramiko.Channel, deadline: float, name: str) -> tuple[str, 
     return out.decode(errors="replace"), err.decode(errors="replace")
 
 
-def open_session(target: Target, scope: Scope, options: SshOptions, timeout: float) -> Session:
+def open_session(
+    target: Target, scope: Scope, options: SshOptions, timeout: float | Deadline
+) -> Session:
+    """Log in to the target; with a Deadline, the login and every later command end by it."""
+    deadline = timeout if isinstance(timeout, Deadline) else Deadline(timeout)
+    timeout = deadline.seconds
     endpoint, jump = endpoint_for(target, options)
     scope.check(endpoint.ip)
     bastion: paramiko.SSHClient | None = None
+    opened: list[Any] = []
+
+    def close_all() -> None:
+        for thing in opened:
+            thing.close()
+
+    watchdog = _Watchdog(deadline, close_all)
     try:
         if jump:
             inventory_known = (Path(target.ssh.known_hosts),) if target.ssh.known_hosts else ()
             bastion = _connect_bastion(
                 jump, scope, options, timeout, inventory_known, endpoint.identity_files
             )
+            opened.append(bastion)
             transport = bastion.get_transport()
             assert transport is not None
             try:
@@ -314,13 +374,20 @@ def open_session(target: Target, scope: Scope, options: SshOptions, timeout: flo
                 ) from None
         else:
             sock = _tcp(endpoint.ip, endpoint.port, timeout)
+        opened.append(sock)
         inventory_known = (Path(target.ssh.known_hosts),) if target.ssh.known_hosts else ()
         client = _login(endpoint, sock, options, timeout, inventory_known)
-    except BaseException:
-        if bastion is not None:
-            bastion.close()
+        opened.append(client)
+    except BaseException as exc:
+        watchdog.cancel()
+        close_all()
+        if watchdog.fired and isinstance(exc, ProbeFailure):
+            raise ProbeFailure(
+                f"SSH to {endpoint.name}:{endpoint.port}: no complete login within "
+                f"{deadline.seconds:g}s"
+            ) from None
         raise
-    return Session(client, bastion)
+    return Session(client, bastion, deadline, watchdog)
 
 
 def _connect_bastion(
@@ -421,9 +488,13 @@ class LoginProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
-        session = open_session(target, scope, self.options, timeout)
+        session = open_session(target, scope, self.options, Deadline(timeout))
         try:
             return self.read(session, target, min(timeout, self.options.command_timeout))
+        except ProbeFailure:
+            if session.watchdog is not None and session.watchdog.fired:
+                raise ProbeFailure(f"no complete answer within {timeout:g}s") from None
+            raise
         finally:
             session.close()
 
