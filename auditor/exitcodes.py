@@ -14,3 +14,5 @@ class ExitCode(IntEnum):
     """Bad inventory, rule pack, waiver file or usage; nothing was probed."""
     INCOMPLETE = 3
     """No failing findings, but at least one target could not be fully audited."""
+    INTERNAL_ERROR = 4
+    """A bug in the auditor: no verdict; the traceback is in the log named on stderr."""

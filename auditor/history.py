@@ -8,9 +8,11 @@ stays visible as `interrupted` with the targets it finished, and SQLite's transa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,14 +66,43 @@ class RunRow:
         return "finished" if self.finished else "interrupted"
 
 
+def _create(path: Path) -> None:
+    """A new database, private (0600) and with its schema, appearing under its name only
+    when complete, so that a reader never meets an empty file."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        with contextlib.closing(sqlite3.connect(temporary)) as db:
+            db.executescript(SCHEMA_SQL)
+            db.commit()
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 class History:
+    """Every report of every run: private to its owner (0600 in a 0700 folder when it
+    creates them), and refused with one line when the file is not a usable database."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA_SQL)
-        self._db.commit()
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, mode=0o700)
+            if not path.exists():
+                _create(path)
+            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA_SQL)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError(
+                f"history database cannot be used: {reason}",
+                path=path,
+                hint="give another --history FILE, or --no-history",
+            ) from None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

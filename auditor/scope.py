@@ -28,6 +28,8 @@ class Scope:
 
     def check(self, ip: IPAddress | str) -> IPAddress:
         address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # judged, and contacted, as the IPv4 it is
         if not self.allows(address):
             raise ScopeError(
                 f"refusing to contact {address}: outside the inventory scope "

@@ -16,6 +16,7 @@ file:line instead of guessing octal or decimal.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -124,19 +125,123 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(path: Path, text: str | None = None) -> Any:
-    """Parse one YAML document, turning any syntax error into a one-line `InputError`."""
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("file not found", path=path, hint="check the path") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read file: {exc}", path=path) from None
-    loader = _Loader(text)
-    loader.name = str(path)
+MAX_INPUT_BYTES = int(os.environ.get("AUDITOR_MAX_INPUT_BYTES", str(4 * 1024 * 1024)))
+"""Largest YAML file the auditor reads (inventory, rule pack, waivers, Ansible vars)."""
+MAX_NODES = 200_000
+"""Most values a document may expand to, aliases counted at every place they are used."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists."""
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def read_text(path: Path, what: str = "file") -> str:
+    """A user file as text, refused (InputError) when too large or not UTF-8."""
     try:
-        return loader.get_single_data()
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(
+                f"{what} is {size:,} bytes, more than the limit of {MAX_INPUT_BYTES:,}",
+                path=path,
+                hint="split it, or raise AUDITOR_MAX_INPUT_BYTES",
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError("file not found", path=path, hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path=path) from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{what} is larger than {MAX_INPUT_BYTES:,} bytes", path=path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=path, line=line, hint="save it as UTF-8") from None
+
+
+def check_printable(text: str, path: Path | str) -> None:
+    """Refuse control characters (but tab and newlines) and bidi overrides, with the line:
+    they hide what a reviewer of the file sees, and they would reach terminals."""
+    match = _FORBIDDEN.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise InputError(
+            f"non-printable character U+{ord(match.group()):04X}",
+            path=path,
+            line=line,
+            hint='remove it; YAML escapes like "\\x1b" are not needed in these files',
+        )
+
+
+def _check_size(node: yaml.Node, path: Path | str) -> None:
+    """Refuse alias bombs and deep nesting before anything is constructed (linear time:
+    each node's expanded size is computed once, however many aliases point at it)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, 1, False)]
+    while stack:
+        current, depth, done = stack.pop()
+        key = id(current)
+        if done:
+            children = _children(current)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_NODES:
+                raise InputError(
+                    f"the document expands to more than {MAX_NODES:,} values "
+                    "(aliases counted where they are used)",
+                    path=path,
+                    line=current.start_mark.line + 1,
+                    hint="avoid nesting aliases of aliases",
+                )
+            continue
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"nested deeper than {MAX_DEPTH} levels",
+                path=path,
+                line=current.start_mark.line + 1,
+            )
+        sizes[key] = 0  # in progress: a recursive alias adds nothing more
+        stack.append((current, depth, True))
+        for child in _children(current):
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def load_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse one YAML document, turning any problem into a one-line `InputError`.
+
+    Bounded: the file's size, its characters, the values it expands to and its depth are
+    checked before anything is built from it.
+    """
+    if text is None:
+        text = read_text(path)
+    elif len(text) > MAX_INPUT_BYTES:
+        raise InputError(f"larger than {MAX_INPUT_BYTES:,} bytes", path=path)
+    check_printable(text, path)
+    return _load(text, str(path), path)
+
+
+def _load(text: str, name: str, path: Path | str) -> Any:
+    loader = _Loader(text)
+    loader.name = name
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, path)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -145,7 +250,9 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
             f"YAML syntax error: {problem}", path=path, line=line, hint="fix the YAML syntax"
         ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", path=path) from None
+        raise InputError(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
     finally:
         loader.dispose()
 
@@ -261,16 +368,12 @@ class Node:
 
 
 def load_plain(text: str, name: str = "<string>") -> Any:
-    """YAML 1.2 text as plain values (for --param values and imported files).
-
-    Raises `yaml.YAMLError` (or InputError for duplicate keys); callers say where it was.
-    """
-    loader = _Loader(text)
-    loader.name = name
-    try:
-        return plain(loader.get_single_data())
-    finally:
-        loader.dispose()
+    """YAML 1.2 text as plain values (for --param values and imported files), with the
+    same bounds as `load_yaml`; every problem is an InputError naming `name`."""
+    if len(text) > MAX_INPUT_BYTES:
+        raise InputError(f"larger than {MAX_INPUT_BYTES:,} bytes", path=name)
+    check_printable(text, name)
+    return plain(_load(text, name, name))
 
 
 def plain(value: Any) -> Any:

@@ -74,7 +74,9 @@ def test_broken_rule_pack_is_one_line_exit_2(path: Path, tmp_path: Path) -> None
         f"version: 1\nscope: [127.79.0.0/24]\ndefaults: {{rules: ['{path}']}}\n"
         "servers: [{name: a, address: 127.79.0.1}]\n"
     )
-    result = CliRunner().invoke(cli, ["inventory", "check", str(inventory)])
+    result = CliRunner().invoke(
+        cli, ["inventory", "check", str(inventory), "--rules-dir", str(path.parent)]
+    )
     assert result.exit_code == 2, result.output
     message = result.stderr.strip()
     assert "\n" not in message and "Traceback" not in message

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,16 +13,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import yaml
 
 from auditor import __version__
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors
 from auditor.engine import AuditSettings, run_audit
+from auditor.errors import InputError
 from auditor.gate import exit_code
 from auditor.history import History, default_path
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
 from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
+from auditor.inventory.loader import check_endpoint
 from auditor.inventory.terraform import terraform_sources
 from auditor.models import AwsSettings, Severity, SshSettings, Target
 from auditor.probes.registry import ProbeSettings, build_probes
@@ -240,7 +243,7 @@ def scan(
         raise click.UsageError("name at least one HOST, or use --aws-discover")
     ssh = SshSettings(user=ssh_user, port=ssh_port, identity_file=identity_file)
     aws = (
-        AwsSettings(regions=aws_regions, endpoint_url=aws_endpoint_url, discover=True)
+        AwsSettings(regions=aws_regions, endpoint_url=_endpoint(aws_endpoint_url), discover=True)
         if aws_discover
         else None
     )
@@ -287,6 +290,7 @@ def _run(
         ProbeSettings(concurrency, service_detection, scanner, ssh, inventory.aws),
     )
     history = None if no_history else History(history_path or default_path())
+    writers = _open_outputs(destinations)  # before any probe: a bad path costs nothing
     # Runs of the same inventory are compared by `auditor diff`: key them by absolute path.
     key = inventory.path if inventory.path.startswith("<") else str(Path(inventory.path).resolve())
     run_id = history.start(key, datetime.now(UTC).isoformat(), __version__) if history else 0
@@ -305,14 +309,61 @@ def _run(
         history.finish(run_id, report)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
-    for name, path in destinations:
+    for (name, path), writer in zip(destinations, writers, strict=True):
         text = REPORTERS[name]().render(report)
-        if path is None:
+        if writer is None:
             click.echo(text, nl=False)
         else:
-            path.write_text(text, encoding="utf-8")
+            writer.finish(text)
             log.info("wrote %s report to %s", name, path)
     sys.exit(exit_code(report))
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import, before any thread exists
+
+
+class _Output:
+    """A report file whose folder was proven writable before probing: written to a
+    temporary file beside it, then renamed over it (no half-written report)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            raise InputError("is a folder, not a file", path=path, hint="give a file name")
+        try:
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open until finish
+                "w",
+                encoding="utf-8",
+                dir=path.parent,
+                prefix=f".{path.name}.",
+                delete=False,
+            )
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the report: {exc.strerror or exc}",
+                path=path,
+                hint="choose a writable -o/--output path",
+            ) from None
+        self._handle = handle
+
+    def finish(self, text: str) -> None:
+        try:
+            with self._handle:
+                self._handle.write(text)
+            temporary = Path(self._handle.name)
+            temporary.chmod(0o666 & ~_UMASK)  # as if created directly (temp files are 0600)
+            temporary.replace(self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                Path(self._handle.name).unlink()
+            raise InputError(
+                f"cannot write the report: {exc.strerror or exc}", path=self.path
+            ) from None
+
+
+def _open_outputs(destinations: list[tuple[str, Path | None]]) -> list[_Output | None]:
+    return [None if path is None else _Output(path) for _, path in destinations]
 
 
 def _interrupted(history: History | None, run_id: int) -> NoReturn:
@@ -345,6 +396,15 @@ def _destinations(
     return pairs
 
 
+def _endpoint(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return check_endpoint(url)
+    except ValueError as exc:
+        raise click.UsageError(f"--aws-endpoint-url: {exc}") from None
+
+
 def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     parsed: dict[str, dict[str, Any]] = {}
     for item in params:
@@ -353,8 +413,8 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not rule_id or not name:
             raise click.UsageError(f"--param {item!r}: expected RULE_ID.NAME=VALUE")
         try:
-            value = load_plain(raw)
-        except yaml.YAMLError:
-            raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML") from None
+            value = load_plain(raw, "--param")
+        except InputError as exc:
+            raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML ({exc})") from None
         parsed.setdefault(rule_id, {})[name] = value
     return parsed

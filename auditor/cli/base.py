@@ -43,7 +43,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Agentless audit of newly built servers: GO / NO-GO before they go live.
 
     \b
-    Exit codes: 0 GO, 1 NO-GO (findings), 2 bad input, 3 incomplete audit.
+    Exit codes: 0 GO, 1 NO-GO (findings), 2 bad input, 3 incomplete audit,
+    4 internal error (a bug: see the log it names).
     Examples:
       auditor audit inventories/lab.yaml
       auditor scan 127.0.0.1 --ports 22,80,6379

@@ -18,15 +18,28 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
-from auditor.yamlsource import load_plain
+from auditor.yamlsource import load_plain, read_text
 
 _JUMP = re.compile(r"(?:-o\s*ProxyJump=|-J\s*)(\S+)")
 
 
 def ansible_servers(path: Path) -> list[dict[str, Any]]:
+    """Server entries from an Ansible inventory; anything malformed is one InputError."""
+    try:
+        return _servers(path)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise InputError(
+            f"unexpected structure or value for an Ansible inventory ({type(exc).__name__}: "
+            f"{str(exc)[:80]})",
+            path=path,
+            hint="check it with `ansible-inventory -i FILE --list`",
+        ) from None
+
+
+def _servers(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError("Ansible inventory not found", path=path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "Ansible inventory")
     hosts, groups, group_vars = (
         _parse_yaml(path, text) if path.suffix in (".yml", ".yaml") else _parse_ini(path, text)
     )
@@ -50,7 +63,10 @@ def _server(name: str, values: dict[str, Any], groups: list[str]) -> dict[str, A
     if "ansible_user" in values:
         ssh["user"] = str(values["ansible_user"])
     if "ansible_port" in values:
-        ssh["port"] = int(values["ansible_port"])
+        port = values["ansible_port"]
+        if isinstance(port, bool) or not str(port).isascii() or not str(port).isdigit():
+            raise ValueError(f"ansible_port of {name} is {str(port)[:20]!r}, not a port number")
+        ssh["port"] = int(port)
     if "ansible_ssh_private_key_file" in values:
         ssh["identity_file"] = str(values["ansible_ssh_private_key_file"])
     jump = _JUMP.search(str(values.get("ansible_ssh_common_args", "")))
@@ -113,7 +129,7 @@ def _scalar(text: str, path: Path, number: int) -> Any:
     """An INI value read as YAML 1.2 (`ansible_port=2222` is a number, `no` stays a word)."""
     try:
         return load_plain(text, str(path))
-    except yaml.YAMLError:
+    except InputError:
         return text
 
 
@@ -163,7 +179,7 @@ def _vars_dir(folder: Path) -> dict[str, dict[str, Any]]:
     for path in sorted(folder.iterdir()):
         if path.suffix in (".yml", ".yaml") and path.is_file():
             try:
-                found[path.stem] = load_plain(path.read_text(encoding="utf-8"), str(path)) or {}
+                found[path.stem] = load_plain(read_text(path), str(path)) or {}
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
                 raise InputError(f"cannot read variables: {exc}", path=path) from None
     return found

@@ -15,6 +15,8 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.models import AwsLink, Target
+from auditor.untrusted import json_too_deep
+from auditor.yamlsource import read_text
 
 LINK_KEYS = {
     "aws_s3_bucket": ("buckets", "bucket", "bucket"),
@@ -25,12 +27,24 @@ LINK_KEYS = {
 
 def terraform_sources(path: Path) -> tuple[list[dict[str, Any]], list[Target]]:
     """(server entries for the inventory, stand-alone cloud targets)."""
+    text = read_text(path, "Terraform state")
+    if json_too_deep(text):
+        raise InputError("JSON nested too deeply for `terraform show -json` output", path=path)
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("Terraform state not found", path=path) from None
+        state = json.loads(text)
     except ValueError as exc:
         raise InputError(f"not JSON from `terraform show -json`: {exc}", path=path) from None
+    try:
+        return _sources(path, state)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise InputError(
+            f"unexpected structure for `terraform show -json` output ({type(exc).__name__})",
+            path=path,
+            hint="give the output of `terraform show -json`, unedited",
+        ) from None
+
+
+def _sources(path: Path, state: Any) -> tuple[list[dict[str, Any]], list[Target]]:
     root = (state.get("values") or {}).get("root_module")
     if root is None:
         raise InputError("no values.root_module: is this `terraform show -json` output?", path=path)

@@ -20,7 +20,7 @@ from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
 from auditor.models import Severity
 from auditor.rules.expression import Expression, ExpressionError, compile_expression
 from auditor.rules.spec import Rule, RulePack
-from auditor.yamlsource import Node, load_yaml, plain
+from auditor.yamlsource import Node, load_yaml, plain, read_text
 
 PACK_FORMAT = 1
 PACK_KEYS = {"pack", "format", "description", "params", "rules"}
@@ -63,11 +63,25 @@ def builtin_rules_dir() -> Path:
 
 
 def find_pack(reference: str, search: Iterable[Path], relative_to: Path | None) -> Path:
-    """A pack is named (`baseline` → rules/baseline.yaml) or given as a path."""
+    """A pack is named (`baseline` → rules/baseline.yaml) or given as a path.
+
+    A path written in an inventory (`relative_to` is its folder) must stay inside that
+    folder or a `--rules-dir`, after symlinks are resolved: an inventory from someone else
+    must not make the auditor read `../../../etc/shadow` and quote it in an error.
+    """
+    search = list(search)
     if reference.endswith((".yaml", ".yml")) or "/" in reference:
         path = Path(reference).expanduser()
         if not path.is_absolute() and relative_to is not None:
             path = relative_to / path
+        if relative_to is not None:
+            real = path.resolve()
+            allowed = [relative_to.resolve(), *(d.resolve() for d in search)]
+            if not any(real.is_relative_to(folder) for folder in allowed):
+                raise InputError(
+                    f"rule pack {reference!r} is outside the inventory's folder",
+                    hint="keep packs beside the inventory, or name their folder with --rules-dir",
+                )
         if not path.is_file():
             raise InputError(f"rule pack file not found: {path}", hint="check the path")
         return path
@@ -84,8 +98,9 @@ def find_pack(reference: str, search: Iterable[Path], relative_to: Path | None) 
 
 
 def load_pack(path: Path) -> RulePack:
-    raw = path.read_bytes()
-    root = Node.root(load_yaml(path, raw.decode("utf-8", errors="replace")), path)
+    text = read_text(path, "rule pack")
+    raw = text.encode("utf-8")
+    root = Node.root(load_yaml(path, text), path)
     if root.value is None:
         raise InputError("the rule pack is empty", path=path)
     root.mapping(PACK_KEYS)
