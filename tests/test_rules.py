@@ -206,3 +206,22 @@ def test_every_fact_in_the_catalogue_is_documented() -> None:
         prefix = {"ports": "port", "services": "service"}.get(root.name, root.name)
         for name in fields:
             assert f"`{prefix}.{name}`" in doc, f"{prefix}.{name} is not in docs/rules.md"
+
+
+def test_a_placeholder_typo_is_refused_at_load(tmp_path: Path) -> None:
+    pack = tmp_path / "typo.yaml"
+    pack.write_text(
+        "format: 1\npack: typo\nrules:\n  - id: typo.x\n    title: x\n    severity: low\n"
+        "    applies_to: port\n    check: port.open\n    message: 'port {port.numbr} is open'\n"
+        "    references: [x]\n"
+    )
+    with pytest.raises(
+        InputError, match=r"typo.yaml:9: typo.x.message: placeholder \{port.numbr\}"
+    ):
+        load_pack(pack)
+
+
+def test_facts_only_the_message_shows_are_still_collected() -> None:
+    rules = load_catalog(["ssh"]).all_rules()
+    rule = next(r for r in rules if "{" in r.message and r.id == "ssh.permit-root-login")
+    assert "sshd" in rule.fact_roots and "sshd" in rule.required_probes

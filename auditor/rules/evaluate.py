@@ -13,9 +13,7 @@ from typing import Any
 from auditor.models import Finding, ProbeOutcome, Status, Target
 from auditor.rules.context import base_context
 from auditor.rules.expression import EvaluationError
-from auditor.rules.spec import Rule
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+from auditor.rules.spec import PLACEHOLDER, Rule
 
 
 def evaluate_target(
@@ -166,7 +164,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             return ", ".join(str(v) for v in value)
         return str(value)
 
-    return _PLACEHOLDER.sub(lookup, template).strip()
+    return PLACEHOLDER.sub(lookup, template).strip()
 
 
 def _finding(

@@ -19,7 +19,7 @@ from auditor.errors import InputError
 from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
 from auditor.models import Severity
 from auditor.rules.expression import Expression, ExpressionError, compile_expression
-from auditor.rules.spec import Rule, RulePack
+from auditor.rules.spec import PLACEHOLDER, Rule, RulePack
 from auditor.yamlsource import Node, load_yaml, plain, read_text
 
 PACK_FORMAT = 1
@@ -148,6 +148,9 @@ def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
     check = _expression(node.require("check"), allowed, params)
     when = _optional_expression(node.get("when"), allowed, params)
     evidence = _optional_expression(node.get("evidence"), allowed, params)
+    message_node = node.get("message")
+    if message_node is not None:
+        _check_placeholders(message_node, allowed, params)
     references = node.get("references")
     return Rule(
         id=rule_id,
@@ -166,6 +169,30 @@ def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
         path=str(node.path),
         line=node.line,
     )
+
+
+def _check_placeholders(node: Node, allowed: set[str], params: Mapping[str, Any]) -> None:
+    """Every `{path}` of a message names a fact, a parameter or the evidence: a typo would
+    otherwise show `?` in every report, with nobody told."""
+    for path in PLACEHOLDER.findall(node.string()):
+        root, *fields = path.split(".")
+        if root == "evidence":
+            continue
+        if root == "params":
+            if not fields or fields[0] not in params:
+                raise node.error(
+                    f"placeholder {{{path}}} names no parameter",
+                    hint="declare it under the rule's or the pack's `params:`",
+                )
+            continue
+        if root not in allowed:
+            raise node.error(
+                f"placeholder {{{path}}} names no fact",
+                hint=f"facts available here: {', '.join(sorted(allowed))} (see docs/rules.md)",
+            )
+        problem = _check_path(ROOTS[root], fields) if root in ROOTS and fields else None
+        if problem:
+            raise node.error(f"placeholder {{{path}}}: {problem}", hint="see docs/rules.md")
 
 
 def _text(node: Node | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,6 +12,10 @@ from typing import Any
 from auditor.facts import RESOURCE_PROVIDER, ROOTS
 from auditor.models import Severity
 from auditor.rules.expression import Expression
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+"""`{port.number}` in a rule's message: a dotted path into the facts, `params` or `evidence`."""
+MESSAGE_ONLY_ROOTS = frozenset({"params", "evidence"})
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,20 @@ class Rule:
     line: int | None = None
 
     @cached_property
+    def placeholders(self) -> tuple[str, ...]:
+        """Dotted paths the message shows, e.g. `port.number`."""
+        return tuple(PLACEHOLDER.findall(self.message))
+
+    @cached_property
     def fact_roots(self) -> frozenset[str]:
+        """Fact roots the rule reads, in its expressions *and* its message: a fact only the
+        message shows must still be collected, or the message would say nothing."""
         names: set[str] = set(self.check.variables)
         for expr in (self.when, self.evidence):
             if expr is not None:
                 names |= expr.variables
-        return frozenset(names)
+        names |= {path.split(".")[0] for path in self.placeholders}
+        return frozenset(names - MESSAGE_ONLY_ROOTS)
 
     @cached_property
     def key(self) -> str:

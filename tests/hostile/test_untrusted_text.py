@@ -29,6 +29,7 @@ from auditor.probes.base import PerTargetProbe, ProbeFailure
 from auditor.reporting import REPORTERS
 from auditor.rules import load_catalog
 from auditor.scope import Scope
+from auditor.untrusted import clean
 from tests import responders
 from tests.conftest import LISTENER_NETWORK, run_auditor
 
@@ -41,14 +42,14 @@ rules:
     title: banner
     severity: high
     applies_to: host
-    check: "false"
+    check: "ssh.banner == 'never this'"
     message: "banner {ssh.banner} offers {ssh.kex}"
     references: [test]
   - id: echo.auth
     title: auth
     severity: high
     applies_to: host
-    check: "false"
+    check: "size(ssh_auth.methods) == 0"
     message: "methods {ssh_auth.methods}"
     references: [test]
 """
@@ -135,7 +136,12 @@ def _check(text: str, tmp: Path, benign_tags: list[str]) -> None:
             assert raw not in markdown.replace("</details>\n", ""), (raw, markdown)
     ET.fromstring(out["junit"])  # parses
     json.loads(out["sarif"])
-    json.loads(out["json"])
+    findings = {f["rule"]: f for f in json.loads(out["json"])["targets"][0]["findings"]}
+    # Not vacuous: the text did reach the reports, made safe.
+    assert findings["echo.banner"]["status"] == "fail"
+    assert clean(text) in findings["echo.banner"]["message"]
+    assert findings["echo.auth"]["status"] == "error"
+    assert clean(f"server said {text}")[:40] in findings["echo.auth"]["message"]
     assert _tags(out["html"]) == benign_tags
 
 

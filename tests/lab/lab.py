@@ -245,6 +245,12 @@ SSH_FLEET: tuple[LabHost, ...] = (
         ssh_port=2222,
     ),
     LabHost(
+        "slow-commands",
+        24,
+        (Sshd(config=(*HARDENED_SSHD, 'ForceCommand sleep 1.5; eval "$SSH_ORIGINAL_COMMAND"')),),
+        change=_ssh_change("CHG-3009"),
+    ),
+    LabHost(
         "internal",
         15,
         (Sshd(config=HARDENED_SSHD),),
