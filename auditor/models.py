@@ -182,6 +182,9 @@ class Finding:
     references: tuple[str, ...] = ()
     remediation: str = ""
     waiver: Waiver | None = None
+    cause: str | None = None
+    """For an `error` left by a failed probe: that probe's name. Reports for people show
+    the probe's error once ("→ 14 rules not evaluated") instead of one row per rule."""
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def test_exit_0_when_every_server_matches_its_change_record(
     assert report["verdict"] == "go"
     (target,) = report["targets"]
     assert target["complete"] is True and target["verdict"] == "go"
-    assert result.stderr == ""  # no progress noise when stderr is not a terminal
+    # No progress noise when stderr is not a terminal: only the verdict, since stdout
+    # carries JSON and no table (issue 11).
+    assert result.stderr == "auditor: GO: 1 of 1 server(s) may go live\n"
 
 
 def test_exit_1_and_findings_for_the_lab(lab: Lab, tmp_path: Path) -> None:
@@ -91,7 +93,8 @@ def test_exit_2_for_bad_input_and_nothing_on_stdout(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "outside the inventory scope" in result.stderr
     usage = run_auditor("audit", str(bad), "-o", str(tmp_path / "x"), "-o", str(tmp_path / "y"))
     assert usage.code == 2
-    assert "pair each file with a format" in usage.stderr
+    # -o without a format, and no extension to tell it: refused, pointing at FORMAT=FILE.
+    assert "cannot tell the format" in usage.stderr and "-f FORMAT=" in usage.stderr
     param = run_auditor("audit", str(REPO / "inventories" / "lab.yaml"), "--param", "nodot=1")
     assert param.code == 2
     missing = run_auditor("audit", str(tmp_path / "does-not-exist.yaml"))
@@ -190,3 +193,35 @@ def test_lab_inventory_file_matches_the_lab() -> None:
     ):
         pytest.skip("AUDITOR_LAB_DIR moves the demo key; the file names the default one")
     assert committed == generated
+
+
+def test_output_routing_cannot_send_a_format_to_the_wrong_file(tmp_path: Path) -> None:
+    """Issue 11: `-f table -f json -o a.json -f html -o a.html` wrote the table into a.json."""
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "version: 1\nscope: [127.79.0.0/24]\n"
+        "servers: [{name: a, address: 127.79.0.95, ports: '1'}]\n"
+    )
+    a_json, a_html = tmp_path / "a.json", tmp_path / "a.html"
+    mixed = ("-f", "table", "-f", "json", "-o", str(a_json), "-f", "html", "-o", str(a_html))
+    result = run_auditor("audit", str(inventory), *mixed)
+    assert result.code == 2 and "extension says json" in result.stderr
+    assert not a_json.exists() and not a_html.exists()
+    ok = run_auditor(
+        "audit",
+        str(inventory),
+        "--no-history",
+        "-f",
+        "table",
+        "-f",
+        f"json={a_json}",
+        "-f",
+        f"html={a_html}",
+    )
+    assert ok.code in (0, 1, 3), ok.stderr
+    assert a_json.read_text().lstrip().startswith("{")
+    assert a_html.read_text().lstrip().lower().startswith("<!doctype html")
+    assert "verdict" in ok.stdout  # the table, on stdout
+    inferred = run_auditor("audit", str(inventory), "--no-history", "-o", str(a_json))
+    assert inferred.code in (0, 1, 3) and inferred.stdout == ""  # format from .json
+    assert a_json.read_text().lstrip().startswith("{")

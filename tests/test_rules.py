@@ -179,7 +179,8 @@ def test_parameter_overrides_apply_and_unknown_ones_are_rejected() -> None:
 
 def test_message_templates_cannot_reach_python_attributes() -> None:
     context = {"port": {"number": 22}}
-    assert render("{port.number} {port.__class__} {nothing}", context) == "22 ? ?"
+    # Unknown paths read "unknown" (never "?"), and attributes are never reached.
+    assert render("{port.number} {port.__class__} {nothing}", context) == "22 unknown unknown"
 
 
 def test_rules_list_and_show() -> None:

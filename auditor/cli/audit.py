@@ -29,6 +29,7 @@ from auditor.models import AwsSettings, Severity, SshSettings, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
+from auditor.reporting.common import verdict_line
 from auditor.rules import catalog_for
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
@@ -43,8 +44,11 @@ def _output_options(func: F) -> F:
             "--format",
             "formats",
             multiple=True,
-            type=click.Choice(sorted(REPORTERS)),
-            help="Output format; repeat for several (pair each with an -o).",
+            metavar="FORMAT[=FILE]",
+            help=(
+                f"Output format ({', '.join(sorted(REPORTERS))}), to stdout or, as "
+                "FORMAT=FILE, to a file; repeatable, e.g. -f table -f json=report.json."
+            ),
         ),
         click.option(
             "-o",
@@ -52,7 +56,10 @@ def _output_options(func: F) -> F:
             "outputs",
             multiple=True,
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the matching --format to this file instead of stdout.",
+            help=(
+                "Write a report to FILE, its format taken from the extension (.json .sarif "
+                ".xml .md .html .txt) or, for compatibility, from the -f at the same position."
+            ),
         ),
         click.option(
             "--fail-on",
@@ -276,7 +283,7 @@ def _run(
     no_history: bool,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
-    destinations = _destinations(formats or ("table",), outputs)
+    destinations = _destinations(formats, outputs)
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     inventory = with_discovered(load())
@@ -316,6 +323,9 @@ def _run(
         else:
             writer.finish(text)
             log.info("wrote %s report to %s", name, path)
+    quiet = click.get_current_context().obj["quiet"]
+    if ("table", None) not in destinations and not quiet:  # a person still sees the verdict
+        click.echo(f"auditor: {verdict_line(report)}", err=True)
     sys.exit(exit_code(report))
 
 
@@ -383,16 +393,76 @@ def _interrupted(history: History | None, run_id: int) -> NoReturn:
     os._exit(130)  # 128 + SIGINT, the shell convention; probe threads are abandoned
 
 
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".xml": "junit",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
+"""The format a report file's extension names (`-o report.sarif`)."""
+
+
 def _destinations(
     formats: tuple[str, ...], outputs: tuple[Path, ...]
 ) -> list[tuple[str, Path | None]]:
-    if len(outputs) > len(formats):
-        raise click.UsageError("more -o/--output than -f/--format: pair each file with a format")
-    pairs: list[tuple[str, Path | None]] = [
-        (fmt, outputs[i] if i < len(outputs) else None) for i, fmt in enumerate(formats)
-    ]
+    """Where each report goes, refusing anything that could send one format to the wrong
+    file. `-f FORMAT=FILE` says it outright; `-o FILE` alone takes its format from the
+    extension; an `-f FORMAT` and an `-o FILE` at the same position still pair (the old
+    contract) unless the extension names another format, which is refused."""
+    named: list[tuple[str, Path | None]] = []
+    plain: list[str] = []
+    for item in formats:
+        fmt, sep, target = item.partition("=")
+        fmt = fmt.strip().lower()
+        if fmt not in REPORTERS:
+            raise click.UsageError(
+                f"-f {item!r}: unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})"
+            )
+        if sep:
+            if not target:
+                raise click.UsageError(f"-f {item!r}: give a file after '='")
+            named.append((fmt, Path(target)))
+        else:
+            plain.append(fmt)
+    pairs: list[tuple[str, Path | None]] = []
+    if plain and outputs:
+        if len(outputs) > len(plain):
+            raise click.UsageError(
+                "more -o than plain -f: write each as -f FORMAT=FILE (e.g. -f json=report.json)"
+            )
+        for fmt, path in zip(plain, outputs, strict=False):
+            implied = EXTENSIONS.get(path.suffix.lower())
+            if implied is not None and implied != fmt:
+                raise click.UsageError(
+                    f"-o {path} is paired with -f {fmt} by position, but its extension says "
+                    f"{implied}: write -f {implied}={path} (or -f {fmt}={path} to insist)"
+                )
+            pairs.append((fmt, path))
+        pairs += [(fmt, None) for fmt in plain[len(outputs) :]]
+    elif outputs:
+        for path in outputs:
+            implied = EXTENSIONS.get(path.suffix.lower())
+            if implied is None:
+                raise click.UsageError(
+                    f"-o {path}: cannot tell the format from its extension; write -f FORMAT={path}"
+                )
+            pairs.append((implied, path))
+    else:
+        pairs += [(fmt, None) for fmt in plain]
+    pairs += named
+    if not pairs:
+        pairs = [("table", None)]
     if sum(path is None for _, path in pairs) > 1:
-        raise click.UsageError("only one format can go to stdout: give the others an -o FILE")
+        raise click.UsageError(
+            "only one format can go to stdout: write the others as -f FORMAT=FILE"
+        )
+    files = [path.resolve() for _, path in pairs if path is not None]
+    if len(files) != len(set(files)):
+        raise click.UsageError("two reports would go to the same file")
     return pairs
 
 

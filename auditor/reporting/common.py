@@ -6,7 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from auditor.models import Finding, Severity, Target
+from auditor.exitcodes import ExitCode
+from auditor.gate import exit_code
+from auditor.models import Finding, ProbeError, Report, Severity, Target, TargetResult, Verdict
 
 SEVERITY_TO_LEVEL = {
     Severity.CRITICAL: "error",
@@ -44,3 +46,30 @@ def fingerprint(target: Target, finding: Finding) -> str:
     """Stable across runs: the same rule on the same resource of the same server."""
     key = f"{finding.rule}|{target.name}|{finding.resource}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def verdict_line(report: Report) -> str:
+    """The run's verdict in one line: GO, NO-GO, or INCOMPLETE when nothing blocks but some
+    server could not be fully audited (also NO-GO for that server: fail closed)."""
+    code = exit_code(report)
+    total = len(report.results)
+    go = sum(r.verdict is Verdict.GO for r in report.results)
+    may = f"{go} of {total} server(s) may go live"
+    if code is ExitCode.GO:
+        return f"GO: {may}"
+    if code is ExitCode.INCOMPLETE:
+        missing = sum(not r.complete for r in report.results)
+        return f"INCOMPLETE: {may}; {missing} could not be fully audited (NO-GO until they are)"
+    return f"NO-GO: {may} (blocking at severity >= {report.fail_on.value})"
+
+
+def caused(result: TargetResult, probe: str) -> int:
+    """How many rule findings a failed probe left unevaluated on this target."""
+    return sum(1 for f in result.findings if f.cause is not None and probe in f.cause.split(", "))
+
+
+def root_cause_line(result: TargetResult, error: ProbeError) -> str:
+    """A failed probe as one line: what failed and how many rules it left unevaluated."""
+    count = caused(result, error.probe)
+    tail = f" → {count} rule(s) not evaluated" if count else ""
+    return f"{error.probe} probe failed: {error.message}{tail}"

@@ -13,6 +13,7 @@ from html import escape
 from auditor.gate import blocking
 from auditor.models import Finding, Report, Status, TargetResult
 from auditor.reporting.base import Reporter
+from auditor.reporting.common import root_cause_line
 from auditor.reporting.serialize import finding_to_dict
 
 CSS = """
@@ -103,12 +104,13 @@ class HtmlReporter(Reporter):
             )
         for error in result.errors:
             out.append(
-                f"<p class='st-error'>Could not audit ({escape(error.probe)}): {escape(error.message)}</p>"
+                f"<p class='st-error'>Could not audit: {escape(root_cause_line(result, error))}</p>"
             )
         for note in result.notes:
             out.append(f"<p><small>{escape(note)}</small></p>")
         shown = sorted(
-            (f for f in result.findings if f.status in SHOWN), key=lambda f: -f.severity.rank
+            (f for f in result.findings if f.status in SHOWN and f.cause is None),
+            key=lambda f: -f.severity.rank,
         )
         if shown:
             out.append(

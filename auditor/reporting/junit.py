@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from auditor.models import Report, Status
 from auditor.reporting.base import Reporter
+from auditor.reporting.common import root_cause_line
 from auditor.reporting.escape import xml
 
 
@@ -36,10 +37,17 @@ class JunitReporter(Reporter):
                     classname=xml(result.target.name),
                     name=xml(f"probe {probe_error.probe}"),
                 )
-                ET.SubElement(case, "error", message=xml(probe_error.message), type="probe-error")
+                ET.SubElement(
+                    case,
+                    "error",
+                    message=xml(root_cause_line(result, probe_error)),
+                    type="probe-error",
+                )
                 counts["tests"] += 1
                 counts["errors"] += 1
             for finding in result.findings:
+                if finding.cause is not None:
+                    continue  # counted in the probe's own error case above
                 case = ET.SubElement(
                     suite,
                     "testcase",

@@ -7,6 +7,7 @@ from collections import Counter
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
+from auditor.reporting.common import root_cause_line
 from auditor.reporting.escape import markdown
 
 MAX_ROWS = 50
@@ -44,8 +45,12 @@ class MarkdownReporter(Reporter):
             (r.target.name, f)
             for r in report.results
             for f in sorted(r.findings, key=lambda f: -f.severity.rank)
-            if f.status in (Status.FAIL, Status.ERROR)
+            if f.status in (Status.FAIL, Status.ERROR) and f.cause is None
         ]
+        causes = [(r.target.name, root_cause_line(r, e)) for r in report.results for e in r.errors]
+        if causes:
+            lines += ["", "**Could not audit:**", ""]
+            lines += [f"- {_cell(name)}: {_cell(line)}" for name, line in causes]
         if rows:
             lines += [
                 "",

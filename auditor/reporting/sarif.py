@@ -10,6 +10,7 @@ results too (level error), because an unaudited server is something to act on.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from auditor.models import Report, Status
@@ -35,9 +36,18 @@ class SarifReporter(Reporter):
         uri = inventory_uri(report.inventory)
         results = []
         for result in report.results:
+            reported_causes: set[str] = set()
             for finding in result.findings:
                 if finding.status not in SHOWN or finding.rule not in index:
                     continue
+                if finding.cause is not None:  # one result per failed probe, not per rule
+                    if finding.cause in reported_causes:
+                        continue
+                    reported_causes.add(finding.cause)
+                    count = sum(1 for f in result.findings if f.cause == finding.cause)
+                    finding = replace(
+                        finding, message=f"{finding.message} → {count} rule(s) not evaluated"
+                    )
                 entry: dict[str, Any] = {
                     "ruleId": finding.rule,
                     "ruleIndex": index[finding.rule],

@@ -74,6 +74,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "references": list(finding.references),
         "remediation": finding.remediation,
     }
+    if finding.cause is not None:
+        data["cause"] = finding.cause
     if finding.waiver is not None:
         w = finding.waiver
         data["waiver"] = {

@@ -9,6 +9,7 @@ from tabulate import tabulate
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
+from auditor.reporting.common import root_cause_line, verdict_line
 from auditor.reporting.escape import terminal
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
@@ -59,7 +60,7 @@ class TableReporter(Reporter):
             ]
             for r in report.results
             for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.rule, f.resource))
-            if f.status in _SHOWN
+            if f.status in _SHOWN and f.cause is None  # probe failures: once, below
         ]
         if details:
             out.append(
@@ -68,16 +69,15 @@ class TableReporter(Reporter):
                 )
             )
         problems = [
-            [terminal(r.target.name), e.probe, textwrap.fill(terminal(e.message), _WIDTH)]
+            [
+                terminal(r.target.name),
+                e.probe,
+                textwrap.fill(terminal(root_cause_line(r, e)), _WIDTH),
+            ]
             for r in report.results
             for e in r.errors
         ]
         if problems:
             out.append(tabulate(problems, headers=["server", "probe", "could not audit"]))
-        go = sum(r.verdict is Verdict.GO for r in report.results)
-        verdict = "GO" if report.verdict is Verdict.GO else "NO-GO"
-        out.append(
-            f"{verdict}: {go} of {len(report.results)} server(s) may go live "
-            f"(blocking at severity >= {report.fail_on.value})"
-        )
+        out.append(verdict_line(report))
         return "\n\n".join(out) + "\n"

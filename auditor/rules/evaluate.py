@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from auditor.models import Finding, ProbeOutcome, Status, Target
@@ -33,7 +34,9 @@ def evaluate_target(
                 [f"{e.probe} probe failed: {e.message}" for e in failed if e is not None]
                 + [f"{p} probe did not run" for p in missing]
             )
-            findings.append(_finding(rule, Status.ERROR, _all_resources(rule), reason, {}))
+            cause = ", ".join([e.probe for e in failed if e is not None] + missing)
+            finding = _finding(rule, Status.ERROR, _all_resources(rule), reason, {})
+            findings.append(replace(finding, cause=cause))
             continue
         for resource, scoped in _resources(rule, context):
             findings.append(evaluate_rule(rule, resource, scoped))
@@ -148,9 +151,12 @@ def _evidence(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
-    """Fill `{port.number}`-style placeholders from the facts; unknown paths become `?`.
+    """Fill `{port.number}`-style placeholders from the facts, in plain words.
 
     Deliberately not `str.format`: a rule pack must not be able to reach Python attributes.
+    A path the facts lack (placeholders are checked at load, so only a fact a probe did not
+    report) reads "unknown"; an empty value takes the placeholder's fallback
+    (`{port.service|unnamed}`) or "not set".
     """
 
     def lookup(match: re.Match[str]) -> str:
@@ -159,12 +165,48 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             if isinstance(value, Mapping) and part in value:
                 value = value[part]
             else:
-                return "?"
-        if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
-        return str(value)
+                return "unknown"
+        fallback = match.group(2)
+        if fallback is not None and _empty(value):
+            return fallback
+        return words(value)
 
     return PLACEHOLDER.sub(lookup, template).strip()
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, list | dict) and not value)
+
+
+def words(value: Any) -> str:
+    """A fact as a person would write it: yes/no, "not set", "none", lists with commas,
+    mappings as sorted `key: value` pairs; never a Python literal."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == "":
+        return "not set"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Mapping):
+        if not value:
+            return "none"
+        return ", ".join(f"{k}: {words(v)}" for k, v in sorted(value.items(), key=str))
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        joiner = "; " if any(isinstance(v, Mapping) for v in value) else ", "
+        return joiner.join(words(v) for v in value)
+    return str(value)
+
+
+def canonical(value: Any) -> Any:
+    """Mappings with sorted keys, all the way down: CEL's maps come back in no stable order,
+    and the same facts must give byte-identical JSON, SARIF and diffs."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value
 
 
 def _finding(
@@ -177,7 +219,7 @@ def _finding(
         status=status,
         resource=resource,
         message=message,
-        evidence=evidence,
+        evidence=canonical(evidence),
         references=rule.references,
         remediation=rule.remediation,
     )

@@ -174,7 +174,8 @@ def _rule(node: Node, pack: str, shared: Mapping[str, Any]) -> Rule:
 def _check_placeholders(node: Node, allowed: set[str], params: Mapping[str, Any]) -> None:
     """Every `{path}` of a message names a fact, a parameter or the evidence: a typo would
     otherwise show `?` in every report, with nobody told."""
-    for path in PLACEHOLDER.findall(node.string()):
+    for match in PLACEHOLDER.finditer(node.string()):
+        path = match.group(1)
         root, *fields = path.split(".")
         if root == "evidence":
             continue

@@ -13,8 +13,9 @@ from auditor.facts import RESOURCE_PROVIDER, ROOTS
 from auditor.models import Severity
 from auditor.rules.expression import Expression
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
-"""`{port.number}` in a rule's message: a dotted path into the facts, `params` or `evidence`."""
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)(?:\|([^{}]*))?\}")
+"""`{port.number}` in a rule's message: a dotted path into the facts, `params` or `evidence`,
+optionally with words for an empty value: `{port.service|unnamed}`."""
 MESSAGE_ONLY_ROOTS = frozenset({"params", "evidence"})
 
 
@@ -39,7 +40,7 @@ class Rule:
     @cached_property
     def placeholders(self) -> tuple[str, ...]:
         """Dotted paths the message shows, e.g. `port.number`."""
-        return tuple(PLACEHOLDER.findall(self.message))
+        return tuple(m.group(1) for m in PLACEHOLDER.finditer(self.message))
 
     @cached_property
     def fact_roots(self) -> frozenset[str]:

@@ -473,6 +473,8 @@ class Lab:
         name, octet = host.netns_name, host.octet
         outside, inside = f"{NETNS_NETWORK}.{octet}.1", f"{NETNS_NETWORK}.{octet}.2"
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+        # A run that died may have left its veth behind (a process kept the namespace).
+        subprocess.run(["ip", "link", "del", f"alab{octet}"], check=False, capture_output=True)
         for command in (
             ["ip", "netns", "add", name],
             [
