@@ -50,7 +50,7 @@ def test_public_bucket_kept_forever_makes_the_vendor_server_no_go(report: dict[s
     assert found[("aws.s3-public-acl-read", bucket)]["status"] == "fail"
     retention = found[("aws.s3-retention", bucket)]
     assert retention["status"] == "fail"
-    assert "expire after -1 days" in retention["message"] and "promises 90" in retention["message"]
+    assert "never expire" in retention["message"] and "promises 90" in retention["message"]
     assert found[("aws.rds-public", f"db_instance:{cloud.PUBLIC_DB}")]["status"] == "fail"
 
 

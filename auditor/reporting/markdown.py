@@ -41,6 +41,8 @@ class MarkdownReporter(Reporter):
                 f"| {_cell(r.target.name)} | {verdict} | {complete} | {blocked} "
                 f"| {counts[Status.FAIL]} | {errors} | {counts[Status.WAIVED]} |"
             )
+        # Rule ids are validated to [a-z0-9_.-] at load, so a code span is safe for them;
+        # everything else (names, resources, messages) is escaped text.
         rows = [
             (r.target.name, f)
             for r in report.results
@@ -61,7 +63,7 @@ class MarkdownReporter(Reporter):
             ]
             for name, f in rows[:MAX_ROWS]:
                 lines.append(
-                    f"| {_cell(name)} | {f.severity.value} | {f.status.value} | {_cell(f.rule)} "
+                    f"| {_cell(name)} | {f.severity.value} | {f.status.value} | `{f.rule}` "
                     f"| {_cell(f.resource)} | {_cell(f.message)} |"
                 )
             if len(rows) > MAX_ROWS:
