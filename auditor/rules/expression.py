@@ -46,6 +46,10 @@ class ExpressionError(Exception):
         self.column = column
 
 
+class ExpressionTooCostly(ExpressionError):
+    """An expression refused by the load-time bounds (length, comprehension nesting)."""
+
+
 class EvaluationError(Exception):
     """An expression failed on real facts (a missing fact, a type mismatch)."""
 
@@ -91,7 +95,7 @@ class Expression:
 def check_bounds(source: str) -> None:
     """Refuse expressions whose cost could explode, before compiling them."""
     if len(source) > MAX_SOURCE:
-        raise ExpressionError(f"expression is {len(source)} characters, over {MAX_SOURCE}")
+        raise ExpressionTooCostly(f"{len(source)} characters, over {MAX_SOURCE}")
     text = _STRING_LITERAL.sub("''", source)
     depth = deepest = macros = 0
     stack: list[bool] = []  # for each open parenthesis: does it open a macro call?
@@ -107,11 +111,11 @@ def check_bounds(source: str) -> None:
             depth += 1
             deepest = max(deepest, depth)
     if deepest > MAX_NESTING:
-        raise ExpressionError(
+        raise ExpressionTooCostly(
             f"comprehensions nested {deepest} deep, over {MAX_NESTING}: its cost could explode"
         )
     if macros > MAX_MACROS:
-        raise ExpressionError(f"{macros} comprehensions in one expression, over {MAX_MACROS}")
+        raise ExpressionTooCostly(f"{macros} comprehensions in one expression, over {MAX_MACROS}")
 
 
 def compile_expression(source: str) -> Expression:

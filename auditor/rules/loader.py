@@ -18,7 +18,12 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
 from auditor.models import Severity
-from auditor.rules.expression import Expression, ExpressionError, compile_expression
+from auditor.rules.expression import (
+    Expression,
+    ExpressionError,
+    ExpressionTooCostly,
+    compile_expression,
+)
 from auditor.rules.spec import PLACEHOLDER, Rule, RulePack
 from auditor.yamlsource import Node, load_yaml, plain, read_text
 
@@ -210,6 +215,10 @@ def _expression(node: Node, allowed: set[str], params: Mapping[str, Any]) -> Exp
     source = node.string()
     try:
         expression = compile_expression(source)
+    except ExpressionTooCostly as exc:
+        raise node.error(
+            f"CEL expression refused: {exc.message}", hint="see 'Bounds' in docs/rules.md"
+        ) from None
     except ExpressionError as exc:
         where = f" at column {exc.column}" if exc.column else ""
         raise node.error(f"CEL syntax error{where}: {exc.message}") from None
