@@ -112,6 +112,9 @@ def run_audit(
     )
 
 
+ADHOC_NOTE = "ad-hoc scan: no change record was checked; every open port counts as undeclared"
+
+
 class _Tracker:
     """Collects outcomes as probes deliver them and judges each target as soon as every
     probe it needs has reported, so finished servers are recorded even if the run stops."""
@@ -182,6 +185,8 @@ class _Tracker:
         )
         errors = [o.error for o in outcomes.values() if o.error is not None]
         notes = [n for o in outcomes.values() for n in o.notes]
+        if target.adhoc:
+            notes.insert(0, ADHOC_NOTE)
         result = judge(target, findings, errors, settings.fail_on, notes)
         with self._judging:  # one at a time: results and history writes stay in order
             if name in self.results:

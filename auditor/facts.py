@@ -64,6 +64,8 @@ ROOTS: Mapping[str, FactRoot] = {
                 "address": "address as written in the inventory",
                 "ip": "the resolved IP address",
                 "tags": "map of tag name to value",
+                "adhoc": "true for a host named on `auditor scan`'s command line (no change "
+                "record exists to check)",
             },
         ),
         FactRoot(

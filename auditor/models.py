@@ -132,6 +132,8 @@ class Target:
     kind: str = "server"
     """`server`, or for discovered cloud resources `bucket`, `security_group`, `instance`,
     `db_instance`."""
+    adhoc: bool = False
+    """Named on the `auditor scan` command line: there is no change record to check."""
 
 
 @dataclass(frozen=True)

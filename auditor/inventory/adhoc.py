@@ -1,6 +1,14 @@
-"""`auditor scan HOST...`: an implicit inventory whose scope is exactly the named hosts."""
+"""`auditor scan HOST...`: an implicit inventory whose scope is exactly the named hosts.
+
+A host is an address or a name, `HOST:PORT` (that port is scanned, and is the SSH port
+when it is the only one), or a CIDR range of at most MAX_RANGE addresses, whose every
+address is then in scope by construction.
+"""
 
 from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
 
 from auditor.errors import InputError
 from auditor.inventory.loader import DEFAULT_RULES, resolve
@@ -8,6 +16,38 @@ from auditor.inventory.model import INVENTORY_VERSION, Inventory
 from auditor.inventory.portspec import parse_ports
 from auditor.models import AwsSettings, SshSettings, Target
 from auditor.scope import Scope
+
+MAX_RANGE = 256
+"""Most addresses one CIDR argument may expand to (a /24): a typo must not scan a /8."""
+
+
+def _split(host: str) -> tuple[str, int | None]:
+    """`10.0.0.5:2222` → ("10.0.0.5", 2222); `[::1]:22` → ("::1", 22); IPv6 stays whole."""
+    if host.startswith("[") and "]:" in host:
+        address, _, port = host[1:].partition("]:")
+    elif host.count(":") == 1:
+        address, _, port = host.partition(":")
+    else:
+        return host, None
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise InputError(f"{host!r}: the port after ':' must be 1-65535")
+    return address, int(port)
+
+
+def _expand(host: str) -> list[str]:
+    if "/" not in host:
+        return [host]
+    try:
+        network = ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        raise InputError(f"{host!r} is not a CIDR range", hint="e.g. 10.0.0.0/28") from None
+    if network.num_addresses > MAX_RANGE:
+        raise InputError(
+            f"{host} has {network.num_addresses:,} addresses, more than {MAX_RANGE}",
+            hint="scan it in /24 pieces, or write an inventory",
+        )
+    hosts = list(network.hosts()) or [network.network_address]
+    return [str(ip) for ip in hosts]
 
 
 def adhoc_inventory(
@@ -24,20 +64,26 @@ def adhoc_inventory(
         raise InputError(f"--ports: bad port list: {exc}", hint='e.g. "22,80,8000-8100"') from None
     targets: list[Target] = []
     seen: set[str] = set()
-    for host in hosts:
-        if host in seen:
-            continue
-        seen.add(host)
-        targets.append(
-            Target(
-                name=host,
-                address=host,
-                ip=resolve(host),
-                ports=ports,
-                rules=rules,
-                ssh=ssh or SshSettings(),
+    for argument in hosts:
+        for host in _expand(argument):
+            address, port = _split(host)
+            if host in seen:
+                continue
+            seen.add(host)
+            settings = ssh or SshSettings()
+            if port is not None:
+                settings = replace(settings, port=port)  # the only port: SSH is there
+            targets.append(
+                Target(
+                    name=host,
+                    address=address,
+                    ip=resolve(address),
+                    ports=str(port) if port is not None else ports,
+                    rules=rules,
+                    ssh=settings,
+                    adhoc=True,
+                )
             )
-        )
     return Inventory(
         path="<command line>",
         version=INVENTORY_VERSION,

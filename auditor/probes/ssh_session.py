@@ -151,8 +151,9 @@ class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
             self._record(key)
             return
         raise ProbeFailure(
-            f"host key of {host} is unknown ({key.get_name()} {fingerprint(key)}); add it "
-            "to known_hosts or the inventory's ssh.known_hosts, or use --trust-on-first-use FILE"
+            f"host key of {host} is unknown ({key.get_name()} {fingerprint(key)}); add it to "
+            "~/.ssh/known_hosts or a file given with --known-hosts (or the inventory's "
+            "ssh.known_hosts), or use --trust-on-first-use FILE"
         )
 
     def _record(self, key: paramiko.PKey) -> None:

@@ -21,6 +21,7 @@ def base_context(target: Target, outcomes: Mapping[str, ProbeOutcome]) -> dict[s
             "address": target.address,
             "ip": str(target.ip) if target.ip else "",
             "tags": dict(target.tags),
+            "adhoc": target.adhoc,
         },
         "change": change_facts(target.change),
     }
