@@ -250,3 +250,22 @@ def test_output_routing_cannot_send_a_format_to_the_wrong_file(tmp_path: Path) -
     inferred = run_auditor("audit", str(inventory), "--no-history", "-o", str(a_json))
     assert inferred.code in (0, 1, 3) and inferred.stdout == ""  # format from .json
     assert a_json.read_text().lstrip().startswith("{")
+
+
+def test_the_param_help_example_works_and_errors_name_the_command_line(tmp_path: Path) -> None:
+    from auditor.cli.audit import PARAM_EXAMPLE
+
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "version: 1\nscope: [127.79.0.0/24]\n"
+        "servers: [{name: a, address: 127.79.0.99, ports: '1', rules: [ssh]}]\n"
+    )
+    ok = run_auditor("audit", str(inventory), "--param", PARAM_EXAMPLE, "--no-history")
+    assert ok.code in (0, 1, 3), ok.stderr  # probed: the parameter was accepted
+    wrong = run_auditor("audit", str(inventory), "--param", "ssh.max-auth-tries.max=[3]")
+    assert wrong.code == 2
+    assert wrong.stderr.startswith("auditor: error: --param: ssh.max-auth-tries.max: expected")
+    unknown = run_auditor("audit", str(inventory), "--param", "ssh.max-auth-tries.limit=3")
+    assert unknown.code == 2 and "--param: rule ssh.max-auth-tries has no parameter" in (
+        unknown.stderr
+    )

@@ -35,6 +35,8 @@ from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
 
 SEVERITIES = [s.value for s in Severity]
+PARAM_EXAMPLE = "ssh.max-auth-tries.max=4"
+"""Kept valid by a test: the help's example must work."""
 
 
 def _output_options(func: F) -> F:
@@ -143,7 +145,11 @@ def _output_options(func: F) -> F:
             "params",
             multiple=True,
             metavar="RULE_ID.NAME=VALUE",
-            help="Override a rule parameter (VALUE is YAML), e.g. ssh.max-auth-tries.limit=3.",
+            help=(
+                "Override a rule parameter, RULE_ID.NAME=VALUE (VALUE is YAML and must have "
+                "the type of the default; see `auditor rules show RULE_ID`), e.g. "
+                f"{PARAM_EXAMPLE}."
+            ),
         ),
     ]
     for option in reversed(options):

@@ -37,6 +37,7 @@ def load_catalog(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     overrides_source: str = "<parameters>",
     override_lines: Mapping[str, int] | None = None,
+    override_sources: Mapping[str, str] | None = None,
 ) -> RuleCatalog:
     directories = [*search, builtin_rules_dir()]
     loaded: dict[str, RulePack] = {}
@@ -50,7 +51,11 @@ def load_catalog(
     if overrides:
         refs = list(loaded)
         updated = with_overrides(
-            [loaded[r] for r in refs], overrides, overrides_source, override_lines or {}
+            [loaded[r] for r in refs],
+            overrides,
+            overrides_source,
+            override_lines or {},
+            override_sources or {},
         )
         loaded = dict(zip(refs, updated, strict=True))
     return RuleCatalog(loaded)
@@ -64,10 +69,13 @@ def catalog_for(
 ) -> RuleCatalog:
     overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in inventory.rule_params.items()}
     lines = dict(inventory.rule_param_lines)
+    sources: dict[str, str] = {}
     for rule_id, values in (extra_overrides or {}).items():
         overrides.setdefault(rule_id, {}).update(values)
+        sources.setdefault(rule_id, "--param")
         for name in values:  # a command-line value replaces the inventory's: not at its line
             lines.pop(f"{rule_id}.{name}", None)
+            sources[f"{rule_id}.{name}"] = "--param"
     relative = Path(inventory.path).parent if not inventory.path.startswith("<") else None
     return load_catalog(
         (ref for target in inventory.targets for ref in target.rules),
@@ -76,6 +84,7 @@ def catalog_for(
         overrides=overrides,
         overrides_source=inventory.path,
         override_lines=lines,
+        override_sources=sources,
     )
 
 

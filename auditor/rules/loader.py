@@ -317,6 +317,7 @@ def with_overrides(
     overrides: Mapping[str, Mapping[str, Any]],
     source: str,
     lines: Mapping[str, int] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> tuple[RulePack, ...]:
     """Apply user parameter overrides ({rule id: {param: value}}); each must exist and have
     the type of the parameter's default."""
@@ -331,7 +332,7 @@ def with_overrides(
                 if unknown:
                     raise InputError(
                         f"rule {rule.id} has no parameter '{unknown[0]}'",
-                        path=source,
+                        path=(sources or {}).get(f"{rule.id}.{unknown[0]}", source),
                         hint=f"its parameters: {', '.join(sorted(rule.params)) or 'none'}",
                     )
                 for name, value in sorted(values.items()):
@@ -339,7 +340,7 @@ def with_overrides(
                     if problem:
                         raise InputError(
                             problem,
-                            path=source,
+                            path=(sources or {}).get(f"{rule.id}.{name}", source),
                             line=(lines or {}).get(f"{rule.id}.{name}"),
                             key=f"{rule.id}.{name}",
                             hint="fix the parameter's value",
@@ -348,9 +349,10 @@ def with_overrides(
             rules.append(rule)
         result.append(replace(pack, rules=tuple(rules)))
     if remaining:
+        unknown_rule = sorted(remaining)[0]
         raise InputError(
-            f"parameter override for unknown rule '{sorted(remaining)[0]}'",
-            path=source,
+            f"parameter override for unknown rule '{unknown_rule}'",
+            path=(sources or {}).get(unknown_rule, source),
             hint="see `auditor rules list`",
         )
     return tuple(result)
