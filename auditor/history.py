@@ -188,7 +188,7 @@ class History:
 class Change:
     target: str
     change: str
-    """`new`, `resolved` or `open`."""
+    """`new`, `open`, `resolved` or `unverified` (see `diff`)."""
     rule: str
     resource: str
     severity: str
@@ -199,23 +199,37 @@ class Change:
 def diff(
     before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]
 ) -> list[Change]:
-    """Failing findings per server: new in `after`, resolved since `before`, still open."""
+    """Failing findings per server between two runs.
 
-    def open_findings(
-        run: dict[str, list[dict[str, Any]]],
-    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+    `new`: fails now, did not before. `open`: fails in both. `resolved`: failed before and
+    the later run judged the same rule on the same resource and it no longer fails.
+    `unverified`: failed before, but the later run could not say (the rule was `error`, or
+    the server or resource is missing from it): never counted as resolved. An `error` is
+    not a finding: a rule that erred before and passes now resolved nothing.
+    """
+
+    def index(run: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str, str], dict[str, Any]]:
         return {
             (target, f["rule"], f["resource"]): f
             for target, findings in run.items()
             for f in findings
-            if f["status"] in OPEN
         }
 
-    old, new = open_findings(before), open_findings(after)
+    old, new = index(before), index(after)
     changes = []
     for key in sorted(set(old) | set(new)):
-        kind = "open" if key in old and key in new else "new" if key in new else "resolved"
-        finding = new.get(key) or old[key]
+        was, now = old.get(key), new.get(key)
+        was_failing = was is not None and was["status"] == "fail"
+        now_failing = now is not None and now["status"] == "fail"
+        if now_failing:
+            kind = "open" if was_failing else "new"
+        elif was_failing:
+            judged = now is not None and now["status"] in ("pass", "skip", "waived")
+            kind = "resolved" if judged else "unverified"
+        else:
+            continue
+        finding = now if now_failing and now is not None else was
+        assert finding is not None
         changes.append(
             Change(
                 key[0],
@@ -223,7 +237,7 @@ def diff(
                 key[1],
                 key[2],
                 finding["severity"],
-                finding["status"],
+                now["status"] if now is not None else "missing",
                 finding["message"],
             )
         )

@@ -55,6 +55,28 @@ class WaiverSet:
     rules: tuple[WaiverRule, ...] = ()
     path: str = ""
 
+    def unmatched(self, rule_ids: Iterable[str], targets: Iterable[Target]) -> list[str]:
+        """Waivers whose rule or target pattern matches nothing in this run: a typo would
+        otherwise waive nothing, and nobody would be told."""
+        rule_ids, targets = list(rule_ids), list(targets)
+        problems = []
+        for rule in self.rules:
+            where = f"{self.path}:{rule.line}" if rule.line else self.path
+            if not any(fnmatch.fnmatchcase(r, rule.waiver.rule) for r in rule_ids):
+                problems.append(f"{where}: waiver for rule '{rule.waiver.rule}' matches no rule")
+                continue
+            if not any(
+                fnmatch.fnmatchcase(t.name, rule.target)
+                and all(t.tags.get(k) == v for k, v in rule.tags.items())
+                for t in targets
+            ):
+                problems.append(
+                    f"{where}: waiver for target '{rule.target}'"
+                    + (f" with tags {dict(rule.tags)}" if rule.tags else "")
+                    + " matches no server of this inventory"
+                )
+        return problems
+
     def apply(self, target: Target, findings: Iterable[Finding], today: date) -> list[Finding]:
         result = []
         for finding in findings:

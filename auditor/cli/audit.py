@@ -134,6 +134,12 @@ def _output_options(func: F) -> F:
         ),
         click.option("--no-history", is_flag=True, help="Do not record this run."),
         click.option(
+            "--strict-waivers",
+            is_flag=True,
+            help="Refuse (exit 2) a waiver whose rule or target matches nothing, instead of "
+            "warning about it.",
+        ),
+        click.option(
             "--max-waiver-days",
             type=click.IntRange(1, 3650),
             default=DEFAULT_MAX_DAYS,
@@ -285,6 +291,7 @@ def _run(
     ssh_config: Path,
     waivers_file: Path | None,
     max_waiver_days: int,
+    strict_waivers: bool,
     history_path: Path | None,
     no_history: bool,
 ) -> None:
@@ -294,6 +301,10 @@ def _run(
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     inventory = with_discovered(load())
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
+    for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
+        if strict_waivers:
+            raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
+        click.echo(f"auditor: warning: {problem}", err=True)
     ssh = SshOptions(
         known_hosts=(Path("~/.ssh/known_hosts"), *known_hosts),
         trust_on_first_use=tofu,

@@ -53,13 +53,24 @@ def diff_command(
             raise click.UsageError("give two runs, or none for the last two")
         inventory_key = str(Path(inventory_path).resolve()) if inventory_path else None
         run_a, run_b = store.last_two(inventory_key)
-    store.run(run_a), store.run(run_b)
+    first, second = store.run(run_a), store.run(run_b)
+    for run in (first, second):
+        if run.finished is None:
+            raise click.UsageError(
+                f"run {run.id} was interrupted: it did not judge every server, so a diff "
+                "against it would call findings resolved that were never checked"
+            )
+    if first.inventory != second.inventory:
+        raise click.UsageError(
+            f"runs {run_a} and {run_b} audited different inventories ({first.inventory} and "
+            f"{second.inventory}): compare runs of one inventory (--inventory FILE)"
+        )
     changes = diff(store.findings(run_a), store.findings(run_b))
     if fmt == "json":
         payload = {"from": run_a, "to": run_b, "changes": [c.__dict__ for c in changes]}
         click.echo(json.dumps(payload, indent=2))
         return
-    order = {"new": 0, "open": 1, "resolved": 2}
+    order = {"new": 0, "open": 1, "unverified": 2, "resolved": 3}
     rows = [
         [
             terminal(c.target),
@@ -76,4 +87,7 @@ def diff_command(
         tabulate(rows, headers=["server", "change", "severity", "rule", "resource", "message"])
     )
     counts = {k: sum(c.change == k for c in changes) for k in order}
-    click.echo(f"{counts['new']} new, {counts['resolved']} resolved, {counts['open']} still open")
+    click.echo(
+        f"{counts['new']} new, {counts['resolved']} resolved, {counts['open']} still open, "
+        f"{counts['unverified']} not re-checked (errors or missing in run {run_b})"
+    )

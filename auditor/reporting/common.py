@@ -8,7 +8,16 @@ from pathlib import Path
 
 from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
-from auditor.models import Finding, ProbeError, Report, Severity, Target, TargetResult, Verdict
+from auditor.models import (
+    Finding,
+    ProbeError,
+    Report,
+    Severity,
+    Status,
+    Target,
+    TargetResult,
+    Verdict,
+)
 
 SEVERITY_TO_LEVEL = {
     Severity.CRITICAL: "error",
@@ -73,3 +82,15 @@ def root_cause_line(result: TargetResult, error: ProbeError) -> str:
     count = caused(result, error.probe)
     tail = f" → {count} rule(s) not evaluated" if count else ""
     return f"{error.probe} probe failed: {error.message}{tail}"
+
+
+def shown_message(finding: Finding) -> str:
+    """The finding's message, with who accepted the risk and until when if it is waived."""
+    waiver = finding.waiver
+    if finding.status is not Status.WAIVED or waiver is None:
+        return finding.message
+    ticket = f", {waiver.ticket}" if waiver.ticket else ""
+    return (
+        f"{finding.message} [waived by {waiver.approver} until {waiver.expires}{ticket}: "
+        f"{waiver.justification}]"
+    )

@@ -7,7 +7,7 @@ from collections import Counter
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
-from auditor.reporting.common import root_cause_line
+from auditor.reporting.common import root_cause_line, shown_message
 from auditor.reporting.escape import markdown
 
 MAX_ROWS = 50
@@ -47,7 +47,7 @@ class MarkdownReporter(Reporter):
             (r.target.name, f)
             for r in report.results
             for f in sorted(r.findings, key=lambda f: -f.severity.rank)
-            if f.status in (Status.FAIL, Status.ERROR) and f.cause is None
+            if f.status in (Status.FAIL, Status.ERROR, Status.WAIVED) and f.cause is None
         ]
         causes = [(r.target.name, root_cause_line(r, e)) for r in report.results for e in r.errors]
         if causes:
@@ -64,7 +64,7 @@ class MarkdownReporter(Reporter):
             for name, f in rows[:MAX_ROWS]:
                 lines.append(
                     f"| {_cell(name)} | {f.severity.value} | {f.status.value} | `{f.rule}` "
-                    f"| {_cell(f.resource)} | {_cell(f.message)} |"
+                    f"| {_cell(f.resource)} | {_cell(shown_message(f))} |"
                 )
             if len(rows) > MAX_ROWS:
                 lines.append(f"\n…and {len(rows) - MAX_ROWS} more (see the JSON or HTML report).")

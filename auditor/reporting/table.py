@@ -9,7 +9,7 @@ from tabulate import tabulate
 from auditor.gate import blocking
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
-from auditor.reporting.common import root_cause_line, verdict_line
+from auditor.reporting.common import root_cause_line, shown_message, verdict_line
 from auditor.reporting.escape import terminal
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
@@ -56,7 +56,7 @@ class TableReporter(Reporter):
                 f.severity.value,
                 terminal(f.rule),
                 terminal(f.resource),
-                textwrap.fill(terminal(f.message), _WIDTH),
+                textwrap.fill(terminal(shown_message(f)), _WIDTH),
             ]
             for r in report.results
             for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.rule, f.resource))
