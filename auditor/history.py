@@ -162,6 +162,13 @@ class History:
         ).fetchall()
         return {name: json.loads(text) for name, text in rows}
 
+    def complete_targets(self, run_id: int) -> set[str]:
+        """Servers of the run that were audited completely."""
+        rows = self._db.execute(
+            "SELECT name FROM targets WHERE run_id = ? AND complete = 1", (run_id,)
+        ).fetchall()
+        return {name for (name,) in rows}
+
     def last_two(self, inventory: str | None = None) -> tuple[int, int]:
         query = "SELECT id FROM runs WHERE finished IS NOT NULL"
         args: tuple[Any, ...] = ()
@@ -197,14 +204,18 @@ class Change:
 
 
 def diff(
-    before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]
+    before: dict[str, list[dict[str, Any]]],
+    after: dict[str, list[dict[str, Any]]],
+    complete_after: set[str] | None = None,
 ) -> list[Change]:
     """Failing findings per server between two runs.
 
     `new`: fails now, did not before. `open`: fails in both. `resolved`: failed before and
     the later run judged the same rule on the same resource and it no longer fails.
-    `unverified`: failed before, but the later run could not say (the rule was `error`, or
-    the server or resource is missing from it): never counted as resolved. An `error` is
+    A resource gone from a server the later run audited completely (a port that closed) is
+    resolved too. `unverified`: failed before, but the later run could not say (the rule
+    was `error`, or the server is missing from it or was not completely audited): never
+    counted as resolved. An `error` is
     not a finding: a rule that erred before and passes now resolved nothing.
     """
 
@@ -225,7 +236,8 @@ def diff(
             kind = "open" if was_failing else "new"
         elif was_failing:
             judged = now is not None and now["status"] in ("pass", "skip", "waived")
-            kind = "resolved" if judged else "unverified"
+            gone = now is None and key[0] in (complete_after or set())
+            kind = "resolved" if judged or gone else "unverified"
         else:
             continue
         finding = now if now_failing and now is not None else was

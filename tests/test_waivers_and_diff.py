@@ -33,12 +33,16 @@ def test_diff_never_calls_an_error_or_a_missing_server_resolved() -> None:
         "b": [_finding("r1", "fail")],
     }
     after = {"a": [_finding("r1", "pass"), _finding("r2", "error"), _finding("r3", "pass")]}
-    kinds = {(c.target, c.rule): c.change for c in diff(before, after)}
+    kinds = {(c.target, c.rule): c.change for c in diff(before, after, {"a"})}
     assert kinds == {
         ("a", "r1"): "resolved",
         ("a", "r2"): "unverified",  # the later run could not judge it
         ("b", "r1"): "unverified",  # the server is missing from the later run
     }  # r3 was only an error: it was never a finding, so it resolves nothing
+    port = {"a": [_finding("r4", "fail", "port:6379/tcp")]}
+    gone = {"a": [_finding("r1", "pass")]}  # the port closed: no such resource any more
+    assert [c.change for c in diff(port, gone, {"a"})] == ["resolved"]
+    assert [c.change for c in diff(port, gone, set())] == ["unverified"]  # incomplete
 
 
 def test_diff_refuses_interrupted_runs_and_other_inventories(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def diff_command(
             f"runs {run_a} and {run_b} audited different inventories ({first.inventory} and "
             f"{second.inventory}): compare runs of one inventory (--inventory FILE)"
         )
-    changes = diff(store.findings(run_a), store.findings(run_b))
+    changes = diff(store.findings(run_a), store.findings(run_b), store.complete_targets(run_b))
     if fmt == "json":
         payload = {"from": run_a, "to": run_b, "changes": [c.__dict__ for c in changes]}
         click.echo(json.dumps(payload, indent=2))
