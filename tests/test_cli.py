@@ -269,3 +269,19 @@ def test_the_param_help_example_works_and_errors_name_the_command_line(tmp_path:
     assert unknown.code == 2 and "--param: rule ssh.max-auth-tries has no parameter" in (
         unknown.stderr
     )
+
+
+def test_the_table_fits_the_terminal_and_colours_only_when_asked(listeners: Listeners) -> None:
+    ip, _ = listeners.open(98, 6399)
+    listeners.open(98, 8081)
+    base = ("scan", ip, "--ports", "6399,8081", "--rules", "baseline", "--no-history")
+    for columns in ("80", "120"):
+        result = run_auditor(*base, env={"COLUMNS": columns})
+        assert result.code == 1, result.stderr
+        widest = max(len(line) for line in result.stdout.splitlines())
+        assert widest <= int(columns), (widest, result.stdout)
+        assert "\x1b[" not in result.stdout  # piped: no colour by default
+    coloured = run_auditor(*base, "--color", "always")
+    assert "\x1b[1;31mNO-GO\x1b[0m" in coloured.stdout
+    plain = run_auditor(*base, "--color", "auto", env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.reporting.common import verdict_line
+from auditor.reporting.table import TableReporter
 from auditor.rules import catalog_for
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
@@ -133,6 +135,13 @@ def _output_options(func: F) -> F:
             "~/.local/state/server-auditor/history.sqlite).",
         ),
         click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour the table: auto = on a terminal, unless NO_COLOR is set.",
+        ),
         click.option(
             "--strict-waivers",
             is_flag=True,
@@ -292,6 +301,7 @@ def _run(
     waivers_file: Path | None,
     max_waiver_days: int,
     strict_waivers: bool,
+    color: str,
     history_path: Path | None,
     no_history: bool,
 ) -> None:
@@ -334,9 +344,14 @@ def _run(
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
     for (name, path), writer in zip(destinations, writers, strict=True):
-        text = REPORTERS[name]().render(report)
+        reporter = (
+            TableReporter(width=_width(), color=writer is None and _colour(color))
+            if name == "table"
+            else REPORTERS[name]()
+        )
+        text = reporter.render(report)
         if writer is None:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, color=True)  # colour was decided by --color already
         else:
             writer.finish(text)
             log.info("wrote %s report to %s", name, path)
@@ -481,6 +496,23 @@ def _destinations(
     if len(files) != len(set(files)):
         raise click.UsageError("two reports would go to the same file")
     return pairs
+
+
+def _width() -> int:
+    """The table's width: $COLUMNS, else the terminal's, else 80 (piped or a file)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    return 80
+
+
+def _colour(choice: str) -> bool:
+    """--color always|never wins; auto colours a terminal unless NO_COLOR is set (no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _endpoint(url: str | None) -> str | None:

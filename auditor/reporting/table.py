@@ -1,83 +1,222 @@
-"""`--format table`: what a person reads in a terminal — verdicts first, then why."""
+"""`--format table`: what a person reads in a terminal — verdicts first, then why.
+
+It fits the terminal: the width comes from `$COLUMNS`, the terminal, or 80 when piped, and
+no line is wider. Values are cut with "…" to fit (the full text is in every other
+format). Wide terminals get one line per finding; narrower ones (under 150 columns) put the
+message on its own indented line below. Colour marks severities and verdicts when the
+output is a terminal, unless `NO_COLOR` is set; `--color always|never` decides otherwise.
+"""
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Callable, Sequence
 
-from tabulate import tabulate
-
-from auditor.gate import blocking
-from auditor.models import Report, Status, Verdict
+from auditor.exitcodes import ExitCode
+from auditor.gate import blocking, exit_code
+from auditor.models import Finding, Report, Severity, Status, Verdict
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line, shown_message, verdict_line
 from auditor.reporting.escape import terminal
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
-_WIDTH = 64
+_GAP = "  "
+_WIDE = 150
+_RESET = "\x1b[0m"
+_SEVERITY_COLOUR = {
+    Severity.CRITICAL: "\x1b[1;31m",
+    Severity.HIGH: "\x1b[31m",
+    Severity.MEDIUM: "\x1b[33m",
+    Severity.LOW: "\x1b[36m",
+    Severity.INFO: "\x1b[2m",
+}
+_STATUS_COLOUR = {Status.ERROR: "\x1b[35m", Status.WAIVED: "\x1b[2m"}
+_VERDICT_COLOUR = {"GO": "\x1b[1;32m", "NO-GO": "\x1b[1;31m", "INCOMPLETE": "\x1b[1;35m"}
+
+
+def cut(text: str, width: int) -> str:
+    """One line of at most `width` characters, "…" marking a cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 class TableReporter(Reporter):
     name = "table"
     description = "human-readable tables (default)"
 
+    def __init__(self, width: int = 80, color: bool = False) -> None:
+        self.width = max(60, width)
+        self.color = color
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color and code else text
+
+    def _grid(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[int],
+        right: Sequence[bool] = (),
+        paint: Sequence[Callable[[str, int], str]] = (),
+    ) -> list[str]:
+        """Rows padded and cut to `widths`, then painted (so colour never skews widths)."""
+
+        def line(cells: Sequence[str], row: int) -> str:
+            out = []
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+                text = cut(cell, width)
+                text = (
+                    text.rjust(width) if index < len(right) and right[index] else text.ljust(width)
+                )
+                if row >= 0 and index < len(paint):
+                    text = paint[index](text, row)
+                out.append(text)
+            return _GAP.join(out).rstrip()
+
+        return [
+            line(headers, -1),
+            _GAP.join("-" * w for w in widths),
+            *(line(r, i) for i, r in enumerate(rows)),
+        ]
+
     def render(self, report: Report) -> str:
-        servers = [
-            [
-                terminal(r.target.name),
-                terminal(r.target.address),
-                "GO" if r.verdict is Verdict.GO else "NO-GO",
-                "yes" if r.complete else "NO",
-                len(blocking(r.findings, report.fail_on)),
-                sum(f.status is Status.FAIL for f in r.findings),
-                sum(f.status is Status.ERROR for f in r.findings),
-                sum(f.status is Status.PASS for f in r.findings),
-            ]
-            for r in report.results
-        ]
-        out = [
-            tabulate(
-                servers,
-                headers=[
-                    "server",
-                    "address",
-                    "verdict",
-                    "complete",
-                    "blocking",
-                    "fail",
-                    "error",
-                    "pass",
-                ],
-            )
-        ]
-        details = [
-            [
-                terminal(r.target.name),
-                f.status.value,
-                f.severity.value,
-                terminal(f.rule),
-                terminal(f.resource),
-                textwrap.fill(terminal(shown_message(f)), _WIDTH),
-            ]
+        sections = [self._servers(report)]
+        findings = [
+            (r.target.name, f)
             for r in report.results
             for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.rule, f.resource))
             if f.status in _SHOWN and f.cause is None  # probe failures: once, below
         ]
-        if details:
-            out.append(
-                tabulate(
-                    details, headers=["server", "status", "severity", "rule", "resource", "message"]
-                )
-            )
+        if findings:
+            sections.append(self._findings(findings))
         problems = [
-            [
-                terminal(r.target.name),
-                e.probe,
-                textwrap.fill(terminal(root_cause_line(r, e)), _WIDTH),
-            ]
+            (terminal(r.target.name), e.probe, terminal(root_cause_line(r, e)))
             for r in report.results
             for e in r.errors
         ]
         if problems:
-            out.append(tabulate(problems, headers=["server", "probe", "could not audit"]))
-        out.append(verdict_line(report))
-        return "\n\n".join(out) + "\n"
+            name_w = min(20, max(6, *(len(n) for n, _, _ in problems)))
+            probe_w = max(5, *(len(p) for _, p, _ in problems))
+            text_w = self.width - name_w - probe_w - 2 * len(_GAP)
+            sections.append(
+                "\n".join(
+                    self._grid(
+                        ["server", "probe", "could not audit"],
+                        [list(p) for p in problems],
+                        [name_w, probe_w, text_w],
+                    )
+                )
+            )
+        line = verdict_line(report)
+        word = {ExitCode.GO: "GO", ExitCode.INCOMPLETE: "INCOMPLETE"}.get(
+            exit_code(report), "NO-GO"
+        )
+        sections.append(
+            self._paint(word, _VERDICT_COLOUR[word]) + cut(line, self.width)[len(word) :]
+        )
+        return "\n\n".join(sections) + "\n"
+
+    def _servers(self, report: Report) -> str:
+        rows = []
+        verdicts = []
+        for r in report.results:
+            verdict = "GO" if r.verdict is Verdict.GO else "NO-GO"
+            verdicts.append((verdict, r.complete))
+            rows.append(
+                [
+                    terminal(r.target.name),
+                    terminal(r.target.address),
+                    verdict,
+                    "yes" if r.complete else "NO",
+                    str(len(blocking(r.findings, report.fail_on))),
+                    str(sum(f.status is Status.FAIL for f in r.findings)),
+                    str(sum(f.status is Status.ERROR for f in r.findings)),
+                    str(sum(f.status is Status.PASS for f in r.findings)),
+                ]
+            )
+        headers = ["server", "address", "verdict", "complete", "blocking", "fail", "error", "pass"]
+        fixed = [7, 8, 8, 4, 5, 4]
+        counts = [max(w, *(len(r[i + 2]) for r in rows)) for i, w in enumerate(fixed)]
+        room = self.width - sum(counts) - len(_GAP) * 7
+        address_w = min(room // 2, max(7, *(len(r[1]) for r in rows)))
+        name_w = max(6, min(room - address_w, max(6, *(len(r[0]) for r in rows))))
+
+        def verdict_paint(text: str, row: int) -> str:
+            return self._paint(text, _VERDICT_COLOUR[verdicts[row][0]])
+
+        def complete_paint(text: str, row: int) -> str:
+            return text if verdicts[row][1] else self._paint(text, _VERDICT_COLOUR["INCOMPLETE"])
+
+        def plain(text: str, _row: int) -> str:
+            return text
+
+        lines = self._grid(
+            headers,
+            rows,
+            [name_w, address_w, *counts],
+            right=[False, False, False, False, True, True, True, True],
+            paint=[plain, plain, verdict_paint, complete_paint],
+        )
+        return "\n".join(lines)
+
+    def _findings(self, rows: list[tuple[str, Finding]]) -> str:
+        names = [terminal(n) for n, _ in rows]
+        resources = [terminal(f.resource) for _, f in rows]
+        messages = [terminal(shown_message(f)) for _, f in rows]
+        status_w, severity_w = 7, 8
+        server_w = min(20, max(6, *map(len, names)))
+        rule_w = min(48, max(4, *(len(f.rule) for _, f in rows)))  # ids are never cut
+        resource_w = min(30, max(8, *map(len, resources)))
+        gaps = len(_GAP) * 5
+
+        def message_room() -> int:
+            return self.width - status_w - severity_w - server_w - rule_w - resource_w - gaps
+
+        while self.width >= _WIDE and message_room() < 48:  # give the message room first
+            if resource_w > 18:
+                resource_w -= 1
+            elif server_w > 12:
+                server_w -= 1
+            else:
+                break
+        message_w = message_room()
+        wide = self.width >= _WIDE and message_w >= 36
+        if not wide:  # the message gets its own line: share the width among the rest
+            room = self.width - status_w - severity_w - len(_GAP) * 4
+            while server_w + rule_w + resource_w > room:
+                if resource_w > 12:
+                    resource_w -= 1
+                elif server_w > 8:
+                    server_w -= 1
+                else:
+                    break
+        statuses = [f.status for _, f in rows]
+        severities = [f.severity for _, f in rows]
+
+        def status_paint(text: str, row: int) -> str:
+            return self._paint(text, _STATUS_COLOUR.get(statuses[row], ""))
+
+        def severity_paint(text: str, row: int) -> str:
+            return self._paint(text, _SEVERITY_COLOUR[severities[row]])
+
+        def plain(text: str, _row: int) -> str:
+            return text
+
+        table = [
+            [names[i], f.status.value, f.severity.value, f.rule, resources[i]]
+            + ([messages[i]] if wide else [])
+            for i, (_, f) in enumerate(rows)
+        ]
+        headers = ["server", "status", "severity", "rule", "resource"] + (
+            ["message"] if wide else []
+        )
+        widths = [server_w, status_w, severity_w, rule_w, resource_w] + (
+            [message_w] if wide else []
+        )
+        lines = self._grid(headers, table, widths, paint=[plain, status_paint, severity_paint])
+        if wide:
+            return "\n".join(lines)
+        indent = "    "
+        out = lines[:2]
+        for i, row_line in enumerate(lines[2:]):
+            out += [row_line, indent + cut(messages[i], self.width - len(indent))]
+        return "\n".join(out)
