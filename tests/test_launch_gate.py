@@ -452,3 +452,23 @@ def test_ci_examples_are_valid_and_use_real_options() -> None:
         for fmt in ("sarif", "junit", "json", "html", "markdown"):
             if f"-f {fmt}" in text:
                 assert fmt in help_text
+
+
+def test_the_github_action_is_a_valid_composite_that_runs_real_options() -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert action["inputs"]["inventory"]["required"] is True
+    steps = action["runs"]["steps"]
+    assert all("shell" in s for s in steps if "run" in s)  # composite run steps need a shell
+    audit = next(s for s in steps if s.get("id") == "audit")["run"]
+    help_text = CliRunner().invoke(cli, ["audit", "--help"]).output
+    for option in ("--fail-on", "--waivers", "-f"):
+        assert option in audit and option in help_text
+    for fmt in ("sarif", "junit", "html", "markdown"):
+        assert f"-f {fmt}=" in audit
+    uses = [s["uses"] for s in steps if "uses" in s]
+    assert "github/codeql-action/upload-sarif@v3" in uses

@@ -102,6 +102,7 @@ def test_the_table_and_markdown_show_who_waived_and_until_when(tmp_path: Path) -
         "table",
         "-f",
         f"markdown={md}",
+        env={"COLUMNS": "250"},  # at 80 columns the table cuts long messages with "…"
     )
     assert result.code == 0, result.stdout + result.stderr
     flat = " ".join(result.stdout.split())
