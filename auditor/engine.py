@@ -10,7 +10,10 @@ findings nor make a server look clean.
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,6 +112,7 @@ def run_audit(
             for r in catalog.all_rules()
         },
         waivers_file=settings.waivers.path or None,
+        ran_from=_ran_from(),
     )
 
 
@@ -200,6 +204,14 @@ class _Tracker:
             if name not in self.results:
                 self._judge(name)
         return [self.results[name] for name in self.order]
+
+
+def _ran_from() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for this uid (some containers)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
 
 
 def _sanitised(outcome: ProbeOutcome) -> ProbeOutcome:

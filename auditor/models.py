@@ -233,6 +233,8 @@ class Report:
     rule_packs: tuple[RulePackInfo, ...] = ()
     rules: Mapping[str, RuleInfo] = field(default_factory=dict)
     waivers_file: str | None = None
+    ran_from: str = ""
+    """`user@host` the audit ran from: evidence says who looked, and from where."""
 
     @property
     def verdict(self) -> Verdict:

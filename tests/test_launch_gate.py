@@ -225,6 +225,50 @@ def test_html_report_renders_in_chromium_without_console_errors(
         assert evidence in html
 
 
+def test_html_evidence_report_is_client_ready_and_prints(
+    reports: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 11: readable evidence, sensible order, no "Fix:" on rows never evaluated,
+    timestamps to the second, where the audit ran from, and a PDF of sensible length."""
+    import re
+    import subprocess
+
+    html = reports["html"].read_text()
+    assert re.search(r"<td>Started</td><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", html)
+    assert "<td>Ran from</td><td>" in html and "+00:00" not in html
+    assert "<dl class='evidence'>" in html and "\\u2192" not in html
+    assert "<code>requirepass</code>" in html  # remediation Markdown rendered
+    for row in re.findall(r"<tr><td class='sev-[a-z]+'>.*?</tr>", html):
+        if "class='st-error'" in row:
+            assert "Fix:" not in row  # nothing was judged: nothing to fix yet
+    vendor = html[html.index("vendor-built <span") :]
+    statuses = re.findall(r"<td class='st-(fail|error|waived)'>", vendor)
+    order = {"fail": 0, "error": 1, "waived": 2}
+    assert statuses == sorted(statuses, key=order.__getitem__), statuses
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [
+            str(chromium),
+            *("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"),
+            *("--disable-component-update", "--disable-sync", "--no-first-run"),
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            reports["html"].as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 1 <= pages <= 40, pages  # rows may break across pages: no page per finding
+
+
 # ---------------------------------------------------------------- history and diff
 
 

@@ -8,13 +8,18 @@ waivers applied, auditor version, rule-pack digests and timestamps.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from auditor.gate import blocking
 from auditor.models import Finding, Report, Status, TargetResult
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line
 from auditor.reporting.serialize import finding_to_dict
+from auditor.rules.evaluate import words
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1b1f24;padding:0 1rem}
@@ -28,7 +33,23 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:18rem;margin:.3rem
 table.findings{table-layout:fixed}table.findings td,table.findings th{overflow-wrap:anywhere}
 table.findings col.sev{width:5.5rem}table.findings col.st{width:4.5rem}table.findings col.rule{width:13rem}table.findings col.res{width:12rem}
 .meta td:first-child{width:14rem;font-weight:600}small{color:#57606a}
+dl.evidence{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.4rem 0}
+dl.evidence dt{font-weight:600;color:#57606a}dl.evidence dd{margin:0;overflow-wrap:anywhere}
+details{margin:.3rem 0}summary{cursor:pointer;color:#57606a;font-size:.9em}
+@media print{
+ @page{size:A4;margin:14mm 12mm}
+ body{max-width:none;margin:0;padding:0;font-size:10px}
+ pre{max-height:none;overflow:visible}
+ table.findings col.sev{width:8%}table.findings col.st{width:7%}
+ table.findings col.rule{width:20%}table.findings col.res{width:17%}
+ td,th{padding:.2rem .35rem}dl.evidence{break-inside:avoid}h2{break-after:avoid}
+ .verdict,.sev-critical,.sev-high,.st-error{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ details.raw{display:none}a{color:inherit;text-decoration:none}
+}
 """
+_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 3, Status.SKIP: 4}
+"""Rows in the order a reader acts on them: open failures, then what could not be judged,
+then accepted risks."""
 SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 
 
@@ -55,8 +76,9 @@ class HtmlReporter(Reporter):
         )
         rows = [
             ("Inventory", escape(report.inventory)),
-            ("Started (UTC)", escape(report.started.isoformat())),
-            ("Finished (UTC)", escape(report.finished.isoformat())),
+            ("Started", escape(_when(report.started))),
+            ("Finished", escape(_when(report.finished))),
+            ("Ran from", escape(report.ran_from or "unknown")),
             ("Auditor version", escape(report.auditor_version)),
             ("Blocking severity", f"≥ {escape(report.fail_on.value)}"),
             ("Rule packs", packs),
@@ -110,7 +132,7 @@ class HtmlReporter(Reporter):
             out.append(f"<p><small>{escape(note)}</small></p>")
         shown = sorted(
             (f for f in result.findings if f.status in SHOWN and f.cause is None),
-            key=lambda f: -f.severity.rank,
+            key=lambda f: (_ORDER[f.status], -f.severity.rank, f.rule, f.resource),
         )
         if shown:
             out.append(
@@ -127,7 +149,8 @@ class HtmlReporter(Reporter):
 
     def _finding(self, finding: Finding) -> str:
         data = finding_to_dict(finding)
-        evidence = escape(json.dumps(data["evidence"], indent=1, sort_keys=True))
+        raw = escape(json.dumps(data["evidence"], indent=1, sort_keys=True, ensure_ascii=False))
+        evidence = _evidence(data["evidence"])
         waiver = ""
         if finding.waiver is not None:
             w = finding.waiver
@@ -136,11 +159,49 @@ class HtmlReporter(Reporter):
                 f"{' (' + escape(w.ticket) + ')' if w.ticket else ''}: {escape(w.justification)}</p>"
             )
         refs = "; ".join(escape(r) for r in finding.references)
+        fix = (
+            f"<p><b>Fix:</b> {inline_markdown(finding.remediation)}</p>"
+            if finding.status is not Status.ERROR and finding.remediation
+            else ""  # not evaluated: there is nothing to fix yet, only something to look at
+        )
+        details = (
+            f"{evidence}<details class='raw'><summary>raw evidence (JSON)</summary>"
+            f"<pre>{raw}</pre></details>"
+            if data["evidence"]
+            else ""
+        )
         return (
             f"<tr><td class='sev-{finding.severity.value}'>{finding.severity.value}</td>"
             f"<td class='st-{finding.status.value}'>{finding.status.value}</td>"
             f"<td><code>{escape(finding.rule)}</code><br><small>{escape(finding.title)}</small></td>"
             f"<td><code>{escape(finding.resource)}</code></td>"
-            f"<td>{escape(finding.message)}{waiver}<pre>{evidence}</pre>"
-            f"<p><b>Fix:</b> {escape(finding.remediation)}</p><p><small>{refs}</small></p></td></tr>"
+            f"<td>{escape(finding.message)}{waiver}{details}"
+            f"{fix}<p><small>{refs}</small></p></td></tr>"
         )
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _evidence(evidence: Mapping[str, Any]) -> str:
+    """Evidence as a readable key/value list; nested values in plain words."""
+    if not evidence:
+        return ""
+    rows = "".join(
+        f"<dt>{escape(str(key))}</dt><dd>{escape(words(value))}</dd>"
+        for key, value in evidence.items()
+    )
+    return f"<dl class='evidence'>{rows}</dl>"
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def inline_markdown(text: str) -> str:
+    """The Markdown a rule's remediation uses (`code`, **bold**), as HTML; everything is
+    escaped first, so a pack can add emphasis but never markup."""
+    safe = escape(text)
+    safe = _CODE_SPAN.sub(r"<code>\1</code>", safe)
+    return _BOLD.sub(r"<b>\1</b>", safe)

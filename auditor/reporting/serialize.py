@@ -25,6 +25,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "inventory": report.inventory,
         "fail_on": report.fail_on.value,
         "verdict": report.verdict.value,
+        "ran_from": report.ran_from,
         "rule_packs": [
             {"name": p.name, "path": p.path, "sha256": p.digest} for p in report.rule_packs
         ],
