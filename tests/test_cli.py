@@ -285,3 +285,16 @@ def test_the_table_fits_the_terminal_and_colours_only_when_asked(listeners: List
     assert "\x1b[1;31mNO-GO\x1b[0m" in coloured.stdout
     plain = run_auditor(*base, "--color", "auto", env={"NO_COLOR": "1"})
     assert "\x1b[" not in plain.stdout
+
+
+def test_verbosity_flags_work_after_the_subcommand(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "version: 1\nscope: [127.79.0.0/24]\n"
+        "servers: [{name: a, address: 127.79.0.103, ports: '1', "
+        "change: {id: C, approved: true}}]\n"
+    )
+    quiet = run_auditor("audit", str(inventory), "-q", "-f", "json")
+    assert quiet.code == 0 and quiet.stderr == ""
+    loud = run_auditor("audit", str(inventory), "-v", "-f", "json")
+    assert loud.code == 0 and "INFO: recorded as run" in loud.stderr

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from auditor import __version__
-from auditor.cli.base import F, cli, log, rules_dir_option, user_errors
+from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
 from auditor.gate import exit_code
@@ -166,6 +166,7 @@ def _output_options(func: F) -> F:
                 f"{PARAM_EXAMPLE}."
             ),
         ),
+        *verbosity_options,
     ]
     for option in reversed(options):
         func = option(func)

@@ -50,16 +50,54 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
       auditor scan 127.0.0.1 --ports 22,80,6379
       auditor rules list
     """
+    logging.basicConfig(stream=sys.stderr, format="auditor: %(levelname)s: %(message)s")
+    ctx.obj = {"quiet": False, "verbose": 0}
+    verbosity(ctx, verbose, quiet)
+
+
+def verbosity(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Apply -v/-q, given before the command or after it (`auditor audit -q inv.yaml`)."""
+    obj = ctx.find_root().obj
+    obj["verbose"] = max(obj.get("verbose", 0), verbose)
+    obj["quiet"] = obj.get("quiet", False) or quiet
     level = (
-        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+        logging.ERROR
+        if obj["quiet"]
+        else [logging.WARNING, logging.INFO, logging.DEBUG][min(obj["verbose"], 2)]
     )
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="auditor: %(levelname)s: %(message)s"
-    )
+    logging.getLogger().setLevel(level)
     # paramiko logs a traceback for every refused handshake, which the SSH probes cause on
     # purpose (one per host-key type); the probes report real failures as error facts.
-    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
-    ctx.obj = {"quiet": quiet}
+    paramiko_level = logging.DEBUG if obj["verbose"] >= 2 else logging.CRITICAL
+    logging.getLogger("paramiko").setLevel(paramiko_level)
+
+
+def _after_command(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if param.name == "verbose" and value:
+        verbosity(ctx, int(value), False)
+    elif param.name == "quiet" and value:
+        verbosity(ctx, 0, True)
+    return value
+
+
+verbosity_options = [
+    click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_after_command,
+        help="More log detail on stderr (-vv for debug); also accepted before the command.",
+    ),
+    click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_after_command,
+        help="Only errors on stderr; no progress; also accepted before the command.",
+    ),
+]
 
 
 rules_dir_option = click.option(
