@@ -298,3 +298,56 @@ def test_verbosity_flags_work_after_the_subcommand(tmp_path: Path) -> None:
     assert quiet.code == 0 and quiet.stderr == ""
     loud = run_auditor("audit", str(inventory), "-v", "-f", "json")
     assert loud.code == 0 and "INFO: recorded as run" in loud.stderr
+
+
+def test_selection_filters_and_environment_options(listeners: Listeners, tmp_path: Path) -> None:
+    ip, _ = listeners.open(104, 6379)
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        f"version: 1\nscope: [127.79.0.0/24]\nservers: [{{name: a, address: {ip}, "
+        "ports: '6379', change: {id: C, approved: true}}]\n"
+    )
+    every = run_auditor("audit", str(inventory), "-f", "json", "--no-history").json()
+    rules = {f["rule"] for f in every["targets"][0]["findings"]}
+    assert {"baseline.change-record", "baseline.sensitive-port-undeclared"} <= rules
+    only = run_auditor(
+        "audit", str(inventory), "-f", "json", "--no-history", "--only", "baseline.sens*"
+    ).json()
+    assert {f["rule"] for f in only["targets"][0]["findings"]} == {
+        "baseline.sensitive-port-undeclared"
+    }
+    skipped = run_auditor(
+        "audit", str(inventory), "-f", "json", "--no-history", "--skip", "baseline.sens*"
+    ).json()
+    assert "baseline.sensitive-port-undeclared" not in {
+        f["rule"] for f in skipped["targets"][0]["findings"]
+    }
+    typo = run_auditor("audit", str(inventory), "--only", "baseline.sensitiv-*")
+    assert typo.code == 2 and "matches no rule" in typo.stderr
+    # --severity filters what is shown; the gate still follows --fail-on.
+    shown = run_auditor(
+        "audit", str(inventory), "-f", "json", "--no-history", "--severity", "critical"
+    )
+    assert shown.code == 1
+    severities = {f["severity"] for f in shown.json()["targets"][0]["findings"]}
+    assert severities == {"critical"}
+    # Every option also comes from the environment: AUDITOR_<COMMAND>_<OPTION>.
+    env = run_auditor(
+        "audit",
+        str(inventory),
+        "--no-history",
+        "--only",
+        "baseline.change-record",
+        env={"AUDITOR_AUDIT_FAIL_ON": "critical", "AUDITOR_FORMAT": "json"},
+    )
+    assert env.code == 0 and env.json()["fail_on"] == "critical"
+
+
+def test_rules_list_filters_and_json() -> None:
+    import json
+
+    result = run_auditor("rules", "list", "--pack", "ssh", "--severity", "high", "-f", "json")
+    assert result.code == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert entries and all(e["pack"] == "ssh" for e in entries)
+    assert all(e["severity"] in ("high", "critical") for e in entries)

@@ -25,7 +25,9 @@ def main() -> None:
     exits INTERNAL_ERROR with the path of a log holding the traceback.
     """
     try:
-        code = cli.main(prog_name="auditor", standalone_mode=False)
+        # Every option can also come from the environment: AUDITOR_<COMMAND>_<OPTION>, e.g.
+        # AUDITOR_AUDIT_FAIL_ON=medium (docs/ci.md).
+        code = cli.main(prog_name="auditor", standalone_mode=False, auto_envvar_prefix="AUDITOR")
     except click.UsageError as exc:
         if type(exc) is not click.UsageError and isinstance(exc, _NO_ARGS):
             click.echo(exc.format_message(), err=True)  # `auditor` alone: its help

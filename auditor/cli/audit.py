@@ -26,7 +26,7 @@ from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
 from auditor.inventory.loader import check_endpoint
 from auditor.inventory.terraform import terraform_sources
-from auditor.models import AwsSettings, Severity, SshSettings, Target
+from auditor.models import AwsSettings, Report, Severity, SshSettings, Status, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
@@ -48,6 +48,7 @@ def _output_options(func: F) -> F:
             "--format",
             "formats",
             multiple=True,
+            envvar="AUDITOR_FORMAT",
             metavar="FORMAT[=FILE]",
             help=(
                 f"Output format ({', '.join(sorted(REPORTERS))}), to stdout or, as "
@@ -59,6 +60,7 @@ def _output_options(func: F) -> F:
             "--output",
             "outputs",
             multiple=True,
+            envvar="AUDITOR_OUTPUT",
             type=click.Path(dir_okay=False, path_type=Path),
             help=(
                 "Write a report to FILE, its format taken from the extension (.json .sarif "
@@ -135,6 +137,25 @@ def _output_options(func: F) -> F:
             "~/.local/state/server-auditor/history.sqlite).",
         ),
         click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--only",
+            multiple=True,
+            metavar="RULE",
+            help="Run only rules whose id matches (glob, repeatable), e.g. 'ssh.*'.",
+        ),
+        click.option(
+            "--skip",
+            multiple=True,
+            metavar="RULE",
+            help="Do not run rules whose id matches (glob, repeatable).",
+        ),
+        click.option(
+            "--severity",
+            "show_severity",
+            type=click.Choice(SEVERITIES),
+            help="Show only findings of at least this severity (errors always show); the gate "
+            "still uses --fail-on.",
+        ),
         click.option(
             "--color",
             type=click.Choice(["auto", "always", "never"]),
@@ -303,6 +324,9 @@ def _run(
     max_waiver_days: int,
     strict_waivers: bool,
     color: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    show_severity: str | None,
     history_path: Path | None,
     no_history: bool,
 ) -> None:
@@ -311,7 +335,9 @@ def _run(
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     inventory = with_discovered(load())
-    catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides)
+    catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides).select(
+        only, skip
+    )
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
         if strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
@@ -344,13 +370,14 @@ def _run(
         history.finish(run_id, report)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
+    shown = _shown(report, Severity(show_severity)) if show_severity else report
     for (name, path), writer in zip(destinations, writers, strict=True):
         reporter = (
             TableReporter(width=_width(), color=writer is None and _colour(color))
             if name == "table"
             else REPORTERS[name]()
         )
-        text = reporter.render(report)
+        text = reporter.render(shown)
         if writer is None:
             click.echo(text, nl=False, color=True)  # colour was decided by --color already
         else:
@@ -497,6 +524,21 @@ def _destinations(
     if len(files) != len(set(files)):
         raise click.UsageError("two reports would go to the same file")
     return pairs
+
+
+def _shown(report: Report, least: Severity) -> Report:
+    """The report with findings below `least` left out of what is shown; errors stay (they
+    say what was not checked), and verdicts are the real ones."""
+    results = tuple(
+        replace(
+            r,
+            findings=tuple(
+                f for f in r.findings if f.status is Status.ERROR or f.severity.at_least(least)
+            ),
+        )
+        for r in report.results
+    )
+    return replace(report, results=results)
 
 
 def _width() -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from auditor.cli.base import cli, rules_dir_option, user_errors
 from auditor.errors import AuditorError
+from auditor.models import Severity
 from auditor.rules import RuleCatalog, load_catalog
 from auditor.rules.loader import builtin_rules_dir
 
@@ -24,14 +26,45 @@ def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
 
 @rules.command("list")
 @rules_dir_option
+@click.option("--pack", "packs", multiple=True, help="Only rules of this pack; repeatable.")
+@click.option(
+    "--severity",
+    type=click.Choice([s.value for s in Severity]),
+    help="Only rules of at least this severity.",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @user_errors
-def rules_list(rules_dirs: tuple[Path, ...]) -> None:
+def rules_list(
+    rules_dirs: tuple[Path, ...], packs: tuple[str, ...], severity: str | None, fmt: str
+) -> None:
     """List every rule of the built-in packs (and of --rules-dir folders)."""
     from tabulate import tabulate
 
-    rows = [
-        [r.id, r.severity.value, r.applies_to, r.title] for r in _catalog(rules_dirs).all_rules()
+    chosen = [
+        r
+        for r in _catalog(rules_dirs).all_rules()
+        if (not packs or r.pack in packs)
+        and (severity is None or r.severity.at_least(Severity(severity)))
     ]
+    if packs and not chosen:
+        raise AuditorError(
+            f"no rules in pack(s) {', '.join(packs)}", hint="see `auditor rules list`"
+        )
+    if fmt == "json":
+        entries = [
+            {
+                "id": r.id,
+                "pack": r.pack,
+                "severity": r.severity.value,
+                "applies_to": r.applies_to,
+                "title": r.title,
+                "references": list(r.references),
+            }
+            for r in chosen
+        ]
+        click.echo(json.dumps(entries, indent=2))
+        return
+    rows = [[r.id, r.severity.value, r.applies_to, r.title] for r in chosen]
     click.echo(tabulate(rows, headers=["rule", "severity", "applies to", "title"]))
 
 

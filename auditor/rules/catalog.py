@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,31 @@ class RuleCatalog:
 
     def all_rules(self) -> tuple[Rule, ...]:
         return tuple(rule for pack in self.packs.values() for rule in pack.rules)
+
+    def select(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> RuleCatalog:
+        """The rules whose ids match an `only` glob (all when none) and no `skip` glob, as
+        Prowler's --checks / --excluded-checks. A pattern that matches no rule is an input
+        error: a typo must not silently run everything, or nothing."""
+        ids = [r.id for r in self.all_rules()]
+        for option, patterns in (("--only", only), ("--skip", skip)):
+            for pattern in patterns:
+                if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+                    raise InputError(
+                        f"{option} {pattern!r} matches no rule", hint="see `auditor rules list`"
+                    )
+
+        def keep(rule: Rule) -> bool:
+            chosen = not only or any(fnmatch.fnmatchcase(rule.id, p) for p in only)
+            return chosen and not any(fnmatch.fnmatchcase(rule.id, p) for p in skip)
+
+        if not only and not skip:
+            return self
+        return RuleCatalog(
+            {
+                ref: replace(pack, rules=tuple(r for r in pack.rules if keep(r)))
+                for ref, pack in self.packs.items()
+            }
+        )
 
     def info(self) -> tuple[RulePackInfo, ...]:
         return tuple(RulePackInfo(p.name, p.path, p.digest) for p in self.packs.values())
