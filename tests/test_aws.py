@@ -22,6 +22,7 @@ from tests.conftest import REPO, run_auditor
 from tests.lab import cloud
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import MotoServer
+from tests.test_cli import validate
 
 POLICY = json.loads((REPO / "docs" / "aws-iam-policy.json").read_text())
 ALLOWED = set(POLICY["Statement"][0]["Action"])
@@ -240,3 +241,23 @@ def test_account_wide_discovery_from_scan(lab: Lab) -> None:
     assert targets["bucket:vendor-acme-exports"]["kind"] == "bucket"
     assert any(name.startswith("security_group:") for name in targets)
     assert f"db_instance:{cloud.REGION}:{cloud.PUBLIC_DB}" in targets
+
+
+def test_account_level_findings_are_judged_once_on_an_account_target(lab: Lab) -> None:
+    """Issue 11: with discovery, the account's own findings repeated under every bucket,
+    group and instance (3,600 copies in a 1,000-bucket account)."""
+    result = run_auditor(
+        *("scan", "--aws-discover", "--aws-region", cloud.REGION),
+        *("--aws-endpoint-url", lab.aws_endpoint or "", "-f", "json", "--no-history"),
+    )
+    targets = result.json()["targets"]
+    account_rules = {"aws.account-block-public-access", "aws.account-cloudtrail"}
+    holders = [
+        t["name"]
+        for t in targets
+        if any(f["rule"] in account_rules and f["status"] != "skip" for f in t["findings"])
+    ]
+    assert holders == [f"aws_account:{cloud.REGION}"], holders
+    (account,) = [t for t in targets if t["kind"] == "aws_account"]
+    validate(result.json())
+    assert account["complete"] is True

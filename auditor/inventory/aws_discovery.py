@@ -49,6 +49,19 @@ def _region_targets(clients: Aws, region: str, first: bool) -> list[Target]:
             )
         )
 
+    # The account's own settings (Block Public Access, CloudTrail, GuardDuty, public AMIs)
+    # are judged once per region, on a target of their own: not under every resource.
+    found.append(
+        Target(
+            name=f"aws_account:{region}",
+            address=region,
+            ip=None,
+            ports="1",
+            rules=("aws",),
+            kind="aws_account",
+            aws=AwsLink(region=region),
+        )
+    )
     if first:  # buckets are global: list them once, each audited in its own region
         s3 = clients.client("s3")
         for bucket in call(s3, "ListBuckets").get("Buckets", []):

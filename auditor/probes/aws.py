@@ -91,10 +91,12 @@ class _Region:
         if target.kind == "server":  # a discovered instance's groups are targets of their own
             for instance in instances:
                 group_ids |= set(instance.get("security_group_ids", []))
-        return {
-            "account": self.account,
+        facts: dict[str, Any] = {
             "instances": instances,
             "security_groups": security_group_facts(self.ec2, sorted(group_ids)),
             "buckets": [bucket_facts(self.s3, b, self.account_id) for b in link.buckets],
             "db_instances": [db_instance_facts(self.rds, d) for d in link.db_instances],
         }
+        if target.kind in ("server", "aws_account"):  # a discovered resource: judged there
+            facts["account"] = self.account
+        return facts

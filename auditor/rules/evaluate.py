@@ -92,7 +92,7 @@ _RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callabl
         lambda d: f"db_instance:{d['id']}",
     ),
     "aws_account": (
-        lambda c: [c["aws"]["account"]] if "aws" in c else [],
+        lambda c: [c["aws"]["account"]] if "account" in c.get("aws", {}) else [],
         lambda a: f"aws_account:{a['id']}/{a.get('region', '')}",
     ),
 }
