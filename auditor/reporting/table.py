@@ -185,6 +185,10 @@ class TableReporter(Reporter):
             while server_w + rule_w + resource_w > room:
                 if resource_w > 12:
                     resource_w -= 1
+                elif server_w > 12:
+                    server_w -= 1
+                elif resource_w > 8:
+                    resource_w -= 1
                 elif server_w > 8:
                     server_w -= 1
                 else:
