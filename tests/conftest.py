@@ -117,9 +117,20 @@ def write_inventory(path: Path, servers: list[dict[str, Any]], **top: Any) -> Pa
     return path
 
 
-# Modules whose every test starts real software (moto, nmap, redis, a pip build) or waits on
-# deadlines against hostile servers: slow by nature, so outside the fast tier.
-_REAL_SOFTWARE_MODULES = {"test_aws", "test_packaging", "test_port_probe", "test_services"}
+# Modules whose every test starts real software (moto, nmap, redis, a pip build, the CLI in
+# a subprocess) or waits on deadlines against hostile servers: slow by nature, so outside
+# the fast tier.
+_REAL_SOFTWARE_MODULES = {
+    "test_aws",
+    "test_packaging",
+    "test_port_probe",
+    "test_services",
+    "test_cli",
+    "test_waivers_and_diff",
+    "test_inputs",
+    "test_deadlines",
+    "test_exit_codes",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

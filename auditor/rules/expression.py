@@ -22,6 +22,7 @@ import cel
 _MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
 _PAREN_TOKEN = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(|\(|\)")
 
 MAX_SOURCE = 2000
@@ -73,6 +74,26 @@ class Expression:
     @cached_property
     def bound_names(self) -> frozenset[str]:
         return frozenset(_MACRO_BINDING.findall(self.source))
+
+    @cached_property
+    def field_paths(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Dotted fact paths the expression reads (`port.number` → ("port", ("number",))),
+        string literals and macro-bound names left out; a path that ends in a method call
+        (`.exists(`) stops before it, so `ports.exists(...)` reads the whole `ports`."""
+        text = _STRING_LITERAL.sub("''", self.source)
+        found: dict[tuple[str, tuple[str, ...]], None] = {}
+        for match in _PATH.finditer(text):
+            root = match.group(1)
+            if root in self.bound_names:
+                continue
+            fields = [f.strip() for f in match.group(2).split(".")[1:]]
+            if match.group(3):  # the last segment is a method call such as `.exists(`
+                fields = fields[:-1]
+            found[(root, tuple(fields))] = None
+        for name in self.variables:  # a root used bare (`size(ports)`) is read whole
+            if not any(root == name for root, _ in found):
+                found[(name, ())] = None
+        return tuple(found)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         started = time.perf_counter()

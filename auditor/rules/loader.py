@@ -44,8 +44,6 @@ RULE_KEYS = {
     "params",
 }
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
 
 
 def builtin_rules_dir() -> Path:
@@ -228,7 +226,10 @@ def _expression(node: Node, allowed: set[str], params: Mapping[str, Any]) -> Exp
             f"unknown fact '{unknown[0]}'",
             hint=f"facts available here: {', '.join(sorted(allowed))} (see docs/rules.md)",
         )
-    for root, fields in _field_paths(source, expression.bound_names):
+    for root, path in expression.field_paths:
+        fields = list(path)
+        if not fields:
+            continue
         if root == "params":
             if fields[0] not in params:
                 raise node.error(
@@ -240,20 +241,6 @@ def _expression(node: Node, allowed: set[str], params: Mapping[str, Any]) -> Exp
         if problem:
             raise node.error(problem, hint="see the fact catalogue in docs/rules.md")
     return expression
-
-
-def _field_paths(source: str, bound: frozenset[str]) -> Iterable[tuple[str, list[str]]]:
-    """Dotted paths (`port.number`) in an expression, ignoring string literals and calls."""
-    text = _STRINGS.sub("''", source)
-    for match in _PATH.finditer(text):
-        root = match.group(1)
-        if root in bound:
-            continue
-        fields = [f.strip() for f in match.group(2).split(".")[1:]]
-        if match.group(3):  # the last segment is a method call such as `.exists(`
-            fields = fields[:-1]
-        if fields:
-            yield root, fields
 
 
 def _check_path(root: FactRoot, fields: list[str]) -> str | None:

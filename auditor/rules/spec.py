@@ -54,6 +54,19 @@ class Rule:
         return frozenset(names - MESSAGE_ONLY_ROOTS)
 
     @cached_property
+    def evidence_paths(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The fact paths the rule reads (check, when, message), for evidence that is what
+        the rule judged and no more (not the whole change record or `sshd -T` each time)."""
+        paths: dict[tuple[str, tuple[str, ...]], None] = {}
+        for expr in (self.when, self.check):
+            if expr is not None:
+                paths |= dict.fromkeys(expr.field_paths)
+        for placeholder in self.placeholders:
+            root, *fields = placeholder.split(".")
+            paths[(root, tuple(fields))] = None
+        return tuple(p for p in paths if p[0] not in MESSAGE_ONLY_ROOTS | {"target"})
+
+    @cached_property
     def key(self) -> str:
         """Identity of this exact rule (id, expressions, parameters) across processes."""
         parts = (self.id, self.applies_to, self.check.source, repr(sorted(self.params.items())))
