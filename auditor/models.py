@@ -235,6 +235,10 @@ class Report:
     waivers_file: str | None = None
     ran_from: str = ""
     """`user@host` the audit ran from: evidence says who looked, and from where."""
+    inventory_digest: str = ""
+    """sha256 of the inventory file, so shard reports can prove they share one inventory."""
+    shard: tuple[int, int] | None = None
+    """(K, N) when this run audited shard K of N (`--shard K/N`)."""
 
     @property
     def verdict(self) -> Verdict:

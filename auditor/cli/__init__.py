@@ -11,7 +11,13 @@ from pathlib import Path
 
 import click
 
-from auditor.cli import audit, history, inventory, rules  # noqa: F401 - registers the commands
+from auditor.cli import (  # noqa: F401 - registers the commands
+    audit,
+    history,
+    inventory,
+    merge,
+    rules,
+)
 from auditor.cli.base import cli
 from auditor.exitcodes import ExitCode
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import sys
@@ -26,6 +27,7 @@ from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
 from auditor.inventory.loader import check_endpoint
 from auditor.inventory.terraform import terraform_sources
+from auditor.merge import Shard, select
 from auditor.models import AwsSettings, Report, Severity, SshSettings, Status, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
@@ -137,6 +139,12 @@ def _output_options(func: F) -> F:
             "~/.local/state/server-auditor/history.sqlite).",
         ),
         click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--shard",
+            metavar="K/N",
+            help="Audit only shard K of N: the servers whose name hashes to K (stable as the "
+            "inventory grows); merge the N JSON reports with `auditor merge`.",
+        ),
         click.option(
             "--only",
             multiple=True,
@@ -327,6 +335,7 @@ def _run(
     only: tuple[str, ...],
     skip: tuple[str, ...],
     show_severity: str | None,
+    shard: str | None,
     history_path: Path | None,
     no_history: bool,
 ) -> None:
@@ -334,7 +343,10 @@ def _run(
     destinations = _destinations(formats, outputs)
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
+    chosen = Shard.parse(shard) if shard else None
     inventory = with_discovered(load())
+    # The whole inventory decides the rule packs (and is validated) in every shard, so the
+    # shards' reports name the same packs and can be merged.
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides).select(
         only, skip
     )
@@ -342,6 +354,8 @@ def _run(
         if strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
         click.echo(f"auditor: warning: {problem}", err=True)
+    if chosen is not None:  # after every check of the whole inventory: shards agree
+        inventory = replace(inventory, targets=select(inventory.targets, chosen))
     ssh = SshOptions(
         known_hosts=(Path("~/.ssh/known_hosts"), *known_hosts),
         trust_on_first_use=tofu,
@@ -366,10 +380,26 @@ def _run(
         report = run_audit(inventory, catalog, probes, settings)
     except KeyboardInterrupt:
         _interrupted(history, run_id)
+    report = replace(
+        report,
+        inventory_digest=_digest(inventory.path),
+        shard=(chosen.index, chosen.count) if chosen else None,
+    )
     if history is not None:
         history.finish(run_id, report)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
+    emit(report, destinations, writers, color, show_severity)
+
+
+def emit(
+    report: Report,
+    destinations: list[tuple[str, Path | None]],
+    writers: list[_Output | None],
+    color: str,
+    show_severity: str | None,
+) -> NoReturn:
+    """Render every requested format, say the verdict, exit with its code."""
     shown = _shown(report, Severity(show_severity)) if show_severity else report
     for (name, path), writer in zip(destinations, writers, strict=True):
         reporter = (
@@ -524,6 +554,15 @@ def _destinations(
     if len(files) != len(set(files)):
         raise click.UsageError("two reports would go to the same file")
     return pairs
+
+
+def _digest(path: str) -> str:
+    if path.startswith("<"):
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _shown(report: Report, least: Severity) -> Report:

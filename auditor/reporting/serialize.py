@@ -17,6 +17,15 @@ SCHEMA = "auditor-report/1"
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
+    data = _report(report)
+    if report.inventory_digest:
+        data["inventory_sha256"] = report.inventory_digest
+    if report.shard is not None:
+        data["shard"] = {"index": report.shard[0], "count": report.shard[1]}
+    return data
+
+
+def _report(report: Report) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "started": _time(report.started),
@@ -52,6 +61,7 @@ def _target(result: TargetResult, report: Report) -> dict[str, Any]:
         "address": target.address,
         "ip": str(target.ip) if target.ip else "",
         "kind": target.kind,
+        "line": target.line,
         "tags": dict(target.tags),
         "verdict": result.verdict.value,
         "complete": result.complete,

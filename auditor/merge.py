@@ -1,0 +1,226 @@
+"""Shards: split one inventory's servers over several runs, then merge their JSON reports.
+
+`--shard K/N` keeps the servers whose name hashes to K (SHA-256 of the name, modulo N, so
+adding a server moves only that server). `auditor merge` reads the N shard reports back and
+refuses anything that would make the merged verdict a lie: reports of another inventory,
+other rule packs or another auditor version, a shard missing or given twice, a server
+judged in two shards. The merged report is a normal `Report`, so every format renders it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.models import (
+    ChangeRecord,
+    Exposure,
+    Finding,
+    ProbeError,
+    Report,
+    RuleInfo,
+    RulePackInfo,
+    Severity,
+    Status,
+    Target,
+    TargetResult,
+    Verdict,
+    Waiver,
+)
+from auditor.untrusted import json_too_deep
+from auditor.yamlsource import read_text
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    """1-based: `--shard 1/3` is the first of three."""
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, sep, count = text.partition("/")
+        if not sep or not index.isdigit() or not count.isdigit():
+            raise InputError(f"--shard {text!r}: expected K/N, e.g. 1/3")
+        shard = cls(int(index), int(count))
+        if not 1 <= shard.index <= shard.count:
+            raise InputError(f"--shard {text!r}: K must be 1 to N")
+        return shard
+
+    def owns(self, name: str) -> bool:
+        digest = hashlib.sha256(name.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def select(targets: Sequence[Target], shard: Shard | None) -> tuple[Target, ...]:
+    return tuple(targets) if shard is None else tuple(t for t in targets if shard.owns(t.name))
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    text = read_text(path, "report")
+    if json_too_deep(text):
+        raise InputError("JSON nested too deeply for an auditor report", path=path)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", path=path) from None
+    if not isinstance(data, dict) or data.get("schema") != "auditor-report/1":
+        raise InputError("not an auditor-report/1 JSON report", path=path)
+    return data
+
+
+def merge(paths: Sequence[Path]) -> Report:
+    """One report from shard reports, or an InputError saying why they do not fit."""
+    if not paths:
+        raise InputError("give the JSON reports of every shard")
+    reports = [(path, load_report(path)) for path in paths]
+    first_path, first = reports[0]
+
+    def same(key: str, describe: str) -> None:
+        for path, data in reports[1:]:
+            if data.get(key) != first.get(key):
+                raise InputError(
+                    f"{describe} differs from {first_path.name}'s "
+                    f"({data.get(key)!r} vs {first.get(key)!r})",
+                    path=path,
+                    hint="merge only the shards of one run",
+                )
+
+    same("inventory_sha256", "the inventory")
+    same("auditor_version", "the auditor version")
+    same("fail_on", "--fail-on")
+    packs = {p["name"]: p["sha256"] for p in first.get("rule_packs", [])}
+    for path, data in reports[1:]:
+        if {p["name"]: p["sha256"] for p in data.get("rule_packs", [])} != packs:
+            raise InputError("other rule packs (digests differ)", path=path)
+    shards = [(path, data.get("shard")) for path, data in reports]
+    counts = {s["count"] for _, s in shards if isinstance(s, Mapping)}
+    if any(not isinstance(s, Mapping) for _, s in shards) or len(counts) != 1:
+        raise InputError(
+            "every report must come from a `--shard K/N` run of the same N",
+            path=next((p for p, s in shards if not isinstance(s, Mapping)), first_path),
+        )
+    (count,) = counts
+    seen: dict[int, Path] = {}
+    for path, shard in shards:
+        assert isinstance(shard, Mapping)
+        if shard["index"] in seen:
+            raise InputError(f"shard {shard['index']}/{count} given twice", path=path)
+        seen[shard["index"]] = path
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        raise InputError(
+            f"shard(s) {', '.join(f'{m}/{count}' for m in missing)} missing: their servers "
+            "were not audited, so no verdict can be given for them"
+        )
+    results: list[TargetResult] = []
+    names: dict[str, Path] = {}
+    for path, data in reports:
+        for target in data.get("targets", []):
+            if target["name"] in names:
+                raise InputError(f"server {target['name']} is in two shards", path=path)
+            names[target["name"]] = path
+            results.append(_result(target))
+    order = sorted(results, key=lambda r: (r.target.line or 0, r.target.name))
+    return Report(
+        started=min(_moment(d["started"]) for _, d in reports),
+        finished=max(_moment(d["finished"]) for _, d in reports),
+        auditor_version=str(first["auditor_version"]),
+        inventory=str(first["inventory"]),
+        fail_on=Severity(first["fail_on"]),
+        results=tuple(order),
+        rule_packs=tuple(
+            RulePackInfo(p["name"], p.get("path", ""), p["sha256"]) for p in first["rule_packs"]
+        ),
+        rules=_rules(results),
+        ran_from=", ".join(sorted({str(d.get("ran_from", "")) for _, d in reports} - {""})),
+        inventory_digest=str(first.get("inventory_sha256", "")),
+    )
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _result(data: Mapping[str, Any]) -> TargetResult:
+    ip = data.get("ip") or None
+    target = Target(
+        name=data["name"],
+        address=data["address"],
+        ip=ipaddress.ip_address(ip) if ip else None,
+        tags=dict(data.get("tags", {})),
+        change=_change(data.get("change")),
+        line=data.get("line"),
+        kind=data.get("kind", "server"),
+    )
+    return TargetResult(
+        target=target,
+        verdict=Verdict(data["verdict"]),
+        complete=bool(data["complete"]),
+        errors=tuple(ProbeError(e["probe"], e["message"]) for e in data.get("errors", [])),
+        findings=tuple(_finding(f) for f in data.get("findings", [])),
+        notes=tuple(data.get("notes", [])),
+    )
+
+
+def _change(data: Mapping[str, Any] | None) -> ChangeRecord | None:
+    if data is None:
+        return None
+    return ChangeRecord(
+        id=data["id"],
+        approved=bool(data["approved"]),
+        owner=data.get("owner"),
+        go_live=date.fromisoformat(data["go_live"]) if data.get("go_live") else None,
+        data=tuple(data.get("data", [])),
+        retention_days=data.get("retention_days"),
+        exposes=tuple(
+            Exposure(e["port"], e.get("proto", "tcp"), e.get("service"), e.get("to", "internal"))
+            for e in data.get("exposes", [])
+        ),
+    )
+
+
+def _finding(data: Mapping[str, Any]) -> Finding:
+    waiver = data.get("waiver")
+    return Finding(
+        rule=data["rule"],
+        title=data["title"],
+        severity=Severity(data["severity"]),
+        status=Status(data["status"]),
+        resource=data["resource"],
+        message=data["message"],
+        evidence=data.get("evidence", {}),
+        references=tuple(data.get("references", [])),
+        remediation=data.get("remediation", ""),
+        waiver=Waiver(
+            rule=data["rule"],
+            approver=waiver["approver"],
+            justification=waiver["justification"],
+            expires=date.fromisoformat(waiver["expires"]),
+            ticket=waiver.get("ticket"),
+        )
+        if waiver
+        else None,
+        cause=data.get("cause"),
+    )
+
+
+def _rules(results: Sequence[TargetResult]) -> dict[str, RuleInfo]:
+    """What reporters need to explain each rule, from the findings themselves."""
+    rules: dict[str, RuleInfo] = {}
+    for result in results:
+        for f in result.findings:
+            rules.setdefault(
+                f.rule, RuleInfo(f.rule, f.title, f.severity, "", f.remediation, f.references, "")
+            )
+    return rules

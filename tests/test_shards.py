@@ -1,0 +1,79 @@
+"""Issue 12: a fleet audited as 3 shards (3 processes) and merged gives exactly the
+findings, verdicts and exit code of one run; incomplete sets of shards are refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.errors import InputError
+from auditor.merge import Shard
+from tests.conftest import REPO, run_auditor
+from tests.lab.lab import Lab
+
+HOSTS = ["hardened", "vendor-built", "cache", "files", "platform", "legacy", "alt-port"]
+
+
+def _judged(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        t["name"]: (
+            t["verdict"],
+            t["complete"],
+            sorted((f["rule"], f["resource"], f["status"]) for f in t["findings"]),
+        )
+        for t in report["targets"]
+    }
+
+
+def test_shards_merged_equal_one_run(lab: Lab, tmp_path: Path) -> None:
+    inventory = lab.write_inventory(tmp_path / "inv.yaml", HOSTS)
+    whole = run_auditor("audit", str(inventory), "-f", "json", "--no-history")
+    shards = [tmp_path / f"shard-{k}.json" for k in (1, 2, 3)]
+    processes = [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "auditor", "audit", str(inventory), "--no-history"),
+                *("-q", "--shard", f"{k}/3", "-f", f"json={path}"),
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+        )
+        for k, path in zip((1, 2, 3), shards, strict=True)
+    ]
+    codes = [p.wait(timeout=300) for p in processes]
+    assert all(code in (0, 1, 3) for code in codes), codes
+    sizes = [len(json.loads(p.read_text())["targets"]) for p in shards]
+    assert sum(sizes) == len(HOSTS) and max(sizes) < len(HOSTS)  # really split
+    merged = run_auditor("merge", *map(str, shards), "-f", "json")
+    assert merged.code == whole.code, (merged.stderr, whole.stderr)
+    assert _judged(merged.json()) == _judged(whole.json())
+    assert merged.json()["verdict"] == whole.json()["verdict"]
+    sarif = run_auditor("merge", *map(str, shards), "-f", f"sarif={tmp_path / 'm.sarif'}")
+    assert sarif.code == whole.code and json.loads((tmp_path / "m.sarif").read_text())["runs"]
+
+    missing = run_auditor("merge", str(shards[0]), str(shards[2]))
+    assert missing.code == 2 and "shard(s) 2/3 missing" in missing.stderr
+    twice = run_auditor("merge", str(shards[0]), str(shards[0]), str(shards[1]))
+    assert twice.code == 2 and "given twice" in twice.stderr
+    other = json.loads(shards[1].read_text())
+    other["rule_packs"][0]["sha256"] = "0" * 64
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    mixed = run_auditor("merge", str(shards[0]), str(tmp_path / "other.json"), str(shards[2]))
+    assert mixed.code == 2 and "rule packs" in mixed.stderr
+    unsharded = run_auditor("merge", str(tmp_path / "whole.json"))
+    assert unsharded.code == 2
+
+
+def test_shard_membership_is_stable_as_the_fleet_grows() -> None:
+    names = [f"web-{i:04d}" for i in range(300)]
+    before = {n: next(k for k in (1, 2, 3) if Shard(k, 3).owns(n)) for n in names}
+    after = {n: next(k for k in (1, 2, 3) if Shard(k, 3).owns(n)) for n in [*names, "new"]}
+    assert all(before[n] == after[n] for n in names)  # adding a server moves only it
+    assert 80 < sum(1 for k in before.values() if k == 1) < 120  # roughly even
+    with pytest.raises(InputError):
+        Shard.parse("4/3")
