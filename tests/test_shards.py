@@ -77,3 +77,30 @@ def test_shard_membership_is_stable_as_the_fleet_grows() -> None:
     assert 80 < sum(1 for k in before.values() if k == 1) < 120  # roughly even
     with pytest.raises(InputError):
         Shard.parse("4/3")
+
+
+def test_the_engine_recipes_are_valid_and_use_real_options() -> None:
+    import kubernetes_validate
+    import yaml
+
+    docs = REPO / "docs" / "examples"
+    manifests = list(yaml.safe_load_all((docs / "kubernetes-shards.yaml").read_text()))
+    version = kubernetes_validate.latest_version()
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, version, strict=True)
+    indexed = manifests[0]["spec"]
+    assert indexed["completionMode"] == "Indexed" and indexed["completions"] == 4
+    script = " ".join(manifests[0]["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert '--shard "$((JOB_COMPLETION_INDEX + 1))/4"' in script
+    assert "auditor merge" in " ".join(
+        manifests[1]["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+    github = yaml.safe_load((docs / "github-actions-shards.yml").read_text())
+    assert github["jobs"]["audit"]["strategy"]["matrix"]["shard"] == [1, 2, 3]
+    assert github["jobs"]["merge"]["needs"] == "audit"
+    gitlab = yaml.safe_load((docs / "gitlab-ci-shards.yml").read_text())
+    assert gitlab["audit"]["parallel"] == 3
+    assert "auditor merge" in " ".join(gitlab["merge"]["script"])
+    help_text = run_auditor("audit", "--help").stdout + run_auditor("merge", "--help").stdout
+    for option in ("--shard", "-f"):
+        assert option in help_text

@@ -90,11 +90,12 @@ def _output_options(func: F) -> F:
         ),
         click.option(
             "--scanner",
-            type=click.Choice(["nmap", "nmap-syn", "connect"]),
-            default="nmap",
+            type=click.Choice(["auto", "nmap", "nmap-syn", "connect"]),
+            default="auto",
             show_default=True,
-            help="Port scanner: nmap connect scan; nmap SYN scan (root, faster on wide "
-            "ranges); or the built-in connect scanner, also used when nmap is missing.",
+            help="Port scanner: auto = nmap SYN scan as root (as nmap itself chooses), else "
+            "the nmap connect scan; nmap; nmap-syn; or the built-in connect scanner, also "
+            "used when nmap is missing. The report notes which one ran.",
         ),
         click.option(
             "--concurrency",

@@ -103,14 +103,17 @@ class PortProbe(Probe):
         return outcomes
 
     def _scanner(self) -> tuple[Scanner, str]:
-        if self.prefer in ("nmap", "nmap-syn"):
+        prefer = self.prefer
+        if prefer == "auto":  # as nmap chooses: a SYN scan when root can send raw packets
+            prefer = "nmap-syn" if os.geteuid() == 0 else "nmap"
+        if prefer in ("nmap", "nmap-syn"):
             try:
                 nmap_scan.new_scanner()
             except nmap_scan.NmapMissing:
                 log.warning("nmap not found: using the slower built-in TCP connect scanner")
             else:
                 detection = self.service_detection
-                syn = self.prefer == "nmap-syn"
+                syn = prefer == "nmap-syn"
 
                 def run_nmap(
                     hosts: Sequence[str], ports: str, timeout: float
