@@ -17,6 +17,7 @@ from auditor.untrusted import MAX_JSON_DEPTH, json_too_deep
 
 MAX_READ = 64 * 1024
 _STATUS_LINE = re.compile(r"^HTTP/[0-9]\.[0-9] ([0-9]{3})(?: |$)")
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*([0-9]{1,9})[ \t]*$")
 
 
 class ServiceError(Exception):
@@ -95,7 +96,21 @@ def http_get(ip: str, port: int, path: str, deadline: Deadline, tls: bool = Fals
             sock.sendall(request)
         except OSError as exc:
             raise ServiceError(f"send failed: {exc.strerror or exc}") from None
-        raw = recv_until(sock, None, deadline)
+        raw = recv_until(sock, b"\r\n\r\n", deadline)
+        head, marker, body = raw.partition(b"\r\n\r\n")
+        length = _CONTENT_LENGTH.search(head) if marker else None
+        if marker and length is not None:
+            # Some servers keep the connection open after the body despite HTTP/1.0 and
+            # `Connection: close` (etcd's peer port): stop at Content-Length, not at close.
+            wanted = min(int(length.group(1)), MAX_READ)
+            while len(body) < wanted:
+                more = recv_until(sock, None, deadline, limit=wanted - len(body))
+                if not more:
+                    break
+                body += more
+            raw = head + marker + body
+        elif marker:
+            raw += recv_until(sock, None, deadline, limit=MAX_READ - len(raw))
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     # ASCII digits only: str.isdigit() accepts '²' and Arabic-Indic digits, and int() of
