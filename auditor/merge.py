@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,8 +33,7 @@ from auditor.models import (
     Verdict,
     Waiver,
 )
-from auditor.untrusted import json_too_deep
-from auditor.yamlsource import read_text
+from auditor.yamlsource import read_json
 
 
 @dataclass(frozen=True)
@@ -67,13 +65,7 @@ def select(targets: Sequence[Target], shard: Shard | None) -> tuple[Target, ...]
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    text = read_text(path, "report")
-    if json_too_deep(text):
-        raise InputError("JSON nested too deeply for an auditor report", path=path)
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"not JSON: {exc}", path=path) from None
+    data = read_json(path, "an auditor report")
     if not isinstance(data, dict) or data.get("schema") != "auditor-report/1":
         raise InputError("not an auditor-report/1 JSON report", path=path)
     return data

@@ -16,6 +16,7 @@ file:line instead of guessing octal or decimal.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import yaml
 
 from auditor.errors import InputError
+from auditor.untrusted import json_too_deep
 
 T = TypeVar("T")
 
@@ -160,6 +162,17 @@ def read_text(path: Path, what: str = "file") -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError("not UTF-8 text", path=path, line=line, hint="save it as UTF-8") from None
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A user's JSON file, bounded like every other input: size (read_text) and depth."""
+    text = read_text(path, what)
+    if json_too_deep(text):
+        raise InputError(f"JSON nested too deeply for {what}", path=path)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON ({what}): {exc}", path=path) from None
 
 
 def check_printable(text: str, path: Path | str) -> None:

@@ -8,15 +8,13 @@ targets of their own kind, like account-wide discovery. Child modules are walked
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
 from auditor.models import AwsLink, Target
-from auditor.untrusted import json_too_deep
-from auditor.yamlsource import read_text
+from auditor.yamlsource import read_json
 
 LINK_KEYS = {
     "aws_s3_bucket": ("buckets", "bucket", "bucket"),
@@ -27,13 +25,7 @@ LINK_KEYS = {
 
 def terraform_sources(path: Path) -> tuple[list[dict[str, Any]], list[Target]]:
     """(server entries for the inventory, stand-alone cloud targets)."""
-    text = read_text(path, "Terraform state")
-    if json_too_deep(text):
-        raise InputError("JSON nested too deeply for `terraform show -json` output", path=path)
-    try:
-        state = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"not JSON from `terraform show -json`: {exc}", path=path) from None
+    state = read_json(path, "`terraform show -json` output")
     try:
         return _sources(path, state)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
