@@ -17,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from auditor import __version__
@@ -54,6 +54,8 @@ class AuditSettings:
     """The UTC date waivers are judged against (default: today)."""
     on_result: Callable[[TargetResult], None] | None = None
     """Called as each target is judged (run history stores it at once)."""
+    include_facts: bool = False
+    """Keep every target's full facts in its result (memory grows with the fleet)."""
 
 
 def run_audit(
@@ -192,6 +194,9 @@ class _Tracker:
         if target.adhoc:
             notes.insert(0, ADHOC_NOTE)
         result = judge(target, findings, errors, settings.fail_on, notes)
+        if settings.include_facts:
+            facts = {name: dict(o.facts) for name, o in sorted(outcomes.items()) if o.ok}
+            result = replace(result, facts=facts)
         with self._judging:  # one at a time: results and history writes stay in order
             if name in self.results:
                 return

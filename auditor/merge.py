@@ -162,6 +162,7 @@ def _result(data: Mapping[str, Any]) -> TargetResult:
         errors=tuple(ProbeError(e["probe"], e["message"]) for e in data.get("errors", [])),
         findings=tuple(_finding(f) for f in data.get("findings", [])),
         notes=tuple(data.get("notes", [])),
+        facts=data.get("facts"),
     )
 
 

@@ -199,6 +199,9 @@ class TargetResult:
     errors: tuple[ProbeError, ...]
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = ()
+    facts: Mapping[str, Any] | None = None
+    """Every fact the probes collected on this target, by probe: kept only when asked
+    (`--include-facts`), and then written once per target, never once per finding."""
 
 
 @dataclass(frozen=True)

@@ -351,3 +351,15 @@ def test_rules_list_filters_and_json() -> None:
     entries = json.loads(result.stdout)
     assert entries and all(e["pack"] == "ssh" for e in entries)
     assert all(e["severity"] in ("high", "critical") for e in entries)
+
+
+def test_full_facts_are_written_once_per_server_only_when_asked(listeners: Listeners) -> None:
+    ip, port = listeners.open(107, 8443)
+    base = ("scan", ip, "--ports", str(port), "-f", "json", "--no-history")
+    plain = run_auditor(*base).json()["targets"][0]
+    assert "facts" not in plain
+    full = run_auditor(*base, "--include-facts").json()["targets"][0]
+    assert [p["number"] for p in full["facts"]["ports"]["ports"]] == [port]
+    # Findings still carry only what their rule read.
+    undeclared = next(f for f in full["findings"] if f["rule"] == "baseline.port-undeclared")
+    assert set(undeclared["evidence"]) == {"port"}

@@ -141,6 +141,12 @@ def _output_options(func: F) -> F:
         ),
         click.option("--no-history", is_flag=True, help="Do not record this run."),
         click.option(
+            "--include-facts",
+            is_flag=True,
+            help="Write every fact collected on each server into the JSON report, once per "
+            "server (findings carry only what their rule read).",
+        ),
+        click.option(
             "--shard",
             metavar="K/N",
             help="Audit only shard K of N: the servers whose name hashes to K (stable as the "
@@ -337,6 +343,7 @@ def _run(
     skip: tuple[str, ...],
     show_severity: str | None,
     shard: str | None,
+    include_facts: bool,
     history_path: Path | None,
     no_history: bool,
 ) -> None:
@@ -376,6 +383,7 @@ def _run(
         show_progress=not click.get_current_context().obj["quiet"],
         waivers=waivers,
         on_result=(lambda result: history.record_target(run_id, result)) if history else None,
+        include_facts=include_facts,
     )
     try:
         report = run_audit(inventory, catalog, probes, settings)

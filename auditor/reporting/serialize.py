@@ -70,7 +70,7 @@ def _target(result: TargetResult, report: Report) -> dict[str, Any]:
         "errors": [{"probe": e.probe, "message": e.message} for e in result.errors],
         "notes": list(result.notes),
         "findings": [finding_to_dict(f) for f in result.findings],
-    }
+    } | ({"facts": _jsonable(result.facts)} if result.facts is not None else {})
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
