@@ -297,7 +297,7 @@ class Node:
 
     def mapping(self, allowed: set[str] | None = None) -> YamlMap:
         if not isinstance(self.value, dict):
-            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+            raise self.error(f"expected a mapping, got {kind_of(self.value)}")
         value: YamlMap = self.value  # type: ignore[assignment]
         if allowed is not None:
             for key in value:
@@ -330,7 +330,7 @@ class Node:
 
     def items(self) -> Iterator[Node]:
         if not isinstance(self.value, list):
-            raise self.error(f"expected a list, got {_kind(self.value)}")
+            raise self.error(f"expected a list, got {kind_of(self.value)}")
         lines = getattr(self.value, "item_lines", [])
         for index, item in enumerate(self.value):
             line = lines[index] if index < len(lines) else self.line
@@ -353,7 +353,7 @@ class Node:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return value  # type: ignore[return-value]
         if not isinstance(value, kind):
-            raise self.error(f"expected {what or _article(kind)}, got {_kind(value)}")
+            raise self.error(f"expected {what or _article(kind)}, got {kind_of(value)}")
         return value
 
     def string(self) -> str:
@@ -403,7 +403,8 @@ def _key_lines(mapping: object) -> dict[str, int]:
     return getattr(mapping, "key_lines", {})
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """What a loaded value is, in words for an error message ("a list", "a boolean")."""
     if value is None:
         return "nothing"
     names = {
@@ -412,6 +413,7 @@ def _kind(value: object) -> str:
         str: "a string",
         bool: "a boolean",
         int: "an integer",
+        float: "a number",
     }
     for kind, name in names.items():
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):

@@ -15,9 +15,6 @@ class Deadline:
         end = min(self.end, time.monotonic() + seconds)
         return Deadline(min(seconds, self.seconds), end=end)
 
-    def expired(self) -> bool:
-        return time.monotonic() >= self.end
-
     def remaining(self) -> float:
         """Seconds left for the next step; TimeoutError once the deadline has passed."""
         left = self.end - time.monotonic()

@@ -25,7 +25,7 @@ from auditor.rules.expression import (
     compile_expression,
 )
 from auditor.rules.spec import PLACEHOLDER, Rule, RulePack
-from auditor.yamlsource import Node, load_yaml, plain, read_text
+from auditor.yamlsource import Node, kind_of, load_yaml, plain, read_text
 
 PACK_FORMAT = 1
 PACK_KEYS = {"pack", "format", "description", "params", "rules"}
@@ -265,33 +265,17 @@ def param_type_problem(default: Any, value: Any) -> str | None:
     fail inside CEL at run time (an `error` on every server), or worse, compare unequal and
     pass. Lists check their items against the default's first item.
     """
-    expected = _type_name(default)
-    if expected == "a number" and _type_name(value) in ("a number", "an integer"):
+    expected = kind_of(default)
+    if expected == "a number" and kind_of(value) in ("a number", "an integer"):
         return None
-    if _type_name(value) != expected:
-        return f"expected {expected} like the default {_show(default)}, got {_type_name(value)}"
+    if kind_of(value) != expected:
+        return f"expected {expected} like the default {_show(default)}, got {kind_of(value)}"
     if isinstance(default, list) and default and isinstance(value, list):
         for item in value:
             problem = param_type_problem(default[0], item)
             if problem:
                 return f"list item {_show(item)}: {problem}"
     return None
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "nothing" if value is None else type(value).__name__
 
 
 def _show(value: Any) -> str:

@@ -90,9 +90,6 @@ class _Worker:
         self.kill()
         return None
 
-    def alive(self) -> bool:
-        return bool(self.process.is_alive())
-
     def kill(self) -> None:
         self.process.kill()
         self.process.join(5)
