@@ -52,7 +52,9 @@ def clean(text: str, limit: int = MAX_TEXT) -> str:
     """One line of printable text: controls and bidi overrides escaped, length capped."""
     if text.isascii() and text.isprintable() and len(text) <= limit:
         return text  # the common case, kept fast
-    out = "".join(_visible(c) if _unsafe(c) else c for c in text)
+    # Escaping only lengthens text, so nothing past `limit` characters can be shown: a
+    # 4 MB banner costs what a short one does.
+    out = "".join(_visible(c) if _unsafe(c) else c for c in text[: limit + 1])
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
