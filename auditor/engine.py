@@ -37,6 +37,7 @@ from auditor.probes.base import Probe
 from auditor.progress import Progress
 from auditor.rules import RuleCatalog
 from auditor.rules.sandbox import shared_sandbox
+from auditor.spool import ResultSpool, StoredResults
 from auditor.untrusted import clean, clean_facts
 from auditor.waivers import WaiverSet, today_utc
 
@@ -105,7 +106,7 @@ def run_audit(
         auditor_version=__version__,
         inventory=inventory.path,
         fail_on=settings.fail_on,
-        results=tuple(results),
+        results=results,
         rule_packs=catalog.info(),
         rules={
             r.id: RuleInfo(
@@ -139,7 +140,10 @@ class _Tracker:
         self.needs = needs
         self.pending = {t.name: needs[t.name] & available for t in targets}
         self.outcomes: dict[str, dict[str, ProbeOutcome]] = {t.name: {} for t in targets}
-        self.results: dict[str, TargetResult] = {}
+        """Facts of targets still waiting for a probe; dropped the moment one is judged."""
+        self.delivered: dict[str, set[str]] = {t.name: set() for t in targets}
+        self.results = ResultSpool()
+        """Judged targets go to disk at once: memory follows concurrency, not the fleet."""
         self.catalog = catalog
         self.settings = settings
         self.progress = progress
@@ -162,14 +166,19 @@ class _Tracker:
     def deliver(self, target: str, probe: str, outcome: ProbeOutcome) -> None:
         outcome = _sanitised(outcome)
         with self._lock:
-            if probe in self.outcomes[target]:
+            if probe in self.delivered[target]:
                 return  # the first outcome a probe reports for a target stands
+            self.delivered[target].add(probe)
             self.outcomes[target][probe] = outcome
             self.pending[target].discard(probe)
             ready = not self.pending[target]
         self.progress.advance(f"{probe}: {target}")
         if ready:
             self._judge(target)
+
+    def has(self, target: str, probe: str) -> bool:
+        with self._lock:
+            return probe in self.delivered[target]
 
     def prior(self, target: str, probes: Sequence[str]) -> dict[str, ProbeOutcome]:
         with self._lock:
@@ -178,7 +187,7 @@ class _Tracker:
     def _judge(self, name: str) -> None:
         target = self.targets[name]
         with self._lock:
-            outcomes = dict(self.outcomes[name])
+            outcomes = self.outcomes.pop(name, {})
         for needed in sorted(self.needs[name] - set(outcomes)):
             outcomes[needed] = ProbeOutcome(
                 needed, error=ProbeError(needed, "no probe of this kind is available")
@@ -200,15 +209,15 @@ class _Tracker:
         with self._judging:  # one at a time: results and history writes stay in order
             if name in self.results:
                 return
-            self.results[name] = result
+            self.results.add(result)
             if settings.on_result is not None:
                 settings.on_result(result)
 
-    def finish(self) -> list[TargetResult]:
+    def finish(self) -> StoredResults:
         for name in self.order:
             if name not in self.results:
                 self._judge(name)
-        return [self.results[name] for name in self.order]
+        return self.results.results(self.order)
 
 
 def _ran_from() -> str:
@@ -288,8 +297,13 @@ def _run_probe(
     if not runnable:
         return
     found = _collect(probe, runnable, upstream, inventory, settings, tracker.outcome(probe.name))
-    for target_name, outcome in found.items():  # anything the probe did not report itself
+    for target_name, outcome in found.items():  # what the probe returned, not handed on
         tracker.deliver(target_name, probe.name, outcome)
+    for target in runnable:  # a target the probe forgot must not pass for clean
+        if not tracker.has(target.name, probe.name):
+            tracker.deliver(
+                target.name, probe.name, probe.failed("probe returned no result for this target")
+            )
 
 
 def _collect(
@@ -308,7 +322,4 @@ def _collect(
         log.debug("probe %s crashed", probe.name, exc_info=True)
         message = f"probe crashed: {type(exc).__name__}: {exc}"
         return {t.name: probe.failed(message) for t in targets}
-    for target in targets:
-        if target.name not in found:
-            found[target.name] = probe.failed("probe returned no result for this target")
     return found

@@ -21,7 +21,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.models import Report, TargetResult
-from auditor.reporting.serialize import finding_to_dict, report_to_dict
+from auditor.reporting.serialize import finding_to_dict, report_head
 
 OPEN = ("fail", "error")
 
@@ -119,7 +119,7 @@ class History:
 
     def record_target(self, run_id: int, result: TargetResult) -> None:
         findings = [
-            {**finding_to_dict(f), "evidence": {}} for f in result.findings
+            {**finding_to_dict(f, 1), "evidence": {}} for f in result.findings
         ]  # evidence stays in the report; history keeps what diff needs
         with self._tx() as db:
             db.execute(
@@ -134,7 +134,10 @@ class History:
             )
 
     def finish(self, run_id: int, report: Report) -> None:
-        document = report_to_dict(report)
+        """Close the run with its report's header and summary; its targets are already in
+        `targets`, one row each, written as they were judged (never the whole report at
+        once: that would be the one thing here that grows with the fleet)."""
+        document = report_head(report)
         with self._tx() as db:
             db.execute(
                 "UPDATE runs SET finished = ?, verdict = ?, report = ? WHERE id = ?",

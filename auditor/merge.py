@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.errors import InputError
 from auditor.models import (
@@ -33,7 +33,10 @@ from auditor.models import (
     Verdict,
     Waiver,
 )
+from auditor.reporting.serialize import SCHEMAS
 from auditor.yamlsource import read_json
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,8 @@ def select(targets: Sequence[Target], shard: Shard | None) -> tuple[Target, ...]
 
 def load_report(path: Path) -> dict[str, Any]:
     data = read_json(path, "an auditor report")
-    if not isinstance(data, dict) or data.get("schema") != "auditor-report/1":
-        raise InputError("not an auditor-report/1 JSON report", path=path)
+    if not isinstance(data, dict) or data.get("schema") not in SCHEMAS.values():
+        raise InputError("not an auditor-report/1 or /2 JSON report", path=path)
     return data
 
 
@@ -115,6 +118,9 @@ def merge(paths: Sequence[Path]) -> Report:
             f"shard(s) {', '.join(f'{m}/{count}' for m in missing)} missing: their servers "
             "were not audited, so no verdict can be given for them"
         )
+    rules: dict[str, RuleInfo] = {}
+    for path, data in reports:
+        rules |= _parsed(path, _catalogue, data)
     results: list[TargetResult] = []
     names: dict[str, Path] = {}
     for path, data in reports:
@@ -122,7 +128,7 @@ def merge(paths: Sequence[Path]) -> Report:
             if target["name"] in names:
                 raise InputError(f"server {target['name']} is in two shards", path=path)
             names[target["name"]] = path
-            results.append(_result(target))
+            results.append(_parsed(path, _result, target, rules))
     order = sorted(results, key=lambda r: (r.target.line or 0, r.target.name))
     return Report(
         started=min(_moment(d["started"]) for _, d in reports),
@@ -134,7 +140,7 @@ def merge(paths: Sequence[Path]) -> Report:
         rule_packs=tuple(
             RulePackInfo(p["name"], p.get("path", ""), p["sha256"]) for p in first["rule_packs"]
         ),
-        rules=_rules(results),
+        rules=rules or _rules(results),
         ran_from=", ".join(sorted({str(d.get("ran_from", "")) for _, d in reports} - {""})),
         inventory_digest=str(first.get("inventory_sha256", "")),
     )
@@ -144,7 +150,36 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _result(data: Mapping[str, Any]) -> TargetResult:
+def _parsed(path: Path, parse: Callable[..., _T], *args: Any) -> _T:
+    """`parse(*args)`, with a report that lacks what its schema promises refused in one
+    line (exit 2) instead of a traceback."""
+    try:
+        return parse(*args)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(
+            f"malformed report: {type(exc).__name__}: {exc}",
+            path=path,
+            hint="merge the JSON reports exactly as `auditor audit --shard` wrote them",
+        ) from None
+
+
+def _catalogue(data: Mapping[str, Any]) -> dict[str, RuleInfo]:
+    """Schema 2's `rules` map (schema 1 repeats the same in every finding instead)."""
+    return {
+        rule_id: RuleInfo(
+            rule_id,
+            str(rule.get("title", "")),
+            Severity(rule["severity"]),
+            str(rule.get("rationale", "")),
+            str(rule.get("remediation", "")),
+            tuple(rule.get("references", [])),
+            str(rule.get("pack", "")),
+        )
+        for rule_id, rule in dict(data.get("rules", {})).items()
+    }
+
+
+def _result(data: Mapping[str, Any], rules: Mapping[str, RuleInfo]) -> TargetResult:
     ip = data.get("ip") or None
     target = Target(
         name=data["name"],
@@ -160,7 +195,7 @@ def _result(data: Mapping[str, Any]) -> TargetResult:
         verdict=Verdict(data["verdict"]),
         complete=bool(data["complete"]),
         errors=tuple(ProbeError(e["probe"], e["message"]) for e in data.get("errors", [])),
-        findings=tuple(_finding(f) for f in data.get("findings", [])),
+        findings=tuple(_finding(f, rules.get(f["rule"])) for f in data.get("findings", [])),
         notes=tuple(data.get("notes", [])),
         facts=data.get("facts"),
     )
@@ -183,8 +218,14 @@ def _change(data: Mapping[str, Any] | None) -> ChangeRecord | None:
     )
 
 
-def _finding(data: Mapping[str, Any]) -> Finding:
+def _finding(data: Mapping[str, Any], rule: RuleInfo | None) -> Finding:
     waiver = data.get("waiver")
+    if rule is not None:  # schema 2: what the rule says is stated once, in `rules`
+        data = {
+            "title": rule.title,
+            "references": rule.references,
+            "remediation": rule.remediation,
+        } | dict(data)
     return Finding(
         rule=data["rule"],
         title=data["title"],

@@ -7,7 +7,7 @@ nothing changes them on the way, so threads can share them without copies or loc
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -232,7 +232,9 @@ class Report:
     auditor_version: str
     inventory: str
     fail_on: Severity
-    results: tuple[TargetResult, ...]
+    results: Sequence[TargetResult]
+    """In inventory order. During a run, a spool on disk (`auditor.spool`): iterate it,
+    do not copy it, so memory stays bounded by concurrency however large the fleet."""
     rule_packs: tuple[RulePackInfo, ...] = ()
     rules: Mapping[str, RuleInfo] = field(default_factory=dict)
     waivers_file: str | None = None

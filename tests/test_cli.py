@@ -16,11 +16,18 @@ from tests.lab.lab import Lab
 
 DEMO_HOSTS = ["hardened", "vendor-built"]
 
-SCHEMA = json.loads((REPO / "auditor" / "schemas" / "auditor-report-1.schema.json").read_text())
+SCHEMAS = {
+    f"auditor-report/{v}": json.loads(
+        (REPO / "auditor" / "schemas" / f"auditor-report-{v}.schema.json").read_text()
+    )
+    for v in (1, 2)
+}
 
 
 def validate(report: dict[str, Any]) -> None:
-    jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
+    """Valid against the JSON Schema of the version the report says it is."""
+    schema = SCHEMAS[report["schema"]]
+    jsonschema.validate(report, schema, format_checker=jsonschema.FormatChecker())
 
 
 def _change(*ports: int) -> dict[str, Any]:

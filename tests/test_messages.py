@@ -18,7 +18,7 @@ import pytest
 from auditor.engine import AuditSettings, run_audit
 from auditor.inventory import load_inventory
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import Done, Probe, Upstream, ignore_outcome
+from auditor.probes.base import Done, Probe, Upstream
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.rules import catalog_for, load_catalog
@@ -46,12 +46,13 @@ class _Recording(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_outcome,
+        done: Done | None = None,
         upstream: Upstream = {},  # noqa: B006 - read only
     ) -> Mapping[str, ProbeOutcome]:
         def keep(name: str, outcome: ProbeOutcome) -> None:
             self.seen.setdefault(name, {})[self.name] = outcome
-            done(name, outcome)
+            if done is not None:
+                done(name, outcome)
 
         found = self.inner.collect(targets, scope, timeout, keep, upstream)
         for name, outcome in found.items():

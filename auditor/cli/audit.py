@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -28,13 +29,25 @@ from auditor.inventory.aws_discovery import with_discovered
 from auditor.inventory.loader import check_endpoint
 from auditor.inventory.terraform import terraform_sources
 from auditor.merge import Shard, select
-from auditor.models import AwsSettings, Report, Severity, SshSettings, Status, Target
+from auditor.models import (
+    AwsSettings,
+    Report,
+    Severity,
+    SshSettings,
+    Status,
+    Target,
+    TargetResult,
+)
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh_session import SshOptions
 from auditor.reporting import REPORTERS
+from auditor.reporting.base import Reporter, Sink
 from auditor.reporting.common import verdict_line
+from auditor.reporting.json import JsonReporter
+from auditor.reporting.serialize import LATEST
 from auditor.reporting.table import TableReporter
 from auditor.rules import catalog_for
+from auditor.spool import mapped
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
 
@@ -43,8 +56,19 @@ PARAM_EXAMPLE = "ssh.max-auth-tries.max=4"
 """Kept valid by a test: the help's example must work."""
 
 
+REPORT_SCHEMA = click.option(
+    "--report-schema",
+    type=click.IntRange(1, LATEST),
+    default=LATEST,
+    show_default=True,
+    help="JSON report schema version: 2, or 1 for consumers not yet migrated "
+    "(docs/report.md#migrating-from-1-to-2).",
+)
+
+
 def _output_options(func: F) -> F:
     options = [
+        REPORT_SCHEMA,
         click.option(
             "-f",
             "--format",
@@ -346,6 +370,7 @@ def _run(
     include_facts: bool,
     history_path: Path | None,
     no_history: bool,
+    report_schema: int,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats, outputs)
@@ -398,7 +423,7 @@ def _run(
         history.finish(run_id, report)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
-    emit(report, destinations, writers, color, show_severity)
+    emit(report, destinations, writers, color, show_severity, report_schema)
 
 
 def emit(
@@ -407,20 +432,22 @@ def emit(
     writers: list[_Output | None],
     color: str,
     show_severity: str | None,
+    report_schema: int = LATEST,
 ) -> NoReturn:
     """Render every requested format, say the verdict, exit with its code."""
     shown = _shown(report, Severity(show_severity)) if show_severity else report
     for (name, path), writer in zip(destinations, writers, strict=True):
-        reporter = (
-            TableReporter(width=_width(), color=writer is None and _colour(color))
-            if name == "table"
-            else REPORTERS[name]()
-        )
-        text = reporter.render(shown)
-        if writer is None:
-            click.echo(text, nl=False, color=True)  # colour was decided by --color already
+        reporter: Reporter
+        if name == "table":
+            reporter = TableReporter(width=_width(), color=writer is None and _colour(color))
+        elif name == "json":
+            reporter = JsonReporter(report_schema)
         else:
-            writer.finish(text)
+            reporter = REPORTERS[name]()
+        if writer is None:
+            reporter.write(shown, _Terminal())
+        else:
+            writer.finish(functools.partial(reporter.write, shown))
             log.info("wrote %s report to %s", name, path)
     quiet = click.get_current_context().obj["quiet"]
     if ("table", None) not in destinations and not quiet:  # a person still sees the verdict
@@ -456,10 +483,11 @@ class _Output:
             ) from None
         self._handle = handle
 
-    def finish(self, text: str) -> None:
+    def finish(self, write: Callable[[Sink], None]) -> None:
+        """Let `write` stream the report into the temporary file, then put it in place."""
         try:
             with self._handle:
-                self._handle.write(text)
+                write(self._handle)
             temporary = Path(self._handle.name)
             temporary.chmod(0o666 & ~_UMASK)  # as if created directly (temp files are 0600)
             temporary.replace(self.path)
@@ -469,6 +497,15 @@ class _Output:
             raise InputError(
                 f"cannot write the report: {exc.strerror or exc}", path=self.path
             ) from None
+
+
+class _Terminal:
+    """Standard output for a streaming reporter: through click, whose colour handling
+    (already decided by --color) and encoding fallbacks the table relies on."""
+
+    def write(self, text: str) -> int:
+        click.echo(text, nl=False, color=True)
+        return len(text)
 
 
 def _open_outputs(destinations: list[tuple[str, Path | None]]) -> list[_Output | None]:
@@ -577,16 +614,12 @@ def _digest(path: str) -> str:
 def _shown(report: Report, least: Severity) -> Report:
     """The report with findings below `least` left out of what is shown; errors stay (they
     say what was not checked), and verdicts are the real ones."""
-    results = tuple(
-        replace(
-            r,
-            findings=tuple(
-                f for f in r.findings if f.status is Status.ERROR or f.severity.at_least(least)
-            ),
-        )
-        for r in report.results
-    )
-    return replace(report, results=results)
+
+    def view(r: TargetResult) -> TargetResult:
+        shown = (f for f in r.findings if f.status is Status.ERROR or f.severity.at_least(least))
+        return replace(r, findings=tuple(shown))
+
+    return replace(report, results=mapped(report.results, view))
 
 
 def _width() -> int:

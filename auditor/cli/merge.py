@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.audit import _destinations, _open_outputs, emit
+from auditor.cli.audit import REPORT_SCHEMA, _destinations, _open_outputs, emit
 from auditor.cli.base import cli, user_errors
 from auditor.merge import merge
 
@@ -25,18 +25,24 @@ from auditor.merge import merge
 @click.option(
     "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
 )
+@REPORT_SCHEMA
 @user_errors
 def merge_command(
-    reports: tuple[Path, ...], formats: tuple[str, ...], outputs: tuple[Path, ...], color: str
+    reports: tuple[Path, ...],
+    formats: tuple[str, ...],
+    outputs: tuple[Path, ...],
+    color: str,
+    report_schema: int,
 ) -> None:
     """Merge the JSON reports of every shard of one run into one report and verdict.
 
     \b
-    Refused (exit 2): reports of another inventory, rule packs or auditor version, a shard
-    missing or given twice, a server in two shards. Exit code: as `audit` (0/1/3).
+    Reads reports of schema 1 or 2. Refused (exit 2): reports of another inventory,
+    rule packs or auditor version, a shard missing or given twice, a server in two
+    shards. Exit code: as `audit` (0/1/3).
     Example:
       auditor merge shard-1.json shard-2.json shard-3.json -f table -f sarif=merged.sarif
     """
     destinations = _destinations(formats, outputs)
     writers = _open_outputs(destinations)
-    emit(merge(list(reports)), destinations, writers, color, None)
+    emit(merge(list(reports)), destinations, writers, color, None, report_schema)

@@ -23,7 +23,7 @@ from auditor.probes.aws_compute import (
     security_group_facts,
 )
 from auditor.probes.aws_s3 import bucket_facts
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, ignore_outcome
+from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
 from auditor.scope import Scope
 
 
@@ -39,9 +39,10 @@ class AwsProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_outcome,
+        done: Done | None = None,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
+        deliver, kept = delivery(done)
         if self.settings is None:
             return {
                 t.name: self.failed("the inventory has no `cloud.aws` section") for t in targets
@@ -54,11 +55,9 @@ class AwsProbe(Probe):
         except AwsCallError as exc:
             return {t.name: self.failed(str(exc)) for t in targets}
         by_region: dict[str, list[Target]] = defaultdict(list)
-        outcomes: dict[str, ProbeOutcome] = {}
         for target in targets:
             if target.aws is None:
-                outcomes[target.name] = self.failed("no AWS resources linked (`aws:` key)")
-                done(target.name, outcomes[target.name])
+                deliver(target.name, self.failed("no AWS resources linked (`aws:` key)"))
             else:
                 by_region[target.aws.region or default_regions[0]].append(target)
         for region, members in by_region.items():
@@ -68,9 +67,8 @@ class AwsProbe(Probe):
                 for target, facts in zip(
                     members, pool.map(region_facts.facts_for, members), strict=True
                 ):
-                    outcomes[target.name] = ProbeOutcome(self.name, facts=facts)
-                    done(target.name, outcomes[target.name])
-        return outcomes
+                    deliver(target.name, ProbeOutcome(self.name, facts=facts))
+        return kept
 
 
 class _Region:

@@ -35,14 +35,22 @@ Done = Callable[[str, ProbeOutcome], None]
 """Called with a target's name and outcome as soon as the probe has it, so the engine can
 judge each server the moment its last probe reports (and keep it if the run is stopped)."""
 
+
+def delivery(done: Done | None) -> tuple[Done, dict[str, ProbeOutcome]]:
+    """Where a probe puts each outcome, and what `collect` returns.
+
+    Every outcome goes exactly once either to the caller's `done` or, when there is none,
+    into the returned mapping. A probe never keeps what it has handed on: the engine judges
+    and drops each target as it comes, so memory follows concurrency, not the fleet.
+    """
+    kept: dict[str, ProbeOutcome] = {}
+    return (kept.__setitem__ if done is None else done), kept
+
+
 Upstream = Mapping[str, Mapping[str, ProbeOutcome]]
 """Outcomes of the probes a probe `needs`, by target name then probe name (all succeeded)."""
 
 NO_UPSTREAM: Upstream = {}
-
-
-def ignore_outcome(_name: str, _outcome: ProbeOutcome) -> None:
-    return None
 
 
 class Probe(ABC):
@@ -58,10 +66,11 @@ class Probe(ABC):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_outcome,
+        done: Done | None = None,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
-        """Return an outcome for every target, keyed by target name."""
+        """An outcome for every target, exactly once: handed to `done` as soon as it is
+        ready when the caller gives one, else in the returned mapping (by target name)."""
 
     def failed(self, message: str) -> ProbeOutcome:
         return ProbeOutcome(self.name, error=ProbeError(self.name, message))
@@ -88,10 +97,12 @@ class PerTargetProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_outcome,
+        done: Done | None = None,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
-        def one(target: Target) -> ProbeOutcome:
+        deliver, kept = delivery(done)
+
+        def one(target: Target) -> None:
             try:
                 address_of(target, scope)
                 outcome = self.probe(target, scope, timeout, upstream.get(target.name, {}))
@@ -104,8 +115,9 @@ class PerTargetProbe(Probe):
                 # cost this target this probe's facts, never the other targets' results.
                 log.debug("probe %s crashed on %s", self.name, target.name, exc_info=True)
                 outcome = self.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
-            done(target.name, outcome)
-            return outcome
+            deliver(target.name, outcome)
 
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name) as pool:
-            return dict(zip((t.name for t in targets), pool.map(one, targets), strict=True))
+            for _ in pool.map(one, targets):
+                pass
+        return kept

@@ -26,7 +26,7 @@ from auditor.probes.base import (
     ProbeFailure,
     Upstream,
     address_of,
-    ignore_outcome,
+    delivery,
 )
 from auditor.scope import Scope
 
@@ -56,17 +56,16 @@ class PortProbe(Probe):
         targets: Sequence[Target],
         scope: Scope,
         timeout: float,
-        done: Done = ignore_outcome,
+        done: Done | None = None,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
-        outcomes: dict[str, ProbeOutcome] = {}
+        deliver, kept = delivery(done)
         scannable = []
         for target in targets:
             try:
                 address_of(target, scope)
             except ProbeFailure as exc:
-                outcomes[target.name] = self.failed(str(exc))
-                done(target.name, outcomes[target.name])
+                deliver(target.name, self.failed(str(exc)))
             else:
                 scannable.append(target)
         scanner, note = self._scanner()
@@ -90,17 +89,11 @@ class PortProbe(Probe):
                 for target in chunk:
                     found = by_host.get(str(target.ip))
                     if isinstance(found, ProbeFailure) or found is None:
-                        message = str(found) if found else "no result"
-                        outcomes[target.name] = self.failed(message)
+                        deliver(target.name, self.failed(str(found) if found else "no result"))
                         continue
-                    outcomes[target.name] = ProbeOutcome(
-                        self.name,
-                        facts={"ports": found, "scanned": ports, "scanner": note},
-                        notes=(note,),
-                    )
-                for target in chunk:
-                    done(target.name, outcomes[target.name])
-        return outcomes
+                    facts = {"ports": found, "scanned": ports, "scanner": note}
+                    deliver(target.name, ProbeOutcome(self.name, facts=facts, notes=(note,)))
+        return kept
 
     def _scanner(self) -> tuple[Scanner, str]:
         prefer = self.prefer

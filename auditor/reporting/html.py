@@ -66,7 +66,7 @@ class HtmlReporter(Reporter):
             self._meta(report),
             self._summary(report),
         ]
-        parts += [self._server(report, result) for result in report.results]
+        parts += [self._server(report, i, result) for i, result in enumerate(report.results)]
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
 
@@ -101,8 +101,7 @@ class HtmlReporter(Reporter):
             f"<th>complete</th><th>blocking</th><th>passed checks</th></tr>{rows}</table>"
         )
 
-    def _server(self, report: Report, result: TargetResult) -> str:
-        index = report.results.index(result)
+    def _server(self, report: Report, index: int, result: TargetResult) -> str:
         target = result.target
         out = [
             f"<h2 id='t-{index}'>{escape(target.name)} "

@@ -1,7 +1,10 @@
-"""The report as plain JSON data: schema `auditor-report/1` (docs/report.md).
+"""The report as plain JSON data: schemas `auditor-report/2` and `/1` (docs/report.md).
 
-Shared by every machine-readable format so they all say the same thing. Fields are only
-ever added, never renamed or removed, within schema version 1.
+Shared by every machine-readable format so they all say the same thing. Within a schema
+version fields are only ever added, never renamed or removed. Version 2 states each rule's
+title, remediation and references once, in a top-level `rules` map, instead of in every
+finding (that repetition was most of a version-1 report: 118 KB per server); version 1 is
+still written on request (`--report-schema 1`) for consumers not yet migrated.
 """
 
 from __future__ import annotations
@@ -13,11 +16,34 @@ from typing import Any
 from auditor.gate import blocking
 from auditor.models import ChangeRecord, Finding, Report, Status, TargetResult
 
-SCHEMA = "auditor-report/1"
+SCHEMA = "auditor-report/2"
+SCHEMAS = {1: "auditor-report/1", 2: SCHEMA}
+LATEST = 2
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
+def report_to_dict(report: Report, version: int = LATEST) -> dict[str, Any]:
+    """The whole report as one dict: for small reports and tests. The JSON writer streams
+    the same thing: `report_head`, then each target."""
+    targets = [target_to_dict(r, report, version) for r in report.results]
+    return report_head(report, version) | {"targets": targets}
+
+
+def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
+    """Everything but the targets (the summary reads the results once, one at a time)."""
     data = _report(report)
+    data["schema"] = SCHEMAS[version]
+    if version >= 2:
+        data["rules"] = {
+            rule.id: {
+                "title": rule.title,
+                "severity": rule.severity.value,
+                "pack": rule.pack,
+                "rationale": rule.rationale,
+                "remediation": rule.remediation,
+                "references": list(rule.references),
+            }
+            for rule in sorted(report.rules.values(), key=lambda r: r.id)
+        }
     if report.inventory_digest:
         data["inventory_sha256"] = report.inventory_digest
     if report.shard is not None:
@@ -39,22 +65,21 @@ def _report(report: Report) -> dict[str, Any]:
             {"name": p.name, "path": p.path, "sha256": p.digest} for p in report.rule_packs
         ],
         "summary": summary(report),
-        "targets": [_target(r, report) for r in report.results],
     }
 
 
 def summary(report: Report) -> dict[str, int]:
-    counts = {
-        "targets": len(report.results),
-        "go": sum(r.verdict.value == "go" for r in report.results),
-        "incomplete": sum(not r.complete for r in report.results),
-    }
-    for status in Status:
-        counts[status.value] = sum(f.status is status for r in report.results for f in r.findings)
+    counts = {"targets": 0, "go": 0, "incomplete": 0} | {s.value: 0 for s in Status}
+    for result in report.results:  # one pass: each read of a spooled result costs a disk read
+        counts["targets"] += 1
+        counts["go"] += result.verdict.value == "go"
+        counts["incomplete"] += not result.complete
+        for finding in result.findings:
+            counts[finding.status.value] += 1
     return counts
 
 
-def _target(result: TargetResult, report: Report) -> dict[str, Any]:
+def target_to_dict(result: TargetResult, report: Report, version: int = LATEST) -> dict[str, Any]:
     target = result.target
     return {
         "name": target.name,
@@ -69,22 +94,23 @@ def _target(result: TargetResult, report: Report) -> dict[str, Any]:
         "change": _change(target.change),
         "errors": [{"probe": e.probe, "message": e.message} for e in result.errors],
         "notes": list(result.notes),
-        "findings": [finding_to_dict(f) for f in result.findings],
+        "findings": [finding_to_dict(f, version) for f in result.findings],
     } | ({"facts": _jsonable(result.facts)} if result.facts is not None else {})
 
 
-def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "rule": finding.rule,
-        "title": finding.title,
+def finding_to_dict(finding: Finding, version: int = LATEST) -> dict[str, Any]:
+    data: dict[str, Any] = {"rule": finding.rule}
+    if version < 2:
+        data["title"] = finding.title
+    data |= {
         "severity": finding.severity.value,
         "status": finding.status.value,
         "resource": finding.resource,
         "message": finding.message,
         "evidence": _jsonable(finding.evidence),
-        "references": list(finding.references),
-        "remediation": finding.remediation,
     }
+    if version < 2:
+        data |= {"references": list(finding.references), "remediation": finding.remediation}
     if finding.cause is not None:
         data["cause"] = finding.cause
     if finding.waiver is not None:
