@@ -3,8 +3,10 @@
 1. Port stage: each fleet host is a loopback address with two real listening sockets; the
    inventory declares one of them, so every host yields findings. Cost should grow
    linearly (flat ms/host) as the fleet grows.
-2. SSH stage (root only): a fleet of real sshd instances from the lab, audited with the
-   `ssh` rule pack serially (--concurrency 1) and concurrently.
+2. Fleet stage (root only): 50 / 200 / 1,000 real sshd (`BENCH_FLEET`), each in its own
+   mount namespace on its own loopback address, audited with the baseline + ssh packs by
+   `auditor audit` in its own process: time and CPU per server, peak RSS (the kernel's
+   high-water mark), and JSON report size per server.
 3. Services stage: 100 hosts, each with real nginx (80), Redis (6379) and memcached
    (11211) listening: every open port identified from what it says, then checked.
 4. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from tabulate import tabulate
@@ -27,8 +30,6 @@ from tabulate import tabulate
 from auditor.engine import AuditSettings, run_audit
 from auditor.inventory import load_inventory
 from auditor.probes.ports import PortProbe
-from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh_session import SshOptions
 from auditor.rules import catalog_for
 
 NETWORK = "127.81"
@@ -93,51 +94,134 @@ def measure(count: int, workdir: Path) -> tuple[float, int]:
     return elapsed, findings
 
 
-def ssh_stage(workdir: Path, count: int = 24) -> list[list[str]]:
+FLEET_SIZES = tuple(int(n) for n in os.environ.get("BENCH_FLEET", "50,200,1000").split(","))
+"""Sizes of the sshd fleet (`BENCH_FLEET=50,200` for a shorter run)."""
+
+
+def sshd_fleet(workdir: Path, count: int) -> list[Any]:
+    """`count` real sshd, each in its own mount namespace on its own loopback address, as
+    labs of at most 250 hosts (one /24 each) sharing one client key."""
     from tests.lab.lab import HARDENED_SSHD, Lab, LabHost, _ssh_change
     from tests.lab.services import Sshd
 
-    fleet = tuple(
-        LabHost(f"ssh-{i:02d}", 10 + i, (Sshd(config=HARDENED_SSHD),), change=_ssh_change(f"C{i}"))
-        for i in range(count)
-    )
-    lab = Lab(workdir / "ssh-lab", "127.83.0", fleet)
-    problems = lab.missing()
+    labs = []
+    for block in range(0, count, 250):
+        fleet = tuple(
+            LabHost(
+                f"ssh-{block + i:04d}",
+                10 + i,
+                (Sshd(config=HARDENED_SSHD),),
+                change=_ssh_change(f"C{block + i}"),
+            )
+            for i in range(min(250, count - block))
+        )
+        labs.append(Lab(workdir / f"ssh-lab-{block // 250}", f"127.83.{block // 250}", fleet))
+    return labs
+
+
+def fleet_inventory(labs: list[Any], path: Path) -> Path:
+    known_hosts = path.with_name("fleet_known_hosts")
+    known_hosts.write_text("".join(lab.known_hosts.read_text() for lab in labs))
+    data = labs[0].inventory()
+    data["scope"] = ["127.83.0.0/16"]
+    data["defaults"]["rules"] = ["baseline", "ssh"]
+    data["defaults"]["ssh"]["known_hosts"] = str(known_hosts)
+    data["servers"] = [server for lab in labs for server in lab.inventory()["servers"]]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def audit_process(inventory: Path, report: Path) -> dict[str, float]:
+    """Run `auditor audit` as its own process and measure it: wall time, CPU, its peak RSS
+    (the kernel's own high-water mark, from wait4) and that of its rule workers."""
+    import subprocess
+
+    command = [
+        *(sys.executable, "-m", "auditor", "audit", str(inventory), "-q"),
+        *("--no-history", "-f", f"json={report}", "--timeout", "120"),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    workers: dict[int, int] = {}
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        try:  # the rule workers' high-water marks, while they live
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        except OSError:
+            children = ""
+        for child in map(int, children.split()):
+            workers[child] = max(workers.get(child, 0), _hwm_kb(child))
+        time.sleep(0.2)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "wall": time.perf_counter() - started,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "workers_mb": sum(workers.values()) / 1024,
+        "exit": float(process.returncode),
+    }
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def fleet_stage(workdir: Path) -> list[list[str]]:
+    """Baseline + ssh on fleets of real sshd: time per server, peak RSS, report size."""
+    import json
+
+    labs = sshd_fleet(workdir, max(FLEET_SIZES))
+    problems = labs[0].missing()
     if problems:
-        print(f"SSH stage skipped: {'; '.join(problems)}")
+        print(f"fleet stage skipped: {'; '.join(problems)}")
         return []
-    lab.up()
     rows = []
     try:
-        path = lab.write_inventory(workdir / "ssh.yaml")
-        data = yaml.safe_load(path.read_text())
-        data["defaults"]["rules"] = ["ssh"]
-        path.write_text(yaml.safe_dump(data))
-        inventory = load_inventory(path)
-        catalog = catalog_for(inventory)
-        for concurrency in (1, 4, 10):
-            probes = build_probes(
-                ProbeSettings(
-                    concurrency=concurrency, ssh=SshOptions(known_hosts=(lab.known_hosts,))
-                )
-            )
-            started = time.perf_counter()
-            report = run_audit(
-                inventory, catalog, probes, AuditSettings(timeout=60, show_progress=False)
-            )
-            elapsed = time.perf_counter() - started
-            go = sum(r.verdict.value == "go" for r in report.results)
+        started = time.perf_counter()
+        for lab in labs:
+            if lab is not labs[0]:  # one client key for every block
+                lab.state_dir.mkdir(parents=True, exist_ok=True)
+                for name in (labs[0].client_key.name, labs[0].client_key.name + ".pub"):
+                    (lab.state_dir / name).write_bytes((labs[0].state_dir / name).read_bytes())
+                    (lab.state_dir / name).chmod(0o600)
+            lab.up()
+        print(f"fleet of {max(FLEET_SIZES)} sshd up in {time.perf_counter() - started:.0f} s")
+        for count in FLEET_SIZES:
+            chosen = sshd_fleet(workdir, count)
+            for lab, own in zip(chosen, labs, strict=False):
+                lab.state_dir = own.state_dir
+            path = fleet_inventory(chosen, workdir / f"fleet-sshd-{count}.yaml")
+            report = workdir / f"fleet-sshd-{count}.json"
+            figures = audit_process(path, report)
+            document = json.loads(report.read_text())
+            size = report.stat().st_size
+            go = document["summary"]["go"]
+            incomplete = document["summary"]["incomplete"]
             rows.append(
                 [
                     count,
-                    concurrency,
-                    f"{elapsed:.2f}",
-                    f"{elapsed / count * 1000:.0f}",
+                    f"{figures['wall']:.1f}",
+                    f"{figures['wall'] / count * 1000:.0f}",
+                    f"{figures['cpu'] / count * 1000:.0f}",
+                    f"{figures['rss_mb']:.0f}",
+                    f"{figures['workers_mb']:.0f}",
+                    f"{size / count / 1024:.1f}",
                     f"{go}/{count}",
+                    incomplete,
                 ]
             )
+            print("  ", rows[-1], flush=True)
     finally:
-        lab.down()
+        for lab in labs:
+            lab.down()
     return rows
 
 
@@ -334,14 +418,32 @@ def main() -> int:
         for count in SIZES:
             elapsed, findings = measure(count, Path(tmp))
             rows.append([count, f"{elapsed:.2f}", f"{elapsed / count * 1000:.1f}", findings])
-        ssh_rows = ssh_stage(Path(tmp))
+        ssh_rows = fleet_stage(Path(tmp))
         service_rows = services_stage(Path(tmp))
         aws_rows = aws_stage(Path(tmp))
     print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
     print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
     if ssh_rows:
-        print("\nSSH stage (probes ssh, ssh_auth, sshd; rule pack ssh) on real sshd instances")
-        print(tabulate(ssh_rows, headers=["sshd", "concurrency", "wall s", "ms / host", "GO"]))
+        print(
+            "\nFleet of real sshd, rule packs baseline + ssh, default concurrency, "
+            "`auditor audit` as its own process"
+        )
+        print(
+            tabulate(
+                ssh_rows,
+                headers=[
+                    "sshd",
+                    "wall s",
+                    "ms / server",
+                    "CPU ms / server",
+                    "peak RSS MB",
+                    "rule workers MB",
+                    "JSON KB / server",
+                    "GO",
+                    "incomplete",
+                ],
+            )
+        )
     if service_rows:
         print("\nServices stage: ports + services probes, every open port identified then checked")
         print(
