@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS targets (
 """
 
 
+def inventory_key(inventory: str) -> str:
+    """Runs of one inventory are compared by `auditor diff`: key them by absolute path
+    (an inventory that is not a file here, e.g. `<adhoc>`, by its name as written)."""
+    if inventory.startswith("<") or not Path(inventory).exists():
+        return inventory
+    return str(Path(inventory).resolve())
+
+
 def default_path() -> Path:
     if os.environ.get("AUDITOR_HISTORY"):
         return Path(os.environ["AUDITOR_HISTORY"]).expanduser()

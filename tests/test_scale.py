@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 
 from auditor.engine import AuditSettings, run_audit
+from auditor.history import History
 from auditor.inventory import Inventory
 from auditor.merge import merge
 from auditor.models import ProbeOutcome, Report, Status, Target
@@ -28,7 +29,7 @@ from auditor.reporting.serialize import report_to_dict
 from auditor.rules import load_catalog
 from auditor.scope import Scope
 from auditor.spool import StoredResults
-from tests.conftest import REPO
+from tests.conftest import REPO, run_auditor
 
 SCOPE = Scope((ipaddress.ip_network("127.80.0.0/16"),))
 SETTINGS = AuditSettings(show_progress=False)
@@ -168,3 +169,27 @@ def test_merge_reads_shards_of_either_schema(tmp_path: Path) -> None:
     assert root.status is Status.PASS and root.remediation and root.references
     assert merged.rules["ssh.permit-root-login"].title == root.title
     assert merged.started <= datetime.now(UTC)
+
+
+def test_a_merged_run_goes_into_the_history_for_diff(tmp_path: Path) -> None:
+    report = replace(_report(4), inventory_digest="e" * 64, inventory="<fleet>")
+    results = list(report.results)
+    for index, part in ((1, results[:3]), (2, results[3:])):
+        shard = replace(report, results=tuple(part), shard=(index, 2))
+        (tmp_path / f"{index}.json").write_text(JsonReporter().render(shard))
+    database = tmp_path / "history.sqlite"
+    shards = [str(tmp_path / "1.json"), str(tmp_path / "2.json")]
+    merged = run_auditor("merge", *shards, "--history", str(database), "-f", "json")
+    assert merged.code == 3, merged.stderr  # the stand-in probes leave the ssh pack incomplete
+    history = History(database)
+    try:
+        (run,) = history.runs()
+        assert run.inventory == "<fleet>" and run.finished and run.verdict == "no-go"
+        assert set(history.findings(run.id)) == {r.target.name for r in results}
+    finally:
+        history.close()
+    again = run_auditor("merge", *shards, "--history", str(database), "-f", "json")
+    assert again.code == 3
+    diff = run_auditor("diff", "--db", str(database), "-f", "json")
+    assert diff.code == 0, diff.stderr
+    assert (json.loads(diff.stdout)["from"], json.loads(diff.stdout)["to"]) == (1, 2)

@@ -22,7 +22,7 @@ from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosi
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
 from auditor.gate import exit_code
-from auditor.history import History, default_path
+from auditor.history import History, default_path, inventory_key
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
 from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.aws_discovery import with_discovered
@@ -64,6 +64,16 @@ REPORT_SCHEMA = click.option(
     help="JSON report schema version: 2, or 1 for consumers not yet migrated "
     "(docs/report.md#migrating-from-1-to-2).",
 )
+
+
+HISTORY = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run history database (default: $AUDITOR_HISTORY or "
+    "~/.local/state/server-auditor/history.sqlite).",
+)
+NO_HISTORY = click.option("--no-history", is_flag=True, help="Do not record this run.")
 
 
 def _output_options(func: F) -> F:
@@ -156,14 +166,8 @@ def _output_options(func: F) -> F:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Waivers file (docs/waivers.md): accepted risks with an approver and an expiry.",
         ),
-        click.option(
-            "--history",
-            "history_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Run history database (default: $AUDITOR_HISTORY or "
-            "~/.local/state/server-auditor/history.sqlite).",
-        ),
-        click.option("--no-history", is_flag=True, help="Do not record this run."),
+        HISTORY,
+        NO_HISTORY,
         click.option(
             "--include-facts",
             is_flag=True,
@@ -399,8 +403,7 @@ def _run(
     )
     history = None if no_history else History(history_path or default_path())
     writers = _open_outputs(destinations)  # before any probe: a bad path costs nothing
-    # Runs of the same inventory are compared by `auditor diff`: key them by absolute path.
-    key = inventory.path if inventory.path.startswith("<") else str(Path(inventory.path).resolve())
+    key = inventory_key(inventory.path)
     run_id = history.start(key, datetime.now(UTC).isoformat(), __version__) if history else 0
     settings = AuditSettings(
         fail_on=Severity(fail_on),

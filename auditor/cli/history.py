@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from auditor.cli.base import cli, user_errors
-from auditor.history import History, default_path, diff
+from auditor.history import History, default_path, diff, inventory_key
 from auditor.reporting.escape import terminal
 
 
@@ -51,8 +51,7 @@ def diff_command(
     if run_a is None or run_b is None:
         if run_a is not None or run_b is not None:
             raise click.UsageError("give two runs, or none for the last two")
-        inventory_key = str(Path(inventory_path).resolve()) if inventory_path else None
-        run_a, run_b = store.last_two(inventory_key)
+        run_a, run_b = store.last_two(inventory_key(inventory_path) if inventory_path else None)
     first, second = store.run(run_a), store.run(run_b)
     for run in (first, second):
         if run.finished is None:
