@@ -98,14 +98,17 @@ FLEET_SIZES = tuple(int(n) for n in os.environ.get("BENCH_FLEET", "50,200,1000")
 """Sizes of the sshd fleet (`BENCH_FLEET=50,200` for a shorter run)."""
 
 
+BLOCK = 240
+
+
 def sshd_fleet(workdir: Path, count: int) -> list[Any]:
     """`count` real sshd, each in its own mount namespace on its own loopback address, as
-    labs of at most 250 hosts (one /24 each) sharing one client key."""
+    labs of at most 240 hosts (127.83.N.10-249) sharing one client key."""
     from tests.lab.lab import HARDENED_SSHD, Lab, LabHost, _ssh_change
     from tests.lab.services import Sshd
 
     labs = []
-    for block in range(0, count, 250):
+    for block in range(0, count, BLOCK):
         fleet = tuple(
             LabHost(
                 f"ssh-{block + i:04d}",
@@ -113,9 +116,9 @@ def sshd_fleet(workdir: Path, count: int) -> list[Any]:
                 (Sshd(config=HARDENED_SSHD),),
                 change=_ssh_change(f"C{block + i}"),
             )
-            for i in range(min(250, count - block))
+            for i in range(min(BLOCK, count - block))
         )
-        labs.append(Lab(workdir / f"ssh-lab-{block // 250}", f"127.83.{block // 250}", fleet))
+        labs.append(Lab(workdir / f"ssh-lab-{block // BLOCK}", f"127.83.{block // BLOCK}", fleet))
     return labs
 
 
