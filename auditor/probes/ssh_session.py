@@ -32,6 +32,8 @@ from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure
 from auditor.probes.deadline import Deadline
 from auditor.probes.ssh_commands import command
+from auditor.probes.ssh_known_hosts import KnownHosts, UnreadableKnownHosts
+from auditor.probes.ssh_known_hosts import load as load_known_hosts
 from auditor.scope import Scope
 
 MAX_OUTPUT = 256 * 1024
@@ -96,13 +98,12 @@ def name_forms(endpoint: Endpoint) -> list[str]:
     return [*hosts, *bracketed] if endpoint.port == 22 else bracketed
 
 
-def known_keys(store: paramiko.HostKeys, endpoint: Endpoint) -> dict[str, list[paramiko.PKey]]:
+def known_keys(store: KnownHosts, endpoint: Endpoint) -> dict[str, list[paramiko.PKey]]:
     """The keys known for this server under any of its names, by key type."""
     found: dict[str, list[paramiko.PKey]] = {}
     for name in name_forms(endpoint):
-        entry = store.lookup(name)
-        for key_type, key in (entry or {}).items():
-            keys = found.setdefault(key_type, [])
+        for key in store.lookup(name):
+            keys = found.setdefault(key.get_name(), [])
             if key not in keys:
                 keys.append(key)
     return found
@@ -177,15 +178,11 @@ class _VerifyHostKey(paramiko.MissingHostKeyPolicy):
                 store.write(f"{names} {key.get_name()} {key.get_base64()}\n")
 
 
-def _load_store(paths: Sequence[Path | None]) -> paramiko.HostKeys:
-    store = paramiko.HostKeys()
-    for path in paths:
-        if path is not None and path.expanduser().is_file():
-            try:
-                store.load(str(path.expanduser()))
-            except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
-                raise ProbeFailure(f"cannot read known_hosts file {path}: {exc}") from None
-    return store
+def _load_store(paths: Sequence[Path | None]) -> KnownHosts:
+    try:
+        return load_known_hosts([p for p in paths if p is not None])
+    except UnreadableKnownHosts as exc:
+        raise ProbeFailure(str(exc)) from None
 
 
 def endpoint_for(target: Target, options: SshOptions) -> tuple[Endpoint, str | None]:
