@@ -399,6 +399,26 @@ def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[lis
         )
         elapsed = time.perf_counter() - started
         aws_api.Aws.client = original  # type: ignore[method-assign]
+        # The same account audited by the CLI in its own process: peak RSS, report size.
+        account = workdir / "account.yaml"
+        account.write_text(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "scope": ["127.84.0.0/24"],
+                    "servers": [],
+                    "cloud": {
+                        "aws": {
+                            "endpoint_url": endpoint,
+                            "regions": [cloud.REGION],
+                            "discover": True,
+                        }
+                    },
+                }
+            )
+        )
+        report_path = workdir / "account.json"
+        cli = audit_process(account, report_path)
     finally:
         lab.down()
     resources = len(report.results)
@@ -411,6 +431,9 @@ def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[lis
             calls[0],
             f"{calls[0] / resources:.1f}",
             incomplete,
+            f"{cli['wall']:.1f}",
+            f"{cli['rss_mb']:.0f}",
+            f"{report_path.stat().st_size / 1e6:.2f}",
         ]
     ]
 
@@ -474,6 +497,9 @@ def main() -> int:
                 "API calls",
                 "calls / resource",
                 "incomplete",
+                "CLI wall s",
+                "CLI peak RSS MB",
+                "JSON MB",
             ],
         )
     )

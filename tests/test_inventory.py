@@ -88,3 +88,15 @@ def test_adhoc_inventory_scope_is_exactly_the_hosts() -> None:
 def test_adhoc_inventory_rejects_bad_ports() -> None:
     with pytest.raises(InputError, match="bad port list"):
         adhoc_inventory(["127.0.0.1"], ports="ssh")
+
+
+def test_an_account_wide_audit_needs_no_server(tmp_path: Path) -> None:
+    """`cloud.aws.discover` audits every resource of the account: a list of servers is then
+    optional (without discovery an empty list is still refused: see bad/no-servers.yaml)."""
+    path = tmp_path / "account.yaml"
+    path.write_text(
+        "version: 1\nscope: [127.84.0.0/24]\nservers: []\n"
+        "cloud: {aws: {regions: [eu-west-1], discover: true}}\n"
+    )
+    inventory = load_inventory(path)
+    assert inventory.targets == () and inventory.aws is not None and inventory.aws.discover

@@ -85,9 +85,12 @@ def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ())
             )
         seen[target.name] = server.line
         targets.append(target)
-    if not targets:
-        raise servers_node.error("no servers listed", hint="add at least one server")
     aws = _aws_settings(root.get("cloud"))
+    if not targets and not (aws is not None and aws.discover):
+        raise servers_node.error(
+            "no servers listed",
+            hint="add at least one server, or audit a whole account with cloud.aws.discover",
+        )
     if aws is None and any(t.aws for t in targets):
         raise root.error(
             "servers link AWS resources but there is no `cloud.aws` section",
