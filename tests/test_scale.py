@@ -193,3 +193,28 @@ def test_a_merged_run_goes_into_the_history_for_diff(tmp_path: Path) -> None:
     diff = run_auditor("diff", "--db", str(database), "-f", "json")
     assert diff.code == 0, diff.stderr
     assert (json.loads(diff.stdout)["from"], json.loads(diff.stdout)["to"]) == (1, 2)
+
+
+def test_known_hosts_is_read_once_and_again_only_when_it_changes(tmp_path: Path) -> None:
+    """One parse per run, not one per login (paramiko's load is quadratic in the file)."""
+    import subprocess
+
+    import paramiko
+
+    from auditor.probes import ssh_known_hosts
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")])
+    kind, blob = (tmp_path / "k.pub").read_text().split()[:2]
+    hashed = paramiko.HostKeys.hash_host("10.0.0.7")
+    path = tmp_path / "known_hosts"
+    lines = [f"10.1.{i // 250}.{i % 250} {kind} {blob}" for i in range(1000)]
+    path.write_text("\n".join([*lines, f"{hashed} {kind} {blob}", "bad line"]) + "\n")
+    first = ssh_known_hosts.load([path, tmp_path / "absent"])
+    assert ssh_known_hosts.load([path, tmp_path / "absent"]) is first  # not read again
+    assert [k.get_base64() for k in first.lookup("10.1.3.249")] == [blob]
+    assert [k.get_base64() for k in first.lookup("10.0.0.7")] == [blob]  # hashed entry
+    assert first.lookup("10.0.0.8") == []
+    with path.open("a") as more:  # as trust-on-first-use appends
+        more.write(f"[10.0.0.9]:2222 {kind} {blob}\n")
+    again = ssh_known_hosts.load([path, tmp_path / "absent"])
+    assert again is not first and len(again.lookup("[10.0.0.9]:2222")) == 1
