@@ -166,10 +166,11 @@ ROOTS: Mapping[str, FactRoot] = {
 SERVICE_FIELDS: Mapping[str, Any] = {
     "port": "port number (int)",
     "proto": "`tcp`",
-    "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, `http`, "
-    "`https`, `ftp`, `rsync`, `docker`, `etcd`, `kubelet`, `prometheus`; or, on a port no "
-    "check covers, the identified protocol (`ssh`, `smtp`, `mysql`, `postgresql`, `tls`, "
-    "`vnc`, `telnet`, `pop3`, `imap`) or `unknown`",
+    "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
+    "`postgresql`, `http`, `https`, `ftp`, `rsync`, or the id of a check file's check "
+    "(`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check covers, the "
+    "identified protocol (`ssh`, `smtp`, `mysql`, `tls`, `vnc`, `telnet`, `pop3`, `imap`) "
+    "or `unknown`",
     "identified": "the protocol the identification greetings named on this port, or `unknown`",
     "detected_by": "why it was checked: identified, nmap's name, the well-known port, the "
     "change record",
@@ -177,6 +178,8 @@ SERVICE_FIELDS: Mapping[str, Any] = {
     "evidence": "a few redacted bytes that prove the answer",
     "details": "map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
     "reference": "the nuclei template whose proof the check uses",
+    "rule": "for a check file's check: the rule that judges it (its own, or the generic "
+    "`services.open-access`); empty for Python checks",
     "error": "why the check failed (then every rule on this service is `error`), else empty",
 }
 

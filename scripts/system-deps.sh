@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached etcd-server prometheus
           chromium fonts-dejavu-core
-          vsftpd rsync sudo iproute2 util-linux python3-venv)
-commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus chromium)
+          vsftpd rsync sudo iproute2 util-linux python3-venv postgresql mariadb-server openssl)
+commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus chromium
+          mariadbd openssl)
 
 missing=()
 for cmd in "${commands[@]}"; do
@@ -16,6 +17,10 @@ for cmd in "${commands[@]}"; do
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=(python3-venv)
+fi
+# Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<version>/bin.
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+  missing+=(postgresql)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -22,6 +22,9 @@ def test_wheel_ships_rule_packs_and_schema_and_runs_elsewhere(tmp_path: Path) ->
     packs = {p.name for p in (REPO / "rules").glob("*.yaml")}
     assert {f"auditor/builtin_rules/{p}" for p in packs} <= names
     assert "auditor/schemas/auditor-report-1.schema.json" in names
+    assert "auditor/schemas/auditor-report-2.schema.json" in names
+    checks = {p.name for p in (REPO / "rules" / "checks").glob("*.yaml")}
+    assert checks and {f"auditor/builtin_rules/checks/{c}" for c in checks} <= names
 
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)

@@ -3,6 +3,7 @@ and tarpits and garbage that must end as errors in time."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
@@ -22,7 +23,7 @@ from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis
 
-SERVICE_HOSTS = ["vendor-built", "cache", "files", "platform"]
+SERVICE_HOSTS = ["hardened", "vendor-built", "cache", "files", "platform"]
 SCOPE = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
 
 
@@ -65,6 +66,41 @@ def test_nginx_listing_git_and_env_are_found_and_secrets_redacted(report: dict[s
     env = found[("services.http-env-exposed", "service:http@80/tcp")]
     assert env["evidence"]["service"]["details"]["env_keys"] == ["APP_ENV", "DB_PASSWORD"]
     assert "lab-not-a-secret" not in json.dumps(report)  # the value never leaves the server
+
+
+def test_postgresql_trust_is_proven_on_real_postgres_and_scram_passes(
+    report: dict[str, Any],
+) -> None:
+    """The vendor's PostgreSQL lets `postgres` in without a password; the hardened one asks
+    for SCRAM. Both are real PostgreSQL servers, and no query was ever sent."""
+    vendor = _findings(report, "vendor-built")
+    trust = vendor[("services.postgresql-trust", "service:postgresql@5432/tcp")]
+    assert trust["status"] == "fail" and trust["severity"] == "critical"
+    service = trust["evidence"]["service"]  # what the rule read: evidence, not details
+    assert "AuthenticationOk without a password (server_version 15" in service["evidence"]
+    assert "details" not in service
+    hardened = _findings(report, "hardened")
+    scram = hardened[("services.postgresql-trust", "service:postgresql@5432/tcp")]
+    assert scram["status"] == "pass"
+    assert scram["evidence"]["service"]["evidence"].endswith(
+        "asks for scram-sha-256 authentication"
+    )
+    assert next(t for t in report["targets"] if t["name"] == "hardened")["verdict"] == "go"
+
+
+def test_mariadb_handshake_says_whether_tls_is_offered(report: dict[str, Any]) -> None:
+    """Real MariaDB: the vendor's offers no TLS (Debian's default), the hardened one has a
+    certificate. Only the server's handshake is read; nothing is sent."""
+    vendor = _findings(report, "vendor-built")
+    plain = vendor[("services.mysql-no-tls", "service:mysql@3306/tcp")]
+    assert plain["status"] == "fail" and plain["severity"] == "medium"
+    service = plain["evidence"]["service"]  # the fact the rule judged, and its proof
+    assert service["details"] == {"ssl": False}
+    assert "-MariaDB" in service["evidence"] and "mysql_native_password" in service["evidence"]
+    assert service["evidence"].endswith("offers no TLS")
+    hardened = _findings(report, "hardened")
+    tls = hardened[("services.mysql-no-tls", "service:mysql@3306/tcp")]
+    assert tls["status"] == "pass" and tls["evidence"]["service"]["details"] == {"ssl": True}
 
 
 def test_anonymous_ftp_rsync_etcd_prometheus(report: dict[str, Any]) -> None:
@@ -184,9 +220,21 @@ def _garbage(client: socket.socket) -> None:
     time.sleep(4)
 
 
-@pytest.mark.parametrize("behaviour", [_tarpit, _garbage], ids=["tarpit", "garbage"])
+def _oversized(client: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the check hangs up once it has read enough
+        client.sendall(b"A" * 4_000_000)
+    time.sleep(4)
+
+
 @pytest.mark.parametrize(
-    "kind", ["redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync", "etcd"]
+    "behaviour", [_tarpit, _garbage, _oversized], ids=["tarpit", "garbage", "oversized"]
+)
+@pytest.mark.parametrize(
+    "kind",
+    [
+        *("redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync"),
+        *("postgresql", "mysql", "etcd", "docker", "kubelet", "prometheus"),
+    ],
 )
 def test_tarpit_and_garbage_end_as_errors_in_time(kind: str, behaviour: Callable) -> None:  # type: ignore[type-arg]
     ip = f"{LISTENER_NETWORK}.74"

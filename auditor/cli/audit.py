@@ -161,6 +161,14 @@ def _output_options(func: F) -> F:
         ),
         rules_dir_option,
         click.option(
+            "--service-checks-dir",
+            "service_checks_dirs",
+            multiple=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder of your own network checks (YAML, docs/network-checks.md), used "
+            "beside the shipped ones; repeatable.",
+        ),
+        click.option(
             "--waivers",
             "waivers_file",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -358,6 +366,7 @@ def _run(
     service_detection: bool,
     scanner: str,
     rules_dirs: tuple[Path, ...],
+    service_checks_dirs: tuple[Path, ...],
     params: tuple[str, ...],
     concurrency: int,
     known_hosts: tuple[Path, ...],
@@ -399,7 +408,9 @@ def _run(
         config_file=ssh_config,
     )
     probes = build_probes(
-        ProbeSettings(concurrency, service_detection, scanner, ssh, inventory.aws),
+        ProbeSettings(
+            concurrency, service_detection, scanner, ssh, inventory.aws, service_checks_dirs
+        ),
     )
     history = None if no_history else History(history_path or default_path())
     writers = _open_outputs(destinations)  # before any probe: a bad path costs nothing

@@ -7,13 +7,14 @@ costs nothing for inventories whose rule packs never read its facts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from auditor.models import AwsSettings
 from auditor.probes.aws import AwsProbe
 from auditor.probes.base import Probe
 from auditor.probes.host import HostProbe
 from auditor.probes.ports import PortProbe
-from auditor.probes.services import ServicesProbe
+from auditor.probes.services import ServicesProbe, load_checks
 from auditor.probes.ssh_auth import SshAuthProbe
 from auditor.probes.ssh_session import SshOptions
 from auditor.probes.ssh_wire import SshAlgorithmsProbe
@@ -28,6 +29,8 @@ class ProbeSettings:
     scanner: str = "nmap"
     ssh: SshOptions = field(default_factory=SshOptions)
     aws: AwsSettings | None = None
+    service_checks_dirs: tuple[Path, ...] = ()
+    """Folders of the user's own check files (`--service-checks-dir`)."""
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
@@ -36,7 +39,7 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshAlgorithmsProbe(settings.concurrency),
         SshAuthProbe(settings.concurrency),
         SshdConfigProbe(settings.ssh, settings.concurrency),
-        ServicesProbe(settings.concurrency),
+        ServicesProbe(settings.concurrency, load_checks(settings.service_checks_dirs)),
         HostProbe(settings.ssh, settings.concurrency),
         AwsProbe(settings.aws, settings.concurrency),
     ]

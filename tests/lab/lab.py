@@ -24,9 +24,11 @@ from tests.lab.services import (
     AnonymousFtp,
     Etcd,
     LabError,
+    MariaDb,
     Memcached,
     MotoServer,
     Nginx,
+    Postgres,
     Prometheus,
     Redis,
     RsyncDaemon,
@@ -139,14 +141,18 @@ FLEET: tuple[LabHost, ...] = (
     LabHost(
         "hardened",
         10,
-        (Sshd(config=HARDENED_SSHD),),
+        (Sshd(config=HARDENED_SSHD), Postgres(auth="scram-sha-256"), MariaDb(tls=True)),
         change={
             "id": "CHG-1001",
             "approved": True,
             "owner": "infra-team",
             "go_live": "2026-12-01",
             "data": [],
-            "exposes": [{"port": 22, "proto": "tcp", "service": "ssh", "to": "internal"}],
+            "exposes": [
+                {"port": 22, "proto": "tcp", "service": "ssh", "to": "internal"},
+                {"port": 5432, "proto": "tcp", "service": "postgresql", "to": "internal"},
+                {"port": 3306, "proto": "tcp", "service": "mysql", "to": "internal"},
+            ],
         },
         tags={"env": "prod", "role": "bastion"},
         aws={"buckets": [cloud.GOOD_BUCKET], "instance": "good"},
@@ -157,6 +163,8 @@ FLEET: tuple[LabHost, ...] = (
         (
             Sshd(config=VENDOR_SSHD),
             Redis(),
+            Postgres(auth="trust"),
+            MariaDb(),
             Nginx(
                 autoindex=True,
                 files=(

@@ -181,6 +181,104 @@ class Redis(Service):
         return _spawn(["redis-server", str(conf)], home, netns)
 
 
+def postgres_binary(name: str) -> str:
+    """Debian keeps PostgreSQL's programs in /usr/lib/postgresql/<version>/bin, off PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else name
+
+
+@dataclass(frozen=True)
+class Postgres(Service):
+    """PostgreSQL with `auth` on every TCP line of pg_hba.conf (`trust` as a careless build
+    has it, or `scram-sha-256`).
+
+    PostgreSQL refuses to run as root and the lab's folders are root's own, so the cluster's
+    folder is bind-mounted on /mnt in a private mount namespace and the server runs there as
+    the `postgres` user: nothing outside the lab's folder is touched.
+    """
+
+    kind: str = "postgresql"
+    port: int = 5432
+    auth: str = "scram-sha-256"
+
+    def binaries(self) -> tuple[str, ...]:
+        return (postgres_binary("postgres"), postgres_binary("initdb"), "unshare", "setpriv")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        cluster = home / "cluster"
+        shutil.rmtree(cluster, ignore_errors=True)
+        cluster.mkdir(parents=True)
+        shutil.chown(cluster, "postgres", "postgres")
+        hba = (
+            "local all all trust\n"
+            f"host all all 0.0.0.0/0 {self.auth}\nhost all all ::/0 {self.auth}\n"
+        )
+        as_postgres = "exec setpriv --reuid=postgres --regid=postgres --init-groups"
+        script = (
+            f"mount --bind {cluster} /mnt && "
+            f"setpriv --reuid=postgres --regid=postgres --init-groups "
+            f"{postgres_binary('initdb')} -D /mnt/data -U postgres -A {self.auth} --no-sync "
+            f"--auth-local=trust > /mnt/initdb.log 2>&1 && "
+            f"printf '{hba}' > /mnt/data/pg_hba.conf && "
+            f"{as_postgres} {postgres_binary('postgres')} -D /mnt/data -k /mnt -p {self.port} "
+            f"-c listen_addresses={ip} -c fsync=off -c max_connections=20 "
+            "-c shared_buffers=16MB"
+        )
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class MariaDb(Service):
+    """MariaDB from Debian, as the `mysql` user in a private mount namespace (its folder is
+    bind-mounted on /mnt, as for PostgreSQL). `tls` gives it a self-signed certificate, so
+    its handshake offers TLS; without it, it offers none (Debian's default)."""
+
+    kind: str = "mysql"
+    port: int = 3306
+    tls: bool = False
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("mariadbd", "mariadb-install-db", "unshare", "openssl")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        folder = home / "mariadb"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        options = [
+            f"--bind-address={ip}",
+            f"--port={self.port}",
+            "--socket=/mnt/mysqld.sock",
+            "--datadir=/mnt/data",
+            "--pid-file=/mnt/mysqld.pid",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=16M",
+            "--log-error=/mnt/error.log",
+        ]
+        if self.tls:
+            subprocess.run(
+                [
+                    *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+                    *("-subj", "/CN=lab-mariadb", "-keyout", str(folder / "key.pem")),
+                    *("-out", str(folder / "cert.pem")),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            options += ["--ssl-cert=/mnt/cert.pem", "--ssl-key=/mnt/key.pem"]
+        shutil.chown(folder, "mysql", "mysql")
+        for child in folder.iterdir():
+            shutil.chown(child, "mysql", "mysql")
+        script = (
+            f"mount --bind {folder} /mnt && "
+            "mariadb-install-db --no-defaults --user=mysql --datadir=/mnt/data --skip-test-db "
+            "--auth-root-authentication-method=socket > /mnt/install.log 2>&1 && "
+            f"exec mariadbd --no-defaults --user=mysql {' '.join(options)}"
+        )
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
+        return _spawn(argv, home, netns)
+
+
 @dataclass(frozen=True)
 class Nginx(Service):
     kind: str = "http"

@@ -8,6 +8,10 @@ the protocol, nmap's name for the port and the well-known port decide as before,
 port itself becomes a `kind: unknown` record that a rule fails. Each check sends the minimal
 request that proves access (the nuclei templates' proofs) with bounded reads.
 
+Checks come from two places behind one interface (`ServiceCheck`): YAML check files (the
+shipped `rules/checks/` and any `--service-checks-dir`, docs/network-checks.md), and Python
+modules for the protocols that need real parsing (RESP, BSON, PostgreSQL, FTP...).
+
 A check that times out, gets garbage, or fails in any unforeseen way yields a service
 record with an `error`: every rule on it is `error`, never `pass`, and the other ports'
 checks go on.
@@ -15,40 +19,50 @@ checks go on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import ServiceCheck
+from auditor.probes.services.checkfile import load_check_dirs
+from auditor.probes.services.datacheck import service_check
 from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
 from auditor.probes.services.http import HTTP, HTTPS
-from auditor.probes.services.http_apis import DOCKER, ETCD, KUBELET, PROMETHEUS
 from auditor.probes.services.identify import UNKNOWN, Identity, identify
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
+from auditor.probes.services.mysql import MYSQL
+from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
 from auditor.probes.services.wire import ServiceError
 from auditor.scope import Scope
 
-CHECKS: tuple[ServiceCheck, ...] = (
+PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     REDIS,
     MEMCACHED,
     MONGODB,
     ELASTICSEARCH,
+    POSTGRESQL,
+    MYSQL,
     HTTP,
     HTTPS,
     FTP,
     RSYNC,
-    DOCKER,
-    ETCD,
-    KUBELET,
-    PROMETHEUS,
 )
+"""Checks whose protocol needs real parsing; everything else is a check file."""
+
+
+def load_checks(directories: Iterable[Path] = ()) -> tuple[ServiceCheck, ...]:
+    """The Python checks, then every check file (shipped, then each of `directories`)."""
+    return PYTHON_CHECKS + tuple(service_check(c) for c in load_check_dirs(directories))
+
+
 PER_CHECK_SECONDS = 10.0
 PER_PORT_IDENTIFY_SECONDS = 6.0
 IDENTIFY_IN_PARALLEL = 8
@@ -56,6 +70,7 @@ IDENTIFY_IN_PARALLEL = 8
 
 GENERIC = {"http": HTTP, "https": HTTPS, "redis": REDIS, "memcached": MEMCACHED}
 GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
+GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL}
 """The check that every port identified as this protocol gets, unless a more specific check
 of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
 
@@ -64,6 +79,7 @@ def plan(
     target: Target,
     open_ports: list[Mapping[str, Any]],
     identities: Mapping[int, Identity | str] | None = None,
+    checks: Sequence[ServiceCheck] | None = None,
 ) -> list[tuple[int, ServiceCheck, str]]:
     """(port, check, why) for every service to check on this target's open TCP ports.
 
@@ -76,6 +92,7 @@ def plan(
         if e.proto == "tcp"
     }
     planned: list[tuple[int, ServiceCheck, str]] = []
+    checks = load_checks() if checks is None else checks
     for port in open_ports:
         number = int(port["number"])
         if port.get("proto") != "tcp" or port.get("state") != "open":
@@ -83,7 +100,7 @@ def plan(
         found = (identities or {}).get(number)
         protocol = found.protocol if isinstance(found, Identity) else UNKNOWN
         chosen: list[tuple[int, ServiceCheck, str]] = []
-        for check in CHECKS:
+        for check in checks:
             reasons = []
             guesses = []
             if port.get("service") in check.names:
@@ -126,6 +143,10 @@ class ServicesProbe(PerTargetProbe):
     name = "services"
     needs = ("ports",)
 
+    def __init__(self, concurrency: int = 16, checks: Sequence[ServiceCheck] | None = None) -> None:
+        super().__init__(concurrency)
+        self.checks = tuple(load_checks() if checks is None else checks)
+
     def probe(
         self,
         target: Target,
@@ -144,7 +165,7 @@ class ServicesProbe(PerTargetProbe):
         identities = _identify_all(ip, numbers, deadline)
         records = []
         checked: set[int] = set()
-        for port, check, why in plan(target, open_ports, identities):
+        for port, check, why in plan(target, open_ports, identities, self.checks):
             checked.add(port)
             records.append(self._check(ip, port, check, why, identities.get(port), deadline))
         for port in numbers:
@@ -163,6 +184,7 @@ class ServicesProbe(PerTargetProbe):
     ) -> dict[str, Any]:
         record = _record(port, check.kind, why, identity)
         record["reference"] = check.reference
+        record["rule"] = check.rule
         try:
             answer = check.check(ip, port, deadline.sub(PER_CHECK_SECONDS))
         except ServiceError as exc:
@@ -194,6 +216,7 @@ def _record(port: int, kind: str, why: str, identity: Identity | str | None) -> 
         "evidence": "",
         "details": {},
         "reference": "",
+        "rule": "",
         "error": "",
     }
 

@@ -32,6 +32,9 @@ class ServiceCheck:
     protocol: str = ""
     """The wire protocol it speaks as identification names it (`http` for Docker, etcd...);
     defaults to `kind`."""
+    rule: str = ""
+    """For checks from check files: the rule that judges their records (a dedicated one, or
+    the generic `services.open-access`); empty for Python checks, judged by their kind."""
 
     def __post_init__(self) -> None:
         if not self.protocol:

@@ -87,8 +87,17 @@ class HttpResponse:
 
 def http_get(ip: str, port: int, path: str, deadline: Deadline, tls: bool = False) -> HttpResponse:
     """One HTTP/1.0 GET (no keep-alive, no chunking), body capped at 64 KiB."""
+    return http_request(ip, port, "GET", path, deadline, tls)
+
+
+def http_request(
+    ip: str, port: int, method: str, path: str, deadline: Deadline, tls: bool = False
+) -> HttpResponse:
+    """One read-only HTTP/1.0 request (GET or HEAD, nothing else), body capped at 64 KiB."""
+    if method not in ("GET", "HEAD"):
+        raise ValueError(f"{method} is not a read-only HTTP method")
     request = (
-        f"GET {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: server-auditor\r\n"
+        f"{method} {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: server-auditor\r\n"
         "Accept: */*\r\nConnection: close\r\n\r\n"
     ).encode()
     with connect(ip, port, deadline, tls) as sock:
@@ -99,7 +108,9 @@ def http_get(ip: str, port: int, path: str, deadline: Deadline, tls: bool = Fals
         raw = recv_until(sock, b"\r\n\r\n", deadline)
         head, marker, body = raw.partition(b"\r\n\r\n")
         length = _CONTENT_LENGTH.search(head) if marker else None
-        if marker and length is not None:
+        if marker and method == "HEAD":
+            pass  # a HEAD reply has no body, whatever its Content-Length says
+        elif marker and length is not None:
             # Some servers keep the connection open after the body despite HTTP/1.0 and
             # `Connection: close` (etcd's peer port): stop at Content-Length, not at close.
             wanted = min(int(length.group(1)), MAX_READ)

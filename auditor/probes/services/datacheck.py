@@ -1,0 +1,176 @@
+"""Running a network check from a check file: its steps, in order, under the deadline.
+
+Each step makes its one bounded exchange, then, in this order:
+1. extracts its values (redacted at once: nothing unredacted is ever stored);
+2. `protected` matches → the service asked for credentials: done, not open;
+3. `require` does not match → this is not the service the check is for: an error;
+4. `open` matches → open access, proven by the evidence: done.
+When every step has run and none decided, the check's `otherwise` says what that means:
+`error` by default, because a reply nobody foresaw must never read as a pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.probes.deadline import Deadline
+from auditor.probes.services.base import Answer, ServiceCheck
+from auditor.probes.services.checkfile import Extractor, Matcher, NetworkCheck, Step
+from auditor.probes.services.wire import (
+    HttpResponse,
+    ServiceError,
+    connect,
+    http_request,
+    parse_json,
+    printable,
+    recv_until,
+)
+
+REDACTED = b"<redacted>"
+MAX_VALUE = 120
+"""Characters kept of an extracted value: evidence proves, it does not copy data."""
+
+
+class _Reply:
+    """One step's reply, whatever the transport: status and headers for HTTP, body bytes."""
+
+    def __init__(self, body: bytes, http: HttpResponse | None = None) -> None:
+        self.body = body
+        self.http = http
+        self._json: object = _UNPARSED
+
+    @property
+    def status(self) -> int:
+        return self.http.status if self.http else 0
+
+    def json(self) -> object:
+        if self._json is _UNPARSED:
+            try:
+                self._json = parse_json(self.body)
+            except ServiceError:
+                self._json = None
+        return self._json
+
+    def summary(self, spec: NetworkCheck) -> str:
+        """What came back, in a few words: the status, or the first bytes (redacted)."""
+        if self.http is not None:
+            return f"HTTP {self.http.status}"
+        return f"{len(self.body)} bytes: {_redacted(spec, self.body[:200])[:40]!r}"
+
+
+_UNPARSED = object()
+
+
+def service_check(spec: NetworkCheck) -> ServiceCheck:
+    """The check file's check, behind the same interface as the Python checks."""
+
+    def run(ip: str, port: int, deadline: Deadline) -> Answer:
+        return _run(spec, ip, port, deadline)
+
+    return ServiceCheck(
+        spec.id,
+        run,
+        ports=spec.ports,
+        names=spec.names,
+        reference=spec.reference,
+        protocol=spec.protocol,
+        rule=spec.rule or GENERIC_RULE,
+    )
+
+
+GENERIC_RULE = "services.open-access"
+
+
+def _run(spec: NetworkCheck, ip: str, port: int, deadline: Deadline) -> Answer:
+    values: dict[str, str] = {"port": str(port)}
+    last = ""
+    for step in spec.steps:
+        reply = _exchange(spec, step, ip, port, deadline)
+        values["status"] = str(reply.status)
+        values["bytes"] = str(len(reply.body))
+        for extractor in step.extract:
+            found = _extract(extractor, reply)
+            if found is not None:
+                values[extractor.name] = _redacted(spec, found)
+        last = f"{step.describe()} → {reply.summary(spec)}"
+        if step.protected and _matches(step.protected, reply):
+            return Answer(False, _evidence(spec, values, last), _details(values))
+        if step.require and not _matches(step.require, reply):
+            raise ServiceError(f"not a {spec.id} answer ({last})")
+        if step.open and _matches(step.open, reply):
+            return Answer(True, _evidence(spec, values, last), _details(values))
+    if spec.otherwise == "protected":
+        return Answer(False, _evidence(spec, values, last), _details(values))
+    raise ServiceError(f"no matcher decided ({last})")
+
+
+def _exchange(spec: NetworkCheck, step: Step, ip: str, port: int, deadline: Deadline) -> _Reply:
+    if step.method is not None:
+        response = http_request(ip, port, step.method, step.path, deadline, spec.tls)
+        return _Reply(response.body[: step.max_bytes], response)
+    with connect(ip, port, deadline, spec.tls) as sock:
+        if step.send:
+            try:
+                sock.sendall(step.send)
+            except OSError as exc:
+                raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+        return _Reply(recv_until(sock, step.until, deadline, limit=step.max_bytes))
+
+
+def _matches(matcher: Matcher, reply: _Reply) -> bool:
+    tests: list[bool] = []
+    body = reply.body
+    if matcher.status:
+        tests.append(reply.status in matcher.status)
+    tests += [word in body for word in matcher.words]
+    tests += [pattern.search(body) is not None for pattern in matcher.regex]
+    if matcher.prefix is not None:
+        tests.append(body.startswith(matcher.prefix))
+    tests += [_lookup(reply.json(), key) is not None for key in matcher.json]
+    headers = reply.http.headers if reply.http else {}
+    tests += [bool(p.search(headers.get(name, ""))) for name, p in matcher.header]
+    if matcher.length is not None:
+        low, high = matcher.length
+        tests.append(low <= len(body) and (high is None or len(body) <= high))
+    return any(tests) if matcher.any else all(tests)
+
+
+def _extract(extractor: Extractor, reply: _Reply) -> bytes | None:
+    if extractor.json is not None:
+        value = _lookup(reply.json(), extractor.json)
+        if value is None or isinstance(value, dict | list):
+            return None
+        return str(value).encode("utf-8", "replace")
+    if extractor.regex is not None:
+        match = extractor.regex.search(reply.body)
+        return match.group(1) if match else None
+    if extractor.header is not None and reply.http is not None:
+        value = reply.http.headers.get(extractor.header)
+        return value.encode("latin-1", "replace") if value is not None else None
+    return None
+
+
+def _lookup(data: object, path: str) -> object:
+    for key in path.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _redacted(spec: NetworkCheck, value: bytes) -> str:
+    for pattern in spec.redact:
+        value = pattern.sub(REDACTED, value)
+    return printable(value, MAX_VALUE)
+
+
+def _evidence(spec: NetworkCheck, values: Mapping[str, str], last: str) -> str:
+    if not spec.evidence:
+        return last
+    return re.sub(r"\{([a-z_][a-z0-9_]*)\}", lambda m: values.get(m.group(1), "?"), spec.evidence)
+
+
+def _details(values: Mapping[str, str]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in ("port", "bytes")}

@@ -1,0 +1,262 @@
+"""Network checks as data (issue 13): the format, its read-only guarantee, a user's own check.
+
+The loader tests are fast (no network). The user-check test runs a real HTTP server
+(Python's own `http.server`) standing in for a made-up admin service, and the real CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import InputError
+from auditor.probes.services import load_checks
+from auditor.probes.services.checkfile import (
+    HTTP_METHODS,
+    READ_ONLY_SENDS,
+    builtin_checks_dir,
+    load_check_dirs,
+    load_check_file,
+)
+from tests.conftest import LISTENER_NETWORK, run_auditor, write_inventory
+
+GOOD = """\
+format: 1
+checks:
+  - id: acme-admin
+    protocol: http
+    ports: [8088]
+    reference: "runbook RB-12"
+    steps:
+      - http: {path: /admin/status.json}
+        extract:
+          build: {json: build.version}
+          secret: {regex: 'token=([a-z0-9]+)'}
+        protected: {status: [401, 403]}
+        open: {status: [200], json: [build]}
+    evidence: "GET /admin/status.json → build {build}, token {secret}"
+    redact: ['[a-z0-9]{12,}']
+"""
+
+
+def test_every_shipped_check_loads_and_can_only_read() -> None:
+    """The read-only proof: every step of every shipped check is a GET/HEAD or one of the
+    protocol-defined read-only payloads, and the format has no other way to send."""
+    checks = load_check_dirs(())
+    assert {c.id for c in checks} >= {"docker", "etcd", "kubelet", "prometheus"}
+    for check in checks:
+        for step in check.steps:
+            if step.method is not None:
+                assert step.method in HTTP_METHODS and step.send == b""
+            else:
+                assert step.send in READ_ONLY_SENDS, (check.id, step.send)
+    assert set(HTTP_METHODS) == {"GET", "HEAD"}
+    for payload in READ_ONLY_SENDS:
+        word = payload.split(b"\r\n")[0].lstrip(b"*1$4\r\n").upper()
+        assert not word.startswith((b"SET", b"DEL", b"FLUSH", b"CONFIG", b"PUT", b"POST"))
+
+
+def test_every_dedicated_rule_a_shipped_check_names_exists() -> None:
+    from auditor.rules import load_catalog
+
+    rules = {r.id for r in load_catalog(["services"]).all_rules()}
+    for check in load_check_dirs(()):
+        assert not check.rule or check.rule in rules, check.id
+    assert "services.open-access" in rules
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("      - http: {path: /admin/status.json}", None),
+        ("      - http: {path: /x, method: POST}", "steps[0].http.method: 'POST' is not one of"),
+        ("      - send: 'FLUSHALL\\r\\n'", "steps[0].send: not a known read-only request"),
+        ("      - send: 'INFO\\q'", "steps[0].send: unknown escape"),
+        ("      - http: {path: 'no-slash'}", "steps[0].http.path: an HTTP path starts with '/'"),
+        ("      - http: {path: /x}\n        body: x", "steps[0].body: unknown key"),
+    ],
+)
+def test_a_bad_check_is_one_line_with_file_line_and_key(
+    tmp_path: Path, change: str, expected: str | None
+) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(GOOD.replace("      - http: {path: /admin/status.json}", change))
+    if expected is None:
+        (check,) = load_check_file(path)
+        assert check.id == "acme-admin" and check.steps[0].method == "GET"
+        return
+    with pytest.raises(InputError) as caught:
+        load_check_file(path)
+    message = str(caught.value)
+    assert f"{path}:" in message and f"checks[0].{expected}" in message
+    assert "\n" not in message
+
+
+def test_an_unknown_placeholder_and_a_duplicate_id_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD.replace("build {build}", "build {bulid}"))
+    with pytest.raises(
+        InputError, match=r"a.yaml:\d+: checks\[0\].evidence: placeholder \{bulid\}"
+    ):
+        load_check_dirs([tmp_path])
+    (tmp_path / "a.yaml").write_text(GOOD.replace("id: acme-admin", "id: docker"))
+    with pytest.raises(InputError, match=r"check id 'docker' is already defined at .*http-apis"):
+        load_check_dirs([tmp_path])
+
+
+def test_the_cli_refuses_a_bad_checks_dir_before_probing(tmp_path: Path) -> None:
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "bad.yaml").write_text(
+        GOOD.replace("method", "x").replace(
+            "{path: /admin/status.json}", "{path: /admin, method: DELETE}"
+        )
+    )
+    inventory = write_inventory(
+        tmp_path / "inv.yaml", [{"name": "a", "address": f"{LISTENER_NETWORK}.61", "ports": "8088"}]
+    )
+    result = run_auditor(
+        "audit", str(inventory), "--service-checks-dir", str(tmp_path / "checks"), "-f", "json"
+    )
+    assert result.code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "bad.yaml:" in result.stderr and "'DELETE' is not one of: GET, HEAD" in result.stderr
+    missing = run_auditor("audit", str(inventory), "--service-checks-dir", str(tmp_path / "nope"))
+    assert missing.code == 2 and "service checks folder not found" in missing.stderr
+
+
+def test_the_shipped_checks_sit_beside_the_python_ones_in_one_list() -> None:
+    kinds = [c.kind for c in load_checks()]
+    assert len(kinds) == len(set(kinds))
+    assert {"redis", "postgresql", "docker", "etcd"} <= set(kinds)
+    assert builtin_checks_dir().is_dir()
+
+
+@pytest.mark.lab
+def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path) -> None:
+    """A user writes one YAML file for their own admin API and sees it judged: no Python."""
+    site = tmp_path / "site"
+    (site / "admin").mkdir(parents=True)
+    (site / "admin" / "status.json").write_text(
+        json.dumps({"build": {"version": "4.2.0"}, "note": "token=abcdef0123456789"})
+    )
+    ip, port = f"{LISTENER_NETWORK}.62", 8088
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", ip, "-d", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(ip, port)
+        checks = tmp_path / "checks"
+        checks.mkdir()
+        (checks / "acme.yaml").write_text(GOOD)
+        inventory = write_inventory(
+            tmp_path / "inv.yaml",
+            [
+                {
+                    "name": "acme-01",
+                    "address": ip,
+                    "ports": str(port),
+                    "rules": ["services"],
+                    "change": {
+                        "id": "CHG-9",
+                        "approved": True,
+                        "exposes": [{"port": port, "service": "acme-admin", "to": "internal"}],
+                    },
+                }
+            ],
+        )
+        result = run_auditor(
+            "audit", str(inventory), "--service-checks-dir", str(checks), "-f", "json"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.code == 1, result.stderr
+    report = result.json()
+    (target,) = report["targets"]
+    (finding,) = [f for f in target["findings"] if f["rule"] == "services.open-access"]
+    assert finding["status"] == "fail"
+    assert finding["resource"] == f"service:acme-admin@{port}/tcp"
+    evidence = finding["evidence"]["service"]
+    assert evidence["evidence"] == "GET /admin/status.json → build 4.2.0, token <redacted>"
+    assert "abcdef0123456789" not in result.stdout  # redacted before anything was stored
+    assert report["rules"]["services.open-access"]["severity"] == "high"
+
+
+def _wait(ip: str, port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((ip, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"http.server did not listen on {ip}:{port}")
+
+
+RAW = """\
+format: 1
+checks:
+  - id: cache-stats
+    protocol: memcached
+    reference: "memcached protocol.txt: stats"
+    steps:
+      - send: 'stats\\r\\n'
+        read: {until: "END\\r\\n", max_bytes: 8192}
+        extract:
+          version: {regex: 'STAT version ([0-9.]+)'}
+          pid: {regex: 'STAT pid ([0-9]+)'}
+        require: {prefix: 'STAT '}
+        open: {words: ['STAT curr_connections']}
+    evidence: "stats → version {version}, pid {pid}"
+    redact: ['(?<=pid )[0-9]+', '^[0-9]+$']
+"""
+
+
+@pytest.mark.lab
+def test_a_raw_check_reads_a_real_memcached_redacts_and_fails_closed_elsewhere(
+    tmp_path: Path,
+) -> None:
+    from auditor.probes.deadline import Deadline
+    from auditor.probes.services.datacheck import service_check
+    from auditor.probes.services.wire import ServiceError
+    from tests.lab.lab import Lab, LabHost
+    from tests.lab.services import Memcached
+
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (LabHost("mc", 63, (Memcached(),)),))
+    if lab.missing():
+        pytest.skip("; ".join(lab.missing()))
+    (tmp_path / "raw.yaml").write_text(RAW)
+    (spec,) = load_check_file(tmp_path / "raw.yaml")
+    check = service_check(spec)
+    lab.up()
+    try:
+        answer = check.check(lab.ip("mc"), 11211, Deadline(5))
+    finally:
+        lab.down()
+    assert answer.unauthenticated is True
+    assert answer.evidence.startswith("stats → version 1.")
+    assert answer.evidence.endswith("pid <redacted>")
+    assert check.rule == "services.open-access"
+    # The same check on a port that is not memcached (a real HTTP server answers `stats`
+    # with a 400 page): `require` does not match, so it is an error, never a pass.
+    ip, port = f"{LISTENER_NETWORK}.64", 8089
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", ip, "-d", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(ip, port)
+        with pytest.raises(ServiceError, match="not a cache-stats answer"):
+            check.check(ip, port, Deadline(5))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
