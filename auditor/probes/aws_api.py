@@ -12,6 +12,7 @@ Prowler's users report AccessDenied turning into PASS or FAIL.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -79,15 +80,31 @@ class Aws:
             # S3-compatible and emulated endpoints serve buckets by path, not by host name.
             config = config.merge(botocore.config.Config(s3={"addressing_style": "path"}))
         session: Any = self.session  # typed stubs overload on literal service names
-        client = session.client(
-            service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
-        )
+        with _CLIENTS:  # a boto3 session is not thread-safe while it makes clients
+            client = session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+            )
         if custom and service == "s3control":
             client.meta.events.register("before-sign.s3-control", strip_account_host_prefix)
         return client
 
 
+_CLIENTS = threading.Lock()
+_SESSIONS: dict[AwsSettings, boto3.Session] = {}
+
+
 def make_session(settings: AwsSettings) -> boto3.Session:
+    """One session per settings for the whole run: discovery and the probe share it, and
+    with it botocore's parsed service models (EC2's alone is ~25 MB in memory)."""
+    with _CLIENTS:
+        if settings in _SESSIONS:
+            return _SESSIONS[settings]
+    session = _new_session(settings)
+    with _CLIENTS:
+        return _SESSIONS.setdefault(settings, session)
+
+
+def _new_session(settings: AwsSettings) -> boto3.Session:
     try:
         session = boto3.Session(profile_name=settings.profile)
     except botocore.exceptions.ProfileNotFound as exc:
