@@ -241,6 +241,17 @@ ROOTS = {
             },
             "mongod_conf": {"found": "bool", "value": "`security.authorization` value"},
             "elasticsearch_conf": {"found": "bool", "value": "`xpack.security.enabled` value"},
+            "pg_hba": {
+                "found": "a PostgreSQL cluster's pg_hba.conf exists (bool)",
+                "files": "number of pg_hba.conf files (one per cluster)",
+                "trust_tcp": "`host*` lines whose method is `trust` (int)",
+                "trust_local": "`local` lines whose method is `trust` (int)",
+            },
+            "mysqld": {
+                "found": "my_print_defaults (MySQL/MariaDB) is installed (bool)",
+                "skip_grant_tables": "`skip-grant-tables` is set for mysqld (bool)",
+                "bind_address": "mysqld's `bind-address`, else empty",
+            },
             "retention": ListOf(
                 {
                     "path": "declared data path",

@@ -75,6 +75,23 @@ def test_clean_host_passes_the_account_listener_and_retention_rules(report: dict
     assert found["host.mongod-config"]["status"] == "skip"  # no mongod.conf here
 
 
+def test_database_configs_that_let_anyone_in_are_found(report: dict[str, Any]) -> None:
+    """db-host carries a pg_hba.conf with a `trust` line for 10.0.0.0/8 (a network the
+    auditor cannot reach from here, so only the file shows it) and a my.cnf with
+    skip-grant-tables; clean-host has this machine's own Debian defaults."""
+    found = _status(report, "db-host")
+    hba = found["host.pg-hba-trust"]
+    assert hba["status"] == "fail" and hba["severity"] == "critical"
+    assert hba["evidence"] == {"host": {"pg_hba": {"found": True, "trust_tcp": 1}}}
+    assert "10.0.0.0" not in json.dumps(report)  # counts only, never addresses or users
+    grants = found["host.mysql-skip-grant-tables"]
+    assert grants["status"] == "fail"
+    assert grants["evidence"]["host"]["mysqld"]["bind_address"] == "0.0.0.0"
+    clean = _status(report, "clean-host")
+    assert clean["host.pg-hba-trust"]["status"] == "pass"
+    assert clean["host.mysql-skip-grant-tables"]["status"] == "pass"
+
+
 def test_parsers_on_real_tool_output() -> None:
     ss = (
         "LISTEN 0 511 0.0.0.0:6379 0.0.0.0:*\nLISTEN 0 128 127.0.0.1:631 0.0.0.0:*\n"

@@ -77,6 +77,8 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         "elasticsearch_conf": lambda: _keyed(
             run("elasticsearch_config", sudo=sudo), "xpack.security.enabled"
         ),
+        "pg_hba": lambda: _pg_hba(run("pg_hba", sudo=sudo)),
+        "mysqld": lambda: _mysqld(run("mysqld_options", sudo=sudo)),
         "retention": lambda: _retention(run, target, sudo),
     }
     facts: dict[str, Any] = {}
@@ -185,6 +187,40 @@ def _redis(text: str) -> dict[str, Any]:
         "protected_mode": protected.lower() if found else "",
         "requirepass_set": any(ln.strip() == "requirepass set" for ln in lines),
         "bind": next((ln.split(maxsplit=1)[1] for ln in lines if ln.startswith("bind ")), ""),
+    }
+
+
+def _pg_hba(text: str) -> dict[str, Any]:
+    """Counts of `trust` lines in every pg_hba.conf, by kind: `host*` (TCP) and `local`."""
+    lines = [ln.split() for ln in text.splitlines() if ln.strip()]
+    if lines == [["missing"]]:
+        return {"found": False, "files": 0, "trust_tcp": 0, "trust_local": 0}
+    if not lines or lines[-1] != ["found"]:
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
+    kinds = [ln[1] for ln in lines if ln[0] == "trust" and len(ln) == 2]
+    return {
+        "found": True,
+        "files": sum(ln == ["file"] for ln in lines),
+        "trust_tcp": sum(k.startswith("host") for k in kinds),
+        "trust_local": sum(k == "local" for k in kinds),
+    }
+
+
+def _mysqld(text: str) -> dict[str, Any]:
+    """The options of `my_print_defaults --mysqld` that decide who may connect."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines == ["missing"]:
+        return {"found": False, "skip_grant_tables": False, "bind_address": ""}
+    if not lines or lines[-1] != "found":
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
+    options = {}
+    for line in lines[:-1]:
+        name, _, value = line.partition("=")
+        options[name.lstrip("-").replace("_", "-")] = value
+    return {
+        "found": True,
+        "skip_grant_tables": "skip-grant-tables" in options,
+        "bind_address": options.get("bind-address", ""),
     }
 
 

@@ -163,6 +163,25 @@ COMMANDS: Mapping[str, str] = {
         "{sudo}awk '/^[[:space:]]*xpack.security.enabled:/ {{print}} END {{print \"found\"}}' "
         "/etc/elasticsearch/elasticsearch.yml"
     ),
+    # Every PostgreSQL cluster's pg_hba.conf (Debian: /etc/postgresql/VERSION/CLUSTER/):
+    # one line per file, then one per line whose method is `trust` (its connection type
+    # only: never an address or a user name). An unreadable file fails the command.
+    "pg_hba": (
+        'set -- /etc/postgresql/*/*/pg_hba.conf; if ! test -e "$1"; then '
+        "if test -d /etc/postgresql && ! test -x /etc/postgresql; then "
+        "echo 'cannot search /etc/postgresql' >&2; exit 77; fi; echo missing; exit 0; fi; "
+        '{sudo}awk \'FNR == 1 {{print "file"}} '
+        '!/^[[:space:]]*(#|$)/ {{for (i = 4; i <= NF; i++) if ($i == "trust") '
+        '{{print "trust", $1; break}}}} END {{print "found"}}\' "$@"'
+    ),
+    # MySQL/MariaDB server options as mysqld will read them from every config file; only
+    # the options that decide who may connect are kept (no password can leak through).
+    "mysqld_options": (
+        "if ! command -v my_print_defaults >/dev/null; then echo missing; exit 0; fi; "
+        "out=$({sudo}my_print_defaults --mysqld) || exit $?; "
+        "printf '%s\\n' \"$out\" | awk -F= '$1 ~ /^--(skip[-_]grant[-_]tables|"
+        'bind[-_]address|skip[-_]networking)$/ {{print}} END {{print "found"}}\''
+    ),
     # Files older than the retention limit under a declared data path: a count and the
     # oldest modification time, never a file name (names can be personal data). find's
     # own failure (sudo refused, an unreadable folder) fails the command, never "0 files".

@@ -293,6 +293,15 @@ HOST_FLEET: tuple[LabHost, ...] = (
                     ("toor:x:0:0:maintenance:/root:/bin/sh", "toor:*:19000:0:99999:7:::"),
                     ("guest:x:47002:47002:guest:/:/bin/sh", "guest::19000:0:99999:7:::"),
                 ),
+                etc_files=(
+                    (
+                        "postgresql/15/main/pg_hba.conf",
+                        "local all postgres peer\n"
+                        "host all all 127.0.0.1/32 scram-sha-256\n"
+                        "host all all 10.0.0.0/8 trust\n",
+                    ),
+                    ("mysql/my.cnf", "[mysqld]\nskip-grant-tables\nbind-address = 0.0.0.0\n"),
+                ),
             ),
             Redis(bind_all=True),
         ),

@@ -56,6 +56,10 @@ class Sshd(Service):
     only, with these sudoers lines; the host's own accounts are never touched."""
     extra_accounts: tuple[tuple[str, str], ...] = ()
     """(passwd line, shadow line) pairs added inside this sshd's mount namespace only."""
+    etc_files: tuple[tuple[str, str], ...] = ()
+    """(path under /etc, content) pairs seen inside this sshd's mount namespace only: each
+    top folder (`postgresql/15/main/pg_hba.conf` → /etc/postgresql) is replaced by the
+    lab's own, so a host can carry a database's config without touching the machine's."""
     second: tuple[int, tuple[str, ...]] | None = None
     """(port, config lines): a second sshd in the same mount namespace, started with
     `-f /etc/ssh/sshd_config_second`, as when someone runs a test daemon beside the real
@@ -115,6 +119,7 @@ class Sshd(Service):
         binds = [f"mount --bind {etc} /etc/ssh"]
         if self.own_accounts:
             binds += [f"mount --bind {path} /etc/{path.name}" for path in self._accounts(home)]
+        binds += [f"mount --bind {path} /etc/{path.name}" for path in self._etc_trees(home)]
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)
@@ -123,6 +128,20 @@ class Sshd(Service):
         return _spawn(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script], home, netns
         )
+
+    def _etc_trees(self, home: Path) -> list[Path]:
+        root = home / "etc_extra"
+        shutil.rmtree(root, ignore_errors=True)
+        tops: dict[str, Path] = {}
+        for relative, content in self.etc_files:
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            top = relative.split("/", 1)[0]
+            if not Path("/etc", top).is_dir():
+                raise LabError(f"/etc/{top} does not exist here: cannot stand in for it")
+            tops[top] = root / top
+        return list(tops.values())
 
     def _accounts(self, home: Path) -> list[Path]:
         """passwd, group, shadow and sudoers for this instance: the host's plus `audit`."""
