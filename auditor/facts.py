@@ -167,9 +167,10 @@ SERVICE_FIELDS: Mapping[str, Any] = {
     "port": "port number (int)",
     "proto": "`tcp`",
     "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
-    "`postgresql`, `http`, `https`, `ftp`, `rsync`, or the id of a check file's check "
-    "(`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check covers, the "
-    "identified protocol (`ssh`, `smtp`, `mysql`, `tls`, `vnc`, `telnet`, `pop3`, `imap`) "
+    "`postgresql`, `mysql`, `vnc`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
+    "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
+    "covers, the "
+    "identified protocol (`ssh`, `smtp`, `tls`, `telnet`, `pop3`, `imap`) "
     "or `unknown`",
     "identified": "the protocol the identification greetings named on this port, or `unknown`",
     "detected_by": "why it was checked: identified, nmap's name, the well-known port, the "

@@ -23,7 +23,7 @@ from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis
 
-SERVICE_HOSTS = ["hardened", "vendor-built", "cache", "files", "platform"]
+SERVICE_HOSTS = ["hardened", "vendor-built", "cache", "files", "platform", "remote-access"]
 SCOPE = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
 
 
@@ -101,6 +101,22 @@ def test_mariadb_handshake_says_whether_tls_is_offered(report: dict[str, Any]) -
     hardened = _findings(report, "hardened")
     tls = hardened[("services.mysql-no-tls", "service:mysql@3306/tcp")]
     assert tls["status"] == "pass" and tls["evidence"]["service"]["details"] == {"ssl": True}
+
+
+def test_vnc_without_a_password_and_telnet_are_found(report: dict[str, Any]) -> None:
+    """Real TigerVNC (one desktop with security type None, one with VncAuth) and real
+    telnetd started by inetd: the handshake stops at the security types, before any login."""
+    found = _findings(report, "remote-access")
+    open_desktop = found[("services.vnc-no-authentication", "service:vnc@5900/tcp")]
+    assert open_desktop["status"] == "fail" and open_desktop["severity"] == "critical"
+    evidence = open_desktop["evidence"]["service"]["evidence"]
+    assert evidence == "RFB 3.8: security types none (no authentication)"
+    locked = found[("services.vnc-no-authentication", "service:vnc@5901/tcp")]
+    assert locked["status"] == "pass"
+    assert locked["evidence"]["service"]["evidence"] == "RFB 3.8: security types VncAuth"
+    telnet = found[("services.telnet-open", "service:telnet@23/tcp")]
+    assert telnet["status"] == "fail" and telnet["severity"] == "high"
+    assert "\ufffd" not in telnet["message"]
 
 
 def test_anonymous_ftp_rsync_etcd_prometheus(report: dict[str, Any]) -> None:
@@ -233,7 +249,7 @@ def _oversized(client: socket.socket) -> None:
     "kind",
     [
         *("redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync"),
-        *("postgresql", "mysql", "etcd", "docker", "kubelet", "prometheus"),
+        *("postgresql", "mysql", "vnc", "etcd", "docker", "kubelet", "prometheus"),
     ],
 )
 def test_tarpit_and_garbage_end_as_errors_in_time(kind: str, behaviour: Callable) -> None:  # type: ignore[type-arg]

@@ -34,6 +34,8 @@ from tests.lab.services import (
     RsyncDaemon,
     Service,
     Sshd,
+    Telnetd,
+    Vnc,
     stop_group,
     wait_for_port,
 )
@@ -43,7 +45,8 @@ NETNS_NETWORK = "10.250"
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
 LAB_PORTS = (
-    "21,22,23,80,443,873,2222,2375,2379,2380,3306,5432,6379,8080,9090,9200,9300,10250,11211,27017"
+    "21,22,23,80,443,873,2222,2375,2379,2380,3306,5432,5900,5901,6379,8080,9090,9200,9300,10250,"
+    "11211,27017"
 )
 CLIENT_KEY = "client_ed25519"
 
@@ -346,8 +349,17 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
         change=_declared("CHG-4003", (2379, "etcd"), (2380, "etcd-peer"), (9090, "prometheus")),
         rules=("baseline", "services"),
     ),
+    LabHost(
+        "remote-access",
+        25,
+        (Vnc(), Vnc(port=5901, password="lab-vnc-pass"), Telnetd()),
+        change=_declared("CHG-4004", (5900, "vnc"), (5901, "vnc"), (23, "telnet")),
+        rules=("baseline", "services"),
+    ),
 )
-"""Declared services for the tests: protected Redis, open memcached, anonymous FTP, rsync."""
+"""Declared services for the tests: protected Redis, open memcached, anonymous FTP, rsync,
+etcd and Prometheus, and remote access: a VNC desktop without and one with a password, and
+Telnet started by inetd."""
 
 
 class Lab:

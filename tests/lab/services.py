@@ -299,6 +299,58 @@ class MariaDb(Service):
 
 
 @dataclass(frozen=True)
+class Vnc(Service):
+    """TigerVNC's X server on one address: `password` None offers security type None (a
+    desktop anyone can drive), else VncAuth only."""
+
+    kind: str = "vnc"
+    port: int = 5900
+    password: str | None = None
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("Xtigervnc", "tigervncpasswd")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        display = 100 + int(ip.rsplit(".", 1)[1]) * 10 + self.port % 10  # unique per lab host
+        argv = [
+            *("Xtigervnc", f":{display}", "-rfbport", str(self.port), "-interface", ip),
+            *("-localhost", "no", "-nolisten", "tcp", "-geometry", "320x200", "-depth", "16"),
+        ]
+        if self.password is None:
+            argv += ["-SecurityTypes", "None"]
+        else:
+            secret = home / "passwd"
+            secret.write_bytes(
+                subprocess.run(
+                    ["tigervncpasswd", "-f"],
+                    input=self.password.encode(),
+                    capture_output=True,
+                    check=True,
+                ).stdout
+            )
+            secret.chmod(0o600)
+            argv += ["-SecurityTypes", "VncAuth", "-rfbauth", str(secret)]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class Telnetd(Service):
+    """GNU inetutils telnetd, started per connection by inetutils-inetd on one address."""
+
+    kind: str = "telnet"
+    port: int = 23
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("/usr/sbin/inetutils-inetd", "/usr/sbin/telnetd")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        conf = home / "inetd.conf"
+        conf.write_text(f"{ip}:{self.port} stream tcp nowait root /usr/sbin/telnetd telnetd\n")
+        argv = ["/usr/sbin/inetutils-inetd", "-d", "-p", str(home / "inetd.pid"), str(conf)]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
 class Nginx(Service):
     kind: str = "http"
     port: int = 80

@@ -40,6 +40,7 @@ from auditor.probes.services.mysql import MYSQL
 from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
+from auditor.probes.services.vnc import VNC
 from auditor.probes.services.wire import ServiceError
 from auditor.scope import Scope
 
@@ -50,6 +51,7 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     ELASTICSEARCH,
     POSTGRESQL,
     MYSQL,
+    VNC,
     HTTP,
     HTTPS,
     FTP,
@@ -70,7 +72,7 @@ IDENTIFY_IN_PARALLEL = 8
 
 GENERIC = {"http": HTTP, "https": HTTPS, "redis": REDIS, "memcached": MEMCACHED}
 GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
-GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL}
+GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL, "vnc": VNC}
 """The check that every port identified as this protocol gets, unless a more specific check
 of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
 

@@ -1,7 +1,8 @@
 """PostgreSQL: a startup message answered with AuthenticationOk is `trust` authentication.
 
-The proof behind nuclei's `javascript/default-logins/postgres-default-logins`, without a
-password attempt at all: the server itself says whether it wants one. The exchange:
+The startup message of nuclei's `network/misconfig/unauth-psql`, which then lists the
+databases; we stop at the server's answer, which already says whether it wants a password,
+and send no query. The exchange:
 SSLRequest first (a server that offers TLS gets the startup inside it, as libpq does), then a
 protocol-3.0 StartupMessage for user `postgres`, database `postgres`. The first
 authentication message decides; on AuthenticationOk we read the ParameterStatus messages
@@ -142,7 +143,7 @@ POSTGRESQL = ServiceCheck(
     ports=(5432,),
     names=("postgresql", "postgres"),
     reference=(
-        "nuclei-templates: javascript/default-logins/postgres-default-logins (its proof, "
-        "without a password attempt); PostgreSQL manual, Client Authentication: Trust"
+        "nuclei-templates: network/misconfig/unauth-psql; "
+        "PostgreSQL manual, Client Authentication: Trust"
     ),
 )

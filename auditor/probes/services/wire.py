@@ -152,5 +152,7 @@ def parse_json(body: bytes, what: str = "JSON") -> object:
 
 
 def printable(data: bytes, limit: int = 80) -> str:
+    """Text for evidence: every control byte and every byte that is not UTF-8 shown as `.`
+    (Telnet's option negotiation would otherwise read as a row of replacement marks)."""
     text = data.decode("utf-8", errors="replace")
-    return "".join(c if c.isprintable() else "." for c in text)[:limit]
+    return "".join(c if c.isprintable() and c != "\ufffd" else "." for c in text)[:limit]
