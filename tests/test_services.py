@@ -103,6 +103,32 @@ def test_mariadb_handshake_says_whether_tls_is_offered(report: dict[str, Any]) -
     assert tls["status"] == "pass" and tls["evidence"]["service"]["details"] == {"ssl": True}
 
 
+def test_empty_root_password_is_tried_only_when_asked(
+    report: dict[str, Any], lab: Lab, tmp_path: Path
+) -> None:
+    """Without --try-default-credentials no login is attempted (the rule is skipped); with
+    it, one empty-password root login: accepted by the vendor's MariaDB, refused by the
+    hardened one (root only through the unix socket)."""
+    untried = _findings(report, "vendor-built")
+    rule = ("services.mysql-empty-root-password", "service:mysql@3306/tcp")
+    assert rule not in untried  # `when` false: skipped, so left out by _findings
+    inventory = lab.write_inventory(tmp_path / "inv.yaml", ["hardened", "vendor-built"])
+    result = run_auditor(
+        "audit", str(inventory), "-f", "json", "--no-history", "--try-default-credentials"
+    )
+    assert result.code == 1, result.stderr
+    tried = result.json()
+    vendor = _findings(tried, "vendor-built")[rule]
+    assert vendor["status"] == "fail" and vendor["severity"] == "critical"
+    assert vendor["evidence"]["service"]["evidence"].endswith(
+        "root with an empty password: accepted"
+    )
+    hardened = _findings(tried, "hardened")[rule]
+    assert hardened["status"] == "pass"
+    proof = hardened["evidence"]["service"]["evidence"]
+    assert "root with an empty password: refused (Access denied" in proof
+
+
 def test_vnc_without_a_password_and_telnet_are_found(report: dict[str, Any]) -> None:
     """Real TigerVNC (one desktop with security type None, one with VncAuth) and real
     telnetd started by inetd: the handshake stops at the security types, before any login."""

@@ -161,6 +161,13 @@ def _output_options(func: F) -> F:
         ),
         rules_dir_option,
         click.option(
+            "--try-default-credentials",
+            is_flag=True,
+            help="Also try one login with a well-known empty credential where a check knows "
+            "one (MySQL/MariaDB root with no password), then disconnect. Off by default: "
+            "agree it with the server's owner.",
+        ),
+        click.option(
             "--service-checks-dir",
             "service_checks_dirs",
             multiple=True,
@@ -367,6 +374,7 @@ def _run(
     scanner: str,
     rules_dirs: tuple[Path, ...],
     service_checks_dirs: tuple[Path, ...],
+    try_default_credentials: bool,
     params: tuple[str, ...],
     concurrency: int,
     known_hosts: tuple[Path, ...],
@@ -409,7 +417,13 @@ def _run(
     )
     probes = build_probes(
         ProbeSettings(
-            concurrency, service_detection, scanner, ssh, inventory.aws, service_checks_dirs
+            concurrency,
+            service_detection,
+            scanner,
+            ssh,
+            inventory.aws,
+            service_checks_dirs,
+            try_default_credentials,
         ),
     )
     history = None if no_history else History(history_path or default_path())

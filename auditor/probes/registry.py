@@ -31,6 +31,8 @@ class ProbeSettings:
     aws: AwsSettings | None = None
     service_checks_dirs: tuple[Path, ...] = ()
     """Folders of the user's own check files (`--service-checks-dir`)."""
+    try_default_credentials: bool = False
+    """One login with a well-known empty credential where a check knows one (MySQL root)."""
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
@@ -39,7 +41,10 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshAlgorithmsProbe(settings.concurrency),
         SshAuthProbe(settings.concurrency),
         SshdConfigProbe(settings.ssh, settings.concurrency),
-        ServicesProbe(settings.concurrency, load_checks(settings.service_checks_dirs)),
+        ServicesProbe(
+            settings.concurrency,
+            load_checks(settings.service_checks_dirs, settings.try_default_credentials),
+        ),
         HostProbe(settings.ssh, settings.concurrency),
         AwsProbe(settings.aws, settings.concurrency),
     ]

@@ -167,7 +167,7 @@ FLEET: tuple[LabHost, ...] = (
             Sshd(config=VENDOR_SSHD),
             Redis(),
             Postgres(auth="trust"),
-            MariaDb(),
+            MariaDb(open_root=True),
             Nginx(
                 autoindex=True,
                 files=(

@@ -256,6 +256,8 @@ class MariaDb(Service):
     kind: str = "mysql"
     port: int = 3306
     tls: bool = False
+    open_root: bool = False
+    """`root@'%'` with an empty password, as a rushed build leaves it."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("mariadbd", "mariadb-install-db", "unshare", "openssl")
@@ -285,13 +287,20 @@ class MariaDb(Service):
                 capture_output=True,
             )
             options += ["--ssl-cert=/mnt/cert.pem", "--ssl-key=/mnt/key.pem"]
+        if self.open_root:
+            (folder / "init.sql").write_text(
+                "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '';\n"
+                "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%';\n"
+            )
+            options.append("--init-file=/mnt/init.sql")
         shutil.chown(folder, "mysql", "mysql")
         for child in folder.iterdir():
             shutil.chown(child, "mysql", "mysql")
         script = (
             f"mount --bind {folder} /mnt && "
             "mariadb-install-db --no-defaults --user=mysql --datadir=/mnt/data --skip-test-db "
-            "--auth-root-authentication-method=socket > /mnt/install.log 2>&1 && "
+            f"--auth-root-authentication-method={'normal' if self.open_root else 'socket'} "
+            "> /mnt/install.log 2>&1 && "
             f"exec mariadbd --no-defaults --user=mysql {' '.join(options)}"
         )
         argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script]

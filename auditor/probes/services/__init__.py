@@ -36,7 +36,7 @@ from auditor.probes.services.http import HTTP, HTTPS
 from auditor.probes.services.identify import UNKNOWN, Identity, identify
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
-from auditor.probes.services.mysql import MYSQL
+from auditor.probes.services.mysql import MYSQL, MYSQL_TRY_EMPTY_ROOT
 from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
@@ -60,9 +60,17 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
 """Checks whose protocol needs real parsing; everything else is a check file."""
 
 
-def load_checks(directories: Iterable[Path] = ()) -> tuple[ServiceCheck, ...]:
-    """The Python checks, then every check file (shipped, then each of `directories`)."""
-    return PYTHON_CHECKS + tuple(service_check(c) for c in load_check_dirs(directories))
+def load_checks(
+    directories: Iterable[Path] = (), try_default_credentials: bool = False
+) -> tuple[ServiceCheck, ...]:
+    """The Python checks, then every check file (shipped, then each of `directories`).
+
+    `try_default_credentials` (off unless asked for) swaps in the checks that make one
+    login with a well-known empty credential: MySQL/MariaDB `root` with no password."""
+    python = PYTHON_CHECKS
+    if try_default_credentials:
+        python = tuple(MYSQL_TRY_EMPTY_ROOT if c is MYSQL else c for c in python)
+    return python + tuple(service_check(c) for c in load_check_dirs(directories))
 
 
 PER_CHECK_SECONDS = 10.0
@@ -116,6 +124,8 @@ def plan(
             if reasons:
                 chosen.append((number, check, ", ".join(reasons)))
         generic = GENERIC.get(protocol)
+        if generic is not None:  # the active variant of that check (e.g. with a login)
+            generic = next((c for c in checks if c.kind == generic.kind), generic)
         if generic is not None and not any(c.protocol == protocol for _, c, _ in chosen):
             chosen.append((number, generic, f"identified as {protocol}"))
         planned += chosen

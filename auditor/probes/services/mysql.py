@@ -1,17 +1,24 @@
 """MySQL / MariaDB: what the server's initial handshake says before anyone logs in.
 
 The server speaks first (protocol 10 handshake): its version, the authentication plugin it
-asks for, and its capability flags, among them whether it offers TLS (CLIENT_SSL). Nothing
-is sent: we read the handshake and hang up. A server that refuses us outright answers an
-error packet instead ("Host ... is not allowed to connect"), which is recorded as such.
+asks for, and its capability flags, among them whether it offers TLS (CLIENT_SSL). By default
+nothing is sent: we read the handshake and hang up. With --try-default-credentials, one
+login as `root` with an empty password follows, then COM_QUIT. A server that refuses us
+outright answers an error packet instead ("Host ... is not allowed to connect"), which is
+recorded as such.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+import socket
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
 from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
 
+CLIENT_PROTOCOL_41 = 0x0000_0200
 CLIENT_SSL = 0x0000_0800
 CLIENT_SECURE_CONNECTION = 0x0000_8000
 CLIENT_PLUGIN_AUTH = 0x0008_0000
@@ -46,30 +53,86 @@ def parse_handshake(packet: bytes) -> dict[str, object]:
     }
 
 
-def check(ip: str, port: int, deadline: Deadline) -> Answer:
+def _read_packet(sock: socket.socket, deadline: Deadline) -> tuple[int, bytes]:
+    """(sequence id, payload) of one MySQL packet, at most MAX_PACKET bytes."""
+    head = _exactly(sock, 4, deadline)
+    length = int.from_bytes(head[:3], "little")
+    if not 1 <= length <= MAX_PACKET:
+        raise ServiceError(f"not a MySQL packet (length {length})")
+    return head[3], _exactly(sock, length, deadline)
+
+
+def _exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = recv_until(sock, None, deadline, limit=size - len(data))
+        if not more:
+            raise ServiceError("connection closed mid-packet")
+        data += more
+    return data
+
+
+def _send(sock: socket.socket, sequence: int, payload: bytes) -> None:
+    try:
+        sock.sendall(len(payload).to_bytes(3, "little") + bytes([sequence]) + payload)
+    except OSError as exc:
+        raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+
+
+def _error_text(payload: bytes) -> str:
+    """The message of an ERR packet (after its code and, in protocol 4.1, its SQL state)."""
+    rest = payload[3:]
+    return printable(rest[6:] if rest[:1] == b"#" else rest, 100)
+
+
+def check(ip: str, port: int, deadline: Deadline, try_empty_root: bool = False) -> Answer:
     with connect(ip, port, deadline) as sock:
-        head = recv_until(sock, None, deadline, limit=4)
-        if len(head) < 4:
-            raise ServiceError("no MySQL handshake")
-        length = int.from_bytes(head[:3], "little")
-        if not 1 <= length <= MAX_PACKET:
-            raise ServiceError(f"not a MySQL packet (length {length})")
-        payload = b""
-        while len(payload) < length:
-            more = recv_until(sock, None, deadline, limit=length - len(payload))
-            if not more:
-                raise ServiceError("connection closed mid-handshake")
-            payload += more
-    if payload[:1] == b"\xff":
-        message = printable(payload[3:].lstrip(b"#")[5:] if b"#" in payload[3:4] else payload[3:])
-        return Answer(False, f"refused before login: {message}", {"refused": message})
-    facts = parse_handshake(payload)
-    tls = "offers TLS" if facts["ssl"] else "offers no TLS"
-    return Answer(
-        False,
-        f"handshake: {facts['version']}, auth plugin {facts['auth_plugin'] or '?'}, {tls}",
-        facts,
+        _, payload = _read_packet(sock, deadline)
+        if payload[:1] == b"\xff":
+            message = _error_text(payload)
+            return Answer(False, f"refused before login: {message}", {"refused": message})
+        facts = parse_handshake(payload)
+        tls = "offers TLS" if facts["ssl"] else "offers no TLS"
+        evidence = (
+            f"handshake: {facts['version']}, auth plugin {facts['auth_plugin'] or '?'}, {tls}"
+        )
+        facts["login"] = "not tried"
+        if not try_empty_root:
+            return Answer(False, evidence, facts)
+        facts["login"] = _empty_root_login(sock, deadline, str(facts["auth_plugin"]))
+    opened = facts["login"] == "accepted"
+    return Answer(opened, f"{evidence}; root with an empty password: {facts['login']}", facts)
+
+
+def _empty_root_login(sock: socket.socket, deadline: Deadline, plugin: str) -> str:
+    """One login as `root` with an empty password, then COM_QUIT: `accepted` or `refused`.
+
+    Only with --try-default-credentials. An empty password's auth response is empty for
+    mysql_native_password, so no secret and no guess is ever sent."""
+    flags = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
+    response = (
+        flags.to_bytes(4, "little")
+        + (1 << 24).to_bytes(4, "little")
+        + bytes([33])  # utf8_general_ci
+        + bytes(23)
+        + b"root\0"
+        + b"\0"  # auth response: zero bytes long
+        + (plugin or "mysql_native_password").encode("ascii", "replace")
+        + b"\0"
     )
+    _send(sock, 1, response)
+    for _ in range(3):  # the answer, possibly after an auth switch to an empty response
+        sequence, reply = _read_packet(sock, deadline)
+        if reply[:1] == b"\x00":
+            _send(sock, 0, b"\x01")  # COM_QUIT
+            return "accepted"
+        if reply[:1] == b"\xff":
+            return f"refused ({_error_text(reply)})"
+        if reply[:1] == b"\xfe":  # AuthSwitchRequest: answer it with the same empty response
+            _send(sock, sequence + 1, b"")
+            continue
+        raise ServiceError(f"unexpected MySQL reply to the login: {printable(reply[:20])!r}")
+    raise ServiceError("MySQL login did not conclude")
 
 
 MYSQL = ServiceCheck(
@@ -82,3 +145,8 @@ MYSQL = ServiceCheck(
         "CIS Oracle MySQL Benchmark: ensure 'have_ssl' is set to 'YES'"
     ),
 )
+
+MYSQL_TRY_EMPTY_ROOT = dataclasses.replace(
+    MYSQL, check=functools.partial(check, try_empty_root=True)
+)
+"""The MySQL check with one empty-password `root` login (--try-default-credentials)."""
