@@ -6,10 +6,11 @@ The loader tests are fast (no network). The user-check test runs a real HTTP ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from auditor.probes.services.checkfile import (
     load_check_file,
 )
 from tests.conftest import LISTENER_NETWORK, run_auditor, write_inventory
+from tests.lab.services import wait_for_port
 
 GOOD = """\
 format: 1
@@ -144,13 +146,7 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
         json.dumps({"build": {"version": "4.2.0"}, "note": "token=abcdef0123456789"})
     )
     ip, port = f"{LISTENER_NETWORK}.62", 8088
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", ip, "-d", str(site)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(ip, port)
+    with _http_server(ip, port, site):
         checks = tmp_path / "checks"
         checks.mkdir()
         (checks / "acme.yaml").write_text(GOOD)
@@ -173,9 +169,6 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
         result = run_auditor(
             "audit", str(inventory), "--service-checks-dir", str(checks), "-f", "json"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert result.code == 1, result.stderr
     report = result.json()
     (target,) = report["targets"]
@@ -188,17 +181,21 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
     assert report["rules"]["services.open-access"]["severity"] == "high"
 
 
-def _wait(ip: str, port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((ip, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"http.server did not listen on {ip}:{port}")
+@contextlib.contextmanager
+def _http_server(ip: str, port: int, root: Path) -> Iterator[None]:
+    """Python's own http.server serving `root`: the real HTTP server behind a made-up
+    service in these tests."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", ip, "-d", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(ip, port, server, timeout=10)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 RAW = """\
@@ -248,15 +245,8 @@ def test_a_raw_check_reads_a_real_memcached_redacts_and_fails_closed_elsewhere(
     # The same check on a port that is not memcached (a real HTTP server answers `stats`
     # with a 400 page): `require` does not match, so it is an error, never a pass.
     ip, port = f"{LISTENER_NETWORK}.64", 8089
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", ip, "-d", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(ip, port)
-        with pytest.raises(ServiceError, match="not a cache-stats answer"):
-            check.check(ip, port, Deadline(5))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with (
+        _http_server(ip, port, tmp_path),
+        pytest.raises(ServiceError, match="not a cache-stats answer"),
+    ):
+        check.check(ip, port, Deadline(5))

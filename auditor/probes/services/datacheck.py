@@ -26,6 +26,7 @@ from auditor.probes.services.wire import (
     parse_json,
     printable,
     recv_until,
+    send,
 )
 
 REDACTED = b"<redacted>"
@@ -112,10 +113,7 @@ def _exchange(spec: NetworkCheck, step: Step, ip: str, port: int, deadline: Dead
         return _Reply(response.body[: step.max_bytes], response)
     with connect(ip, port, deadline, spec.tls) as sock:
         if step.send:
-            try:
-                sock.sendall(step.send)
-            except OSError as exc:
-                raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+            send(sock, step.send)
         return _Reply(recv_until(sock, step.until, deadline, limit=step.max_bytes))
 
 

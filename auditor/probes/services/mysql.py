@@ -16,7 +16,13 @@ import socket
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import (
+    ServiceError,
+    connect,
+    printable,
+    recv_exactly,
+    send,
+)
 
 CLIENT_PROTOCOL_41 = 0x0000_0200
 CLIENT_SSL = 0x0000_0800
@@ -55,28 +61,15 @@ def parse_handshake(packet: bytes) -> dict[str, object]:
 
 def _read_packet(sock: socket.socket, deadline: Deadline) -> tuple[int, bytes]:
     """(sequence id, payload) of one MySQL packet, at most MAX_PACKET bytes."""
-    head = _exactly(sock, 4, deadline)
+    head = recv_exactly(sock, 4, deadline)
     length = int.from_bytes(head[:3], "little")
     if not 1 <= length <= MAX_PACKET:
         raise ServiceError(f"not a MySQL packet (length {length})")
-    return head[3], _exactly(sock, length, deadline)
-
-
-def _exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
-    data = b""
-    while len(data) < size:
-        more = recv_until(sock, None, deadline, limit=size - len(data))
-        if not more:
-            raise ServiceError("connection closed mid-packet")
-        data += more
-    return data
+    return head[3], recv_exactly(sock, length, deadline)
 
 
 def _send(sock: socket.socket, sequence: int, payload: bytes) -> None:
-    try:
-        sock.sendall(len(payload).to_bytes(3, "little") + bytes([sequence]) + payload)
-    except OSError as exc:
-        raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+    send(sock, len(payload).to_bytes(3, "little") + bytes([sequence]) + payload)
 
 
 def _error_text(payload: bytes) -> str:

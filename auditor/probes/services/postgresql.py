@@ -18,7 +18,13 @@ import struct
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import (
+    ServiceError,
+    connect,
+    printable,
+    recv_exactly,
+    send,
+)
 
 USER = "postgres"
 MAX_MESSAGE = 16 * 1024
@@ -44,21 +50,11 @@ def startup_message(user: str = USER, database: str = USER) -> bytes:
 
 
 def _read_message(sock: socket.socket, deadline: Deadline) -> tuple[bytes, bytes]:
-    head = _exactly(sock, 5, deadline)
+    head = recv_exactly(sock, 5, deadline)
     kind, length = head[:1], struct.unpack("!i", head[1:])[0]
     if not kind.isalpha() or not 4 <= length <= MAX_MESSAGE:
         raise ServiceError(f"not a PostgreSQL message: {printable(head)!r}")
-    return kind, _exactly(sock, length - 4, deadline)
-
-
-def _exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = recv_until(sock, None, deadline, limit=size - len(data))
-        if not chunk:
-            raise ServiceError("connection closed mid-message")
-        data += chunk
-    return data
+    return kind, recv_exactly(sock, length - 4, deadline)
 
 
 def _error_text(payload: bytes) -> str:
@@ -71,11 +67,8 @@ def _error_text(payload: bytes) -> str:
 
 def check(ip: str, port: int, deadline: Deadline) -> Answer:
     with connect(ip, port, deadline) as plain:
-        try:
-            plain.sendall(SSL_REQUEST)
-        except OSError as exc:
-            raise ServiceError(f"send failed: {exc.strerror or exc}") from None
-        answer = _exactly(plain, 1, deadline)
+        send(plain, SSL_REQUEST)
+        answer = recv_exactly(plain, 1, deadline)
         if answer not in (b"S", b"N"):
             raise ServiceError(f"not a PostgreSQL answer to SSLRequest: {printable(answer)!r}")
         tls = answer == b"S"
@@ -93,10 +86,7 @@ def check(ip: str, port: int, deadline: Deadline) -> Answer:
 
 
 def _startup(sock: socket.socket, deadline: Deadline, tls: bool) -> Answer:
-    try:
-        sock.sendall(startup_message())
-    except OSError as exc:
-        raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+    send(sock, startup_message())
     kind, payload = _read_message(sock, deadline)
     details: dict[str, object] = {"tls": tls, "user": USER}
     if kind == b"E":

@@ -9,11 +9,16 @@ authentication or ClientInit: what nmap's `vnc-info` script reports as "Security
 from __future__ import annotations
 
 import re
-import socket
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import ServiceError, connect, printable, recv_until
+from auditor.probes.services.wire import (
+    ServiceError,
+    connect,
+    printable,
+    recv_exactly,
+    send,
+)
 
 _VERSION = re.compile(rb"^RFB (\d{3})\.(\d{3})\n$")
 SECURITY_TYPES = {
@@ -31,19 +36,9 @@ SECURITY_TYPES = {
 NONE = 1
 
 
-def _exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
-    data = b""
-    while len(data) < size:
-        more = recv_until(sock, None, deadline, limit=size - len(data))
-        if not more:
-            raise ServiceError("connection closed during the RFB handshake")
-        data += more
-    return data
-
-
 def check(ip: str, port: int, deadline: Deadline) -> Answer:
     with connect(ip, port, deadline) as sock:
-        banner = _exactly(sock, 12, deadline)
+        banner = recv_exactly(sock, 12, deadline)
         match = _VERSION.match(banner)
         if match is None:
             raise ServiceError(f"not an RFB greeting: {printable(banner)!r}")
@@ -51,19 +46,16 @@ def check(ip: str, port: int, deadline: Deadline) -> Answer:
         ours = min((major, minor), (3, 8))
         if ours not in ((3, 3), (3, 7), (3, 8)):
             ours = (3, 3)  # 3.4-3.6 (some viewers' versions) speak as 3.3
-        try:
-            sock.sendall(b"RFB %03d.%03d\n" % ours)
-        except OSError as exc:
-            raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+        send(sock, b"RFB %03d.%03d\n" % ours)
         if ours == (3, 3):  # the server imposes one type, as a 32-bit number
-            types = [int.from_bytes(_exactly(sock, 4, deadline), "big")]
+            types = [int.from_bytes(recv_exactly(sock, 4, deadline), "big")]
         else:
-            count = _exactly(sock, 1, deadline)[0]
+            count = recv_exactly(sock, 1, deadline)[0]
             if count == 0:  # the server refuses us, and says why
-                length = int.from_bytes(_exactly(sock, 4, deadline), "big")
-                reason = printable(_exactly(sock, min(length, 200), deadline), 100)
+                length = int.from_bytes(recv_exactly(sock, 4, deadline), "big")
+                reason = printable(recv_exactly(sock, min(length, 200), deadline), 100)
                 return Answer(False, f"RFB {major}.{minor}: refused: {reason}", {"types": []})
-            types = list(_exactly(sock, count, deadline))
+            types = list(recv_exactly(sock, count, deadline))
     names = [SECURITY_TYPES.get(t, str(t)) for t in types]
     evidence = f"RFB {major}.{minor}: security types {', '.join(names)}"
     return Answer(NONE in types, evidence, {"types": names, "version": f"{major}.{minor}"})

@@ -69,6 +69,25 @@ def recv_until(
     return bytes(data)
 
 
+def recv_exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
+    """Exactly `size` bytes (a binary protocol's header or field), under the deadline; a
+    peer that closes first is an error, never a short read taken for the whole."""
+    data = recv_until(sock, None, deadline, limit=size)
+    while len(data) < size:
+        more = recv_until(sock, None, deadline, limit=size - len(data))
+        if not more:
+            raise ServiceError(f"connection closed after {len(data)} of {size} bytes")
+        data += more
+    return data
+
+
+def send(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.sendall(data)
+    except OSError as exc:
+        raise ServiceError(f"send failed: {exc.strerror or exc}") from None
+
+
 def exchange(ip: str, port: int, request: bytes, done: bytes | None, deadline: Deadline) -> bytes:
     with connect(ip, port, deadline) as sock:
         try:
