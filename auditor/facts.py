@@ -167,7 +167,7 @@ SERVICE_FIELDS: Mapping[str, Any] = {
     "port": "port number (int)",
     "proto": "`tcp`",
     "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
-    "`postgresql`, `mysql`, `vnc`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
+    "`postgresql`, `mysql`, `vnc`, `smb`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
     "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
     "covers, the "
     "identified protocol (`ssh`, `smtp`, `tls`, `telnet`, `pop3`, `imap`) "

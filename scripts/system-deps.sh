@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached etcd-server prometheus
           chromium fonts-dejavu-core
           vsftpd rsync sudo iproute2 util-linux python3-venv postgresql mariadb-server openssl
-          tigervnc-standalone-server tigervnc-tools inetutils-inetd inetutils-telnetd)
+          tigervnc-standalone-server tigervnc-tools inetutils-inetd inetutils-telnetd samba smbclient)
 commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus chromium
-          mariadbd openssl Xtigervnc tigervncpasswd inetutils-inetd telnetd)
+          mariadbd openssl Xtigervnc tigervncpasswd inetutils-inetd telnetd smbd smbclient)
 
 missing=()
 for cmd in "${commands[@]}"; do

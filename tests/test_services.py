@@ -23,7 +23,10 @@ from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis
 
-SERVICE_HOSTS = ["hardened", "vendor-built", "cache", "files", "platform", "remote-access"]
+SERVICE_HOSTS = [
+    *("hardened", "vendor-built", "cache", "files", "platform", "remote-access"),
+    *("fileserver", "fileserver-locked"),
+]
 SCOPE = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
 
 
@@ -127,6 +130,18 @@ def test_empty_root_password_is_tried_only_when_asked(
     assert hardened["status"] == "pass"
     proof = hardened["evidence"]["service"]["evidence"]
     assert "root with an empty password: refused (Access denied" in proof
+
+
+def test_smb_shares_listed_to_a_null_session_are_found(report: dict[str, Any]) -> None:
+    """Real Samba: a guest share a null session can list, and a server that lets the
+    anonymous login in but refuses it the share list (restrict anonymous = 2)."""
+    rule = ("services.smb-null-session-shares", "service:smb@445/tcp")
+    shared = _findings(report, "fileserver")[rule]
+    assert shared["status"] == "fail" and shared["severity"] == "critical"
+    assert shared["evidence"]["service"]["evidence"] == "null session lists disk shares: exports"
+    locked = _findings(report, "fileserver-locked")[rule]
+    assert locked["status"] == "pass"
+    assert "NT_STATUS_ACCESS_DENIED" in locked["evidence"]["service"]["evidence"]
 
 
 def test_vnc_without_a_password_and_telnet_are_found(report: dict[str, Any]) -> None:
@@ -275,7 +290,7 @@ def _oversized(client: socket.socket) -> None:
     "kind",
     [
         *("redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync"),
-        *("postgresql", "mysql", "vnc", "etcd", "docker", "kubelet", "prometheus"),
+        *("postgresql", "mysql", "vnc", "smb", "etcd", "docker", "kubelet", "prometheus"),
     ],
 )
 def test_tarpit_and_garbage_end_as_errors_in_time(kind: str, behaviour: Callable) -> None:  # type: ignore[type-arg]

@@ -32,6 +32,7 @@ from tests.lab.services import (
     Prometheus,
     Redis,
     RsyncDaemon,
+    Samba,
     Service,
     Sshd,
     Telnetd,
@@ -45,8 +46,8 @@ NETNS_NETWORK = "10.250"
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
 LAB_PORTS = (
-    "21,22,23,80,443,873,2222,2375,2379,2380,3306,5432,5900,5901,6379,8080,9090,9200,9300,10250,"
-    "11211,27017"
+    "21,22,23,80,443,445,873,2222,2375,2379,2380,3306,5432,5900,5901,6379,8080,9090,9200,9300,"
+    "10250,11211,27017"
 )
 CLIENT_KEY = "client_ed25519"
 
@@ -348,6 +349,22 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
         (Etcd(), Prometheus()),
         change=_declared("CHG-4003", (2379, "etcd"), (2380, "etcd-peer"), (9090, "prometheus")),
         rules=("baseline", "services"),
+    ),
+    LabHost(
+        "fileserver",
+        32,
+        (Samba(guest=True),),
+        change=_declared("CHG-4005", (445, "smb")),
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "fileserver-locked",
+        33,
+        (Samba(guest=False),),
+        change=_declared("CHG-4006", (445, "smb")),
+        rules=("baseline", "services"),
+        netns=True,
     ),
     LabHost(
         "remote-access",

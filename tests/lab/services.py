@@ -360,6 +360,52 @@ class Telnetd(Service):
 
 
 @dataclass(frozen=True)
+class Samba(Service):
+    """smbd with one read-only share, `guest` True letting a null session in (as a vendor's
+    "temporary" share does). Samba binds only to addresses of real interfaces, so it runs
+    on network-namespace lab hosts (their veth address), never on 0.0.0.0."""
+
+    kind: str = "smb"
+    port: int = 445
+    guest: bool = False
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("/usr/sbin/smbd", "smbclient")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        if netns is None:
+            raise LabError("Samba needs a network-namespace lab host (netns=True)")
+        for folder in ("share", "private", "lock", "state", "cache", "pid", "log", "ncalrpc"):
+            (home / folder).mkdir(parents=True, exist_ok=True)
+        (home / "share" / "customers-2026.csv").write_text("id,name\n1,lab\n")
+        (home / "smb.conf").write_text(
+            "[global]\n"
+            f"  interfaces = {ip}/24\n  bind interfaces only = yes\n  smb ports = {self.port}\n"
+            + "".join(
+                f"  {name} directory = {home / folder}\n"
+                for name, folder in (("lock", "lock"), ("state", "state"), ("cache", "cache"))
+            )
+            + f"  private dir = {home / 'private'}\n  pid directory = {home / 'pid'}\n"
+            f"  ncalrpc dir = {home / 'ncalrpc'}\n"
+            f"  log file = {home / 'log' / 'smbd.log'}\n  server role = standalone server\n"
+            "  load printers = no\n  printing = bsd\n  printcap name = /dev/null\n"
+            "  disable spoolss = yes\n"
+            + ("  map to guest = Bad User\n" if self.guest else "  restrict anonymous = 2\n")
+            + f"[exports]\n  path = {home / 'share'}\n  read only = yes\n"
+            + ("  guest ok = yes\n" if self.guest else "  guest ok = no\n")
+        )
+        # Its own RPC socket folder (the default, /run/samba/ncalrpc, is shared with any
+        # other smbd) and its own PID namespace: smbd starts samba-dcerpcd, for the share
+        # list, in a session of its own that stopping the process group would miss; when
+        # smbd, the namespace's first process, ends, the kernel ends everything in it.
+        argv = [
+            *("unshare", "--pid", "--fork", "--kill-child", "/usr/sbin/smbd"),
+            *("--foreground", "--no-process-group", "-s", str(home / "smb.conf")),
+        ]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
 class Nginx(Service):
     kind: str = "http"
     port: int = 80

@@ -40,6 +40,7 @@ from auditor.probes.services.mysql import MYSQL, MYSQL_TRY_EMPTY_ROOT
 from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
+from auditor.probes.services.smb import SMB
 from auditor.probes.services.vnc import VNC
 from auditor.probes.services.wire import ServiceError
 from auditor.scope import Scope
@@ -52,6 +53,7 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     POSTGRESQL,
     MYSQL,
     VNC,
+    SMB,
     HTTP,
     HTTPS,
     FTP,
