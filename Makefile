@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install system-deps test lint demo lab-up lab-down bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/system-deps.sh
 	./scripts/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
