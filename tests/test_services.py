@@ -139,6 +139,9 @@ def test_smb_shares_listed_to_a_null_session_are_found(report: dict[str, Any]) -
     shared = _findings(report, "fileserver")[rule]
     assert shared["status"] == "fail" and shared["severity"] == "critical"
     assert shared["evidence"]["service"]["evidence"] == "null session lists disk shares: exports"
+    vendor = _findings(report, "vendor-built")[rule]  # Samba on the loopback demo host too
+    assert vendor["status"] == "fail"
+    assert vendor["evidence"]["service"]["evidence"] == "null session lists disk shares: exports"
     locked = _findings(report, "fileserver-locked")[rule]
     assert locked["status"] == "pass"
     assert "NT_STATUS_ACCESS_DENIED" in locked["evidence"]["service"]["evidence"]
@@ -264,6 +267,31 @@ def test_real_redis_on_a_non_standard_port_is_checked(tmp_path: Path) -> None:
         assert [(p, c.kind) for p, c, _ in plan(undeclared, scan.facts["ports"])] == [
             (7000, "redis")
         ]
+    finally:
+        lab.down()
+
+
+def test_a_vnc_server_that_refuses_the_handshake_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    """TigerVNC blacklists a host after too many unauthenticated connections and then
+    answers RFB 3.3 with security type 0 and a reason: nothing is known of what it offers,
+    so the check is an error (this once read as a pass, type "Invalid")."""
+    from auditor.probes.deadline import Deadline
+    from auditor.probes.services.vnc import check as vnc_check
+    from auditor.probes.services.wire import ServiceError
+    from tests.lab.services import Vnc
+
+    vnc = Vnc(blacklist_after=1)
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (LabHost("vnc", 77, (vnc,)),))
+    if lab.missing():
+        pytest.skip("; ".join(lab.missing()))
+    lab.up()
+    try:
+        ip = lab.ip("vnc")
+        for _ in range(3):  # unauthenticated connections: the auditor's own host is barred
+            with contextlib.suppress(ServiceError):
+                vnc_check(ip, 5900, Deadline(5))
+        with pytest.raises(ServiceError, match="refused the handshake"):
+            vnc_check(ip, 5900, Deadline(5))
     finally:
         lab.down()
 

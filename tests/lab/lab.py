@@ -169,6 +169,7 @@ FLEET: tuple[LabHost, ...] = (
             Redis(),
             Postgres(auth="trust"),
             MariaDb(open_root=True),
+            Samba(guest=True),
             Nginx(
                 autoindex=True,
                 files=(
@@ -483,6 +484,14 @@ class Lab:
                         service.authorize(home, "root", public)
                         if service.own_accounts:
                             service.authorize(home, "audit", public)
+                    if service.needs_interface_address and not host.netns:
+                        subprocess.run(
+                            ["ip", "addr", "add", f"{ip}/32", "dev", "lo"],
+                            check=False,
+                            capture_output=True,
+                        )
+                        running.append({"host": host.name, "lo_address": ip})
+                        self._save(running)
                     process = service.start(ip, home, host.netns_name if host.netns else None)
                     running.append({"host": host.name, "service": service.kind, "pid": process.pid})
                     self._save(running)
@@ -513,6 +522,12 @@ class Lab:
         for entry in entries:
             if "netns" in entry:  # deleting the namespace deletes its veth pair too
                 subprocess.run(["ip", "netns", "del", entry["netns"]], check=False)
+            if "lo_address" in entry:
+                subprocess.run(
+                    ["ip", "addr", "del", f"{entry['lo_address']}/32", "dev", "lo"],
+                    check=False,
+                    capture_output=True,
+                )
         state.unlink()
 
     def _make_netns(self, host: LabHost) -> None:

@@ -38,6 +38,10 @@ class Service:
     def binaries(self) -> tuple[str, ...]:
         return ()
 
+    needs_interface_address: bool = field(default=False, init=False, repr=False)
+    """True for daemons that bind only to addresses some interface carries (Samba): on a
+    loopback lab host the lab then puts the host's address on `lo` while it runs."""
+
 
 @dataclass(frozen=True)
 class Sshd(Service):
@@ -315,6 +319,9 @@ class Vnc(Service):
     kind: str = "vnc"
     port: int = 5900
     password: str | None = None
+    blacklist_after: int = 1_000_000
+    """TigerVNC blacklists a host after this many unauthenticated connections (default 5):
+    the lab is audited many times from one address, so only its own test lowers it."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("Xtigervnc", "tigervncpasswd")
@@ -324,6 +331,7 @@ class Vnc(Service):
         argv = [
             *("Xtigervnc", f":{display}", "-rfbport", str(self.port), "-interface", ip),
             *("-localhost", "no", "-nolisten", "tcp", "-geometry", "320x200", "-depth", "16"),
+            *("-BlacklistThreshold", str(self.blacklist_after), "-BlacklistTimeout", "60"),
         ]
         if self.password is None:
             argv += ["-SecurityTypes", "None"]
@@ -362,19 +370,19 @@ class Telnetd(Service):
 @dataclass(frozen=True)
 class Samba(Service):
     """smbd with one read-only share, `guest` True letting a null session in (as a vendor's
-    "temporary" share does). Samba binds only to addresses of real interfaces, so it runs
-    on network-namespace lab hosts (their veth address), never on 0.0.0.0."""
+    "temporary" share does). Samba binds only to addresses an interface carries: the veth
+    address of a network-namespace host, or the loopback host's own address, which the lab
+    adds to `lo` for it. Never 0.0.0.0."""
 
     kind: str = "smb"
     port: int = 445
     guest: bool = False
+    needs_interface_address: bool = field(default=True, init=False, repr=False)
 
     def binaries(self) -> tuple[str, ...]:
         return ("/usr/sbin/smbd", "smbclient")
 
     def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
-        if netns is None:
-            raise LabError("Samba needs a network-namespace lab host (netns=True)")
         for folder in ("share", "private", "lock", "state", "cache", "pid", "log", "ncalrpc"):
             (home / folder).mkdir(parents=True, exist_ok=True)
         (home / "share" / "customers-2026.csv").write_text("id,name\n1,lab\n")

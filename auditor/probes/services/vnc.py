@@ -49,12 +49,16 @@ def check(ip: str, port: int, deadline: Deadline) -> Answer:
         send(sock, b"RFB %03d.%03d\n" % ours)
         if ours == (3, 3):  # the server imposes one type, as a 32-bit number
             types = [int.from_bytes(recv_exactly(sock, 4, deadline), "big")]
+            if types == [0]:  # a refusal, with its reason: nothing is known of its types
+                length = int.from_bytes(recv_exactly(sock, 4, deadline), "big")
+                reason = printable(recv_exactly(sock, min(length, 200), deadline), 100)
+                raise ServiceError(f"RFB {major}.{minor}: refused the handshake: {reason}")
         else:
             count = recv_exactly(sock, 1, deadline)[0]
             if count == 0:  # the server refuses us, and says why
                 length = int.from_bytes(recv_exactly(sock, 4, deadline), "big")
                 reason = printable(recv_exactly(sock, min(length, 200), deadline), 100)
-                return Answer(False, f"RFB {major}.{minor}: refused: {reason}", {"types": []})
+                raise ServiceError(f"RFB {major}.{minor}: refused the handshake: {reason}")
             types = list(recv_exactly(sock, count, deadline))
     names = [SECURITY_TYPES.get(t, str(t)) for t in types]
     evidence = f"RFB {major}.{minor}: security types {', '.join(names)}"
