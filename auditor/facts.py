@@ -248,6 +248,10 @@ ROOTS = {
                 "trust_tcp": "`host*` lines whose method is `trust` (int)",
                 "trust_local": "`local` lines whose method is `trust` (int)",
             },
+            "samba": {
+                "found": "Samba's testparm is installed (bool)",
+                "guest_shares": "shares with `guest ok = yes` (or `public = yes`), counted",
+            },
             "mysqld": {
                 "found": "my_print_defaults (MySQL/MariaDB) is installed (bool)",
                 "skip_grant_tables": "`skip-grant-tables` is set for mysqld (bool)",

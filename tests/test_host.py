@@ -87,7 +87,11 @@ def test_database_configs_that_let_anyone_in_are_found(report: dict[str, Any]) -
     grants = found["host.mysql-skip-grant-tables"]
     assert grants["status"] == "fail"
     assert grants["evidence"]["host"]["mysqld"]["bind_address"] == "0.0.0.0"
+    guests = found["host.samba-guest-share"]
+    assert guests["status"] == "fail"
+    assert guests["evidence"] == {"host": {"samba": {"found": True, "guest_shares": 1}}}
     clean = _status(report, "clean-host")
+    assert clean["host.samba-guest-share"]["status"] == "pass"  # Debian's own smb.conf
     assert clean["host.pg-hba-trust"]["status"] == "pass"
     assert clean["host.mysql-skip-grant-tables"]["status"] == "pass"
 

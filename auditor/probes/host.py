@@ -79,6 +79,7 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         ),
         "pg_hba": lambda: _pg_hba(run("pg_hba", sudo=sudo)),
         "mysqld": lambda: _mysqld(run("mysqld_options", sudo=sudo)),
+        "samba": lambda: _samba(run("samba_guest_shares", sudo=sudo)),
         "retention": lambda: _retention(run, target, sudo),
     }
     facts: dict[str, Any] = {}
@@ -222,6 +223,16 @@ def _mysqld(text: str) -> dict[str, Any]:
         "skip_grant_tables": "skip-grant-tables" in options,
         "bind_address": options.get("bind-address", ""),
     }
+
+
+def _samba(text: str) -> dict[str, Any]:
+    """How many Samba shares a guest may open (testparm's view), or that there is no Samba."""
+    words = text.split()
+    if words == ["missing"]:
+        return {"found": False, "guest_shares": 0}
+    if len(words) != 2 or words[1] != "found" or not words[0].isdigit():
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
+    return {"found": True, "guest_shares": int(words[0])}
 
 
 def _keyed(text: str, key: str) -> dict[str, Any]:

@@ -182,6 +182,15 @@ COMMANDS: Mapping[str, str] = {
         "printf '%s\\n' \"$out\" | awk -F= '$1 ~ /^--(skip[-_]grant[-_]tables|"
         'bind[-_]address|skip[-_]networking)$/ {{print}} END {{print "found"}}\''
     ),
+    # Samba's effective configuration (testparm resolves includes and synonyms such as
+    # `public = yes`): the number of shares a guest may open, never their names or paths.
+    "samba_guest_shares": (
+        "if ! command -v testparm >/dev/null; then echo missing; exit 0; fi; "
+        "out=$({sudo}testparm -s 2>/dev/null) || exit $?; "
+        "printf '%s\\n' \"$out\" | awk '/^\\[/ {{s = $0}} "
+        '/^[[:space:]]*guest ok = Yes/ && s != "[global]" {{n++}} '
+        'END {{print n+0, "found"}}\''
+    ),
     # Files older than the retention limit under a declared data path: a count and the
     # oldest modification time, never a file name (names can be personal data). find's
     # own failure (sudo refused, an unreadable folder) fails the command, never "0 files".

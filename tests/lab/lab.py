@@ -306,6 +306,11 @@ HOST_FLEET: tuple[LabHost, ...] = (
                         "host all all 10.0.0.0/8 trust\n",
                     ),
                     ("mysql/my.cnf", "[mysqld]\nskip-grant-tables\nbind-address = 0.0.0.0\n"),
+                    (
+                        "samba/smb.conf",
+                        "[global]\n  map to guest = Bad User\n"
+                        "[exports]\n  path = /srv/exports\n  public = yes\n",
+                    ),
                 ),
             ),
             Redis(bind_all=True),
