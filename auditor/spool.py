@@ -22,7 +22,8 @@ class ResultSpool:
     """Append-only store of judged targets, read back by name."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="auditor-results-")  # noqa: SIM115 - closed by close()
+        # Closed, and gone, when the report that reads it is garbage-collected.
+        self._file = tempfile.TemporaryFile(prefix="auditor-results-")  # noqa: SIM115
         self._where: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
@@ -47,9 +48,6 @@ class ResultSpool:
     def results(self, order: Iterable[str]) -> StoredResults:
         """The stored results in `order` (the inventory's), as a read-only sequence."""
         return StoredResults(self, tuple(order))
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class StoredResults(Sequence[TargetResult]):

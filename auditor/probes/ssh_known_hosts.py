@@ -10,6 +10,7 @@ one, as they must be.
 
 from __future__ import annotations
 
+import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,19 +60,25 @@ _CACHE: dict[tuple[tuple[str, int, int], ...], KnownHosts] = {}
 _LOCK = threading.Lock()
 
 
+def _stamp(path: Path) -> tuple[str, int, int] | None:
+    """(path, mtime, size) of a regular file, in one stat (this runs on every login)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (str(path), info.st_mtime_ns, info.st_size) if stat.S_ISREG(info.st_mode) else None
+
+
 def load(paths: Sequence[Path]) -> KnownHosts:
     """The index of these files (missing ones count as empty), shared while none changes.
 
     Raises UnreadableKnownHosts, naming the file, for one that cannot be read.
     """
-    files = [p.expanduser() for p in paths]
-    stamp = tuple(
-        (str(p), s.st_mtime_ns, s.st_size) for p in files if p.is_file() and (s := p.stat())
-    )
+    stamp = tuple(mark for p in paths if (mark := _stamp(p.expanduser())) is not None)
     with _LOCK:
-        found = _CACHE.get(stamp)
-        if found is not None:
-            return found
+        cached = _CACHE.get(stamp)
+        if cached is not None:
+            return cached
     index = KnownHosts()
     for path, _, _ in stamp:
         try:

@@ -16,8 +16,7 @@ from typing import Any
 from auditor.gate import blocking
 from auditor.models import ChangeRecord, Finding, Report, Status, TargetResult
 
-SCHEMA = "auditor-report/2"
-SCHEMAS = {1: "auditor-report/1", 2: SCHEMA}
+SCHEMAS = {1: "auditor-report/1", 2: "auditor-report/2"}
 LATEST = 2
 
 
@@ -30,8 +29,7 @@ def report_to_dict(report: Report, version: int = LATEST) -> dict[str, Any]:
 
 def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
     """Everything but the targets (the summary reads the results once, one at a time)."""
-    data = _report(report)
-    data["schema"] = SCHEMAS[version]
+    data = {"schema": SCHEMAS[version]} | _report(report)
     if version >= 2:
         data["rules"] = {
             rule.id: {
@@ -53,7 +51,6 @@ def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
 
 def _report(report: Report) -> dict[str, Any]:
     return {
-        "schema": SCHEMA,
         "started": _time(report.started),
         "finished": _time(report.finished),
         "auditor_version": report.auditor_version,
