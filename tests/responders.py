@@ -1,10 +1,13 @@
 """Wire-level responders for services that cannot run on these machines.
 
-MongoDB and Elasticsearch are not in Debian's archive, the Docker API needs a running engine
-and the kubelet a cluster. These servers replay the replies the real ones document for the
-exact requests our checks send — no more — so the parsing and the verdicts are tested on
-real bytes over real sockets. Everything that *can* run here (Redis, memcached, nginx,
-vsftpd, rsync, etcd, Prometheus, OpenSSH) is tested against the real daemon instead.
+MongoDB, Elasticsearch, CouchDB, Solr, Grafana, Jenkins, Cassandra and Kafka are neither in
+Debian's archive nor in the Python or npm registries that these machines reach; the Docker
+API needs a running engine and the kubelet a cluster. These servers replay the replies the
+real ones document for the exact requests our checks send — no more — so the parsing and
+the verdicts are tested on real bytes over real sockets. Everything that *can* run here
+(Redis, memcached, nginx, vsftpd, rsync, etcd, Prometheus, PostgreSQL, MariaDB, Samba,
+TigerVNC, telnetd, ZooKeeper, RabbitMQ, the Docker registry, Jupyter, NFS's rpcbind and
+mountd, OpenSSH) is tested against the real daemon instead.
 """
 
 from __future__ import annotations
@@ -93,13 +96,19 @@ def _read_http_request(client: socket.socket) -> str:
     return data.split(b" ")[1].decode() if b" " in data else ""
 
 
-def http(routes: dict[str, tuple[int, dict[str, object] | list[object] | str]]) -> Handler:
+Body = dict[str, object] | list[object] | str
+
+
+def http(routes: dict[str, tuple[int, Body]], headers: dict[str, str] | None = None) -> Handler:
+    """Replies by path; `headers` go on every reply (as Jenkins's X-Jenkins does)."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+
     def handler(client: socket.socket) -> None:
         path = _read_http_request(client)
         status, body = routes.get(path, (404, {"error": "not found"}))
         payload = (body if isinstance(body, str) else json.dumps(body)).encode()
         client.sendall(
-            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}"
             f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
             + payload
         )
@@ -167,3 +176,158 @@ def mongodb(authorised: bool) -> Handler:
         client.sendall(struct.pack("<iiii", 16 + len(body), 1, request_id, 2013) + body)
 
     return handler
+
+
+# Apache CouchDB 3.3 `GET /` (docs: "Server API /") and `GET /_all_dbs`: open with no
+# server admin ("admin party", 2.x) or `admin_only_all_dbs = false`; 401 otherwise.
+_COUCHDB_ROOT = {
+    "couchdb": "Welcome",
+    "version": "3.3.3",
+    "git_sha": "40afbcfc7",
+    "uuid": "5d9e6a7d1c3f2b4e8a9f0c1d2e3f4a5b",
+    "features": ["access-ready", "partitioned", "pluggable-storage-engines", "scheduler"],
+    "vendor": {"name": "The Apache Software Foundation"},
+}
+COUCHDB_OPEN = http({"/": (200, _COUCHDB_ROOT), "/_all_dbs": (200, ["_users", "customers"])})
+COUCHDB_SECURED = http(
+    {
+        "/": (200, _COUCHDB_ROOT),
+        "/_all_dbs": (401, {"error": "unauthorized", "reason": "You are not a server admin."}),
+    }
+)
+# Solr 9 CoreAdmin `action=STATUS` (Reference Guide: "CoreAdmin API"), and the 401 of the
+# BasicAuth plugin.
+_SOLR_STATUS = "/solr/admin/cores?action=STATUS&wt=json"
+SOLR_OPEN = http(
+    {
+        _SOLR_STATUS: (
+            200,
+            {
+                "responseHeader": {"status": 0, "QTime": 2},
+                "initFailures": {},
+                "status": {"customers": {"name": "customers", "instanceDir": "/var/solr/x"}},
+            },
+        )
+    }
+)
+SOLR_SECURED = http(
+    {_SOLR_STATUS: (401, "<html><body><h2>HTTP ERROR 401 require authentication</h2></html>")},
+    {"WWW-Authenticate": 'Basic realm="solr", xBasic'},
+)
+# Grafana 10 `GET /api/health` (always open) and `GET /api/org`: an anonymous session's
+# organisation when `[auth.anonymous] enabled = true`, else 401.
+_GRAFANA_HEALTH = (200, {"commit": "6a2fd6c7a6", "database": "ok", "version": "10.2.3"})
+GRAFANA_OPEN = http(
+    {"/api/health": _GRAFANA_HEALTH, "/api/org": (200, {"id": 1, "name": "Main Org."})}
+)
+GRAFANA_SECURED = http(
+    {"/api/health": _GRAFANA_HEALTH, "/api/org": (401, {"message": "Unauthorized"})}
+)
+# Jenkins 2.440 `GET /api/json` (Remote Access API): the controller's job list to anonymous
+# Overall/Read; 403 "Authentication required" otherwise. Every reply carries X-Jenkins.
+_JENKINS = {"X-Jenkins": "2.440.1", "X-Hudson": "1.395"}
+JENKINS_OPEN = http(
+    {
+        "/api/json": (
+            200,
+            {
+                "_class": "hudson.model.Hudson",
+                "mode": "NORMAL",
+                "jobs": [{"_class": "hudson.model.FreeStyleProject", "name": "deploy-prod"}],
+            },
+        )
+    },
+    _JENKINS,
+)
+JENKINS_SECURED = http(
+    {"/api/json": (403, "<html><body>Authentication required</body></html>")}, _JENKINS
+)
+
+
+def cassandra(authenticator: str | None) -> Handler:
+    """A Cassandra 4.1 node speaking native protocol v4 (CQL spec, native_protocol_v4.spec):
+    SUPPORTED to OPTIONS, then READY to STARTUP (AllowAllAuthenticator) or AUTHENTICATE
+    naming `authenticator`. Like Cassandra, it answers a frame of another version with a
+    protocol error."""
+
+    def string(text: str) -> bytes:
+        return struct.pack(">H", len(text)) + text.encode()
+
+    def frame(stream: int, opcode: int, body: bytes) -> bytes:
+        return struct.pack(">BBhBi", 0x84, 0, stream, opcode, len(body)) + body
+
+    def handler(client: socket.socket) -> None:
+        while True:
+            header = _read_exactly(client, 9)
+            if header is None:
+                return
+            version, _, stream, opcode, length = struct.unpack(">BBhBi", header)
+            if version != 0x04:  # before reading a body of a length it cannot trust
+                message = f"Invalid or unsupported protocol version ({version})"
+                client.sendall(frame(stream, 0x00, struct.pack(">i", 0x000A) + string(message)))
+                return
+            if _read_exactly(client, length) is None:
+                return
+            if opcode == 0x05:  # OPTIONS → SUPPORTED (a string multimap)
+                body = struct.pack(">H", 2)
+                body += string("CQL_VERSION") + struct.pack(">H", 1) + string("3.4.6")
+                body += string("COMPRESSION") + struct.pack(">H", 2) + string("snappy")
+                body += string("lz4")
+                client.sendall(frame(stream, 0x06, body))
+            elif opcode == 0x01 and authenticator is None:
+                client.sendall(frame(stream, 0x02, b""))
+            elif opcode == 0x01:
+                client.sendall(frame(stream, 0x03, string(authenticator)))
+            else:
+                return
+
+    return handler
+
+
+def kafka(sasl: bool) -> Handler:
+    """A Kafka 3.6 broker (protocol guide, kafka.apache.org/protocol): ApiVersions v0 with
+    its API list, then Metadata v0 with one broker and two topics, or, on a SASL listener,
+    the connection closed on any request but ApiVersions and SaslHandshake before login."""
+
+    def string(text: str) -> bytes:
+        return struct.pack(">h", len(text)) + text.encode()
+
+    def reply(correlation: int, body: bytes) -> bytes:
+        return struct.pack(">ii", 4 + len(body), correlation) + body
+
+    def handler(client: socket.socket) -> None:
+        while True:
+            size = _read_exactly(client, 4)
+            if size is None or not 0 < struct.unpack(">i", size)[0] <= 104857600:
+                return  # over socket.request.max.bytes (100 MiB): the broker hangs up
+            request = _read_exactly(client, struct.unpack(">i", size)[0])
+            if request is None:
+                return
+            api_key, _, correlation = struct.unpack(">hhi", request[:8])
+            if api_key == 18:
+                apis = [(0, 0, 9), (1, 0, 15), (3, 0, 12), (17, 0, 1), (18, 0, 3), (36, 0, 2)]
+                body = struct.pack(">hi", 0, len(apis))
+                body += b"".join(struct.pack(">hhh", *api) for api in apis)
+                client.sendall(reply(correlation, body))
+            elif api_key == 3 and not sasl:
+                body = struct.pack(">i", 1) + struct.pack(">i", 1) + string("broker-1")
+                body += struct.pack(">i", 9092) + struct.pack(">i", 2)
+                for topic in ("customer-events", "payments"):
+                    body += struct.pack(">h", 0) + string(topic) + struct.pack(">i", 1)
+                    body += struct.pack(">hii", 0, 0, 1)
+                    body += struct.pack(">ii", 1, 1) + struct.pack(">ii", 1, 1)
+                client.sendall(reply(correlation, body))
+            else:
+                return  # "Unexpected Kafka request ... during SASL handshake": closed
+
+    return handler
+
+
+def _read_exactly(client: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = client.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data

@@ -81,6 +81,11 @@ def test_every_dedicated_rule_a_shipped_check_names_exists() -> None:
         ("      - send: 'INFO\\q'", "steps[0].send: unknown escape"),
         ("      - http: {path: 'no-slash'}", "steps[0].http.path: an HTTP path starts with '/'"),
         ("      - http: {path: /x}\n        body: x", "steps[0].body: unknown key"),
+        (
+            "      - http: {path: /x, login: default}",
+            "steps: a step has `login: default` but the check has no `default_login`",
+        ),
+        ("      - http: {path: /x, login: admin}", "steps[0].http.login: 'admin' is not one of"),
     ],
 )
 def test_a_bad_check_is_one_line_with_file_line_and_key(
@@ -97,6 +102,39 @@ def test_a_bad_check_is_one_line_with_file_line_and_key(
     message = str(caught.value)
     assert f"{path}:" in message and f"checks[0].{expected}" in message
     assert "\n" not in message
+
+
+def test_a_default_login_is_sent_only_by_its_own_steps_and_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    """`default_login` needs a step that uses it, and such a step is skipped (`not tried`,
+    which no rule judges) unless --try-default-credentials was given."""
+    from auditor.probes.deadline import Deadline
+    from auditor.probes.services.datacheck import NOT_TRIED, service_check
+
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        GOOD.replace("    steps:", "    default_login: {user: admin, password: admin}\n    steps:")
+    )
+    with pytest.raises(InputError, match=r"checks\[0\]\.default_login: no step uses it"):
+        load_check_file(path)
+    path.write_text(
+        GOOD.replace(
+            "    steps:", "    default_login: {user: 'a:b', password: x}\n    steps:"
+        ).replace("{path: /admin/status.json}", "{path: /admin/status.json, login: default}")
+    )
+    with pytest.raises(InputError, match=r"default_login\.user: a Basic-auth user name has no"):
+        load_check_file(path)
+    path.write_text(
+        GOOD.replace(
+            "    steps:", "    default_login: {user: admin, password: admin}\n    steps:"
+        ).replace("{path: /admin/status.json}", "{path: /admin/status.json, login: default}")
+    )
+    (spec,) = load_check_file(path)
+    assert spec.default_login == ("admin", "admin") and spec.steps[0].login
+    # Not asked: nothing is sent at all (the address is one no test listens on).
+    answer = service_check(spec).check(f"{LISTENER_NETWORK}.62", 9, Deadline(1))
+    assert answer.unauthenticated is False and answer.details == {"login": NOT_TRIED}
 
 
 def test_an_unknown_placeholder_and_a_duplicate_id_are_refused(tmp_path: Path) -> None:

@@ -319,6 +319,8 @@ def _oversized(client: socket.socket) -> None:
     [
         *("redis", "memcached", "mongodb", "http", "elasticsearch", "ftp", "rsync"),
         *("postgresql", "mysql", "vnc", "smb", "etcd", "docker", "kubelet", "prometheus"),
+        *("cassandra", "kafka", "nfs", "couchdb", "solr", "zookeeper", "docker-registry"),
+        *("rabbitmq-management", "jupyter", "grafana", "jenkins"),
     ],
 )
 def test_tarpit_and_garbage_end_as_errors_in_time(kind: str, behaviour: Callable) -> None:  # type: ignore[type-arg]

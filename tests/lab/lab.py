@@ -22,14 +22,18 @@ import yaml
 from tests.lab import cloud
 from tests.lab.services import (
     AnonymousFtp,
+    DockerRegistry,
     Etcd,
+    Jupyter,
     LabError,
     MariaDb,
     Memcached,
     MotoServer,
+    Nfs,
     Nginx,
     Postgres,
     Prometheus,
+    RabbitMq,
     Redis,
     RsyncDaemon,
     Samba,
@@ -37,8 +41,10 @@ from tests.lab.services import (
     Sshd,
     Telnetd,
     Vnc,
+    ZooKeeper,
     stop_group,
     wait_for_port,
+    wait_until_ready,
 )
 
 NETNS_NETWORK = "10.250"
@@ -46,8 +52,8 @@ NETNS_NETWORK = "10.250"
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = "127.78.0"
 LAB_PORTS = (
-    "21,22,23,80,443,445,873,2222,2375,2379,2380,3306,5432,5900,5901,6379,8080,9090,9200,9300,"
-    "10250,11211,27017"
+    "21,22,23,80,111,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6379,"
+    "8080,8888,9090,9200,9300,10250,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
 
@@ -306,6 +312,7 @@ HOST_FLEET: tuple[LabHost, ...] = (
                         "host all all 10.0.0.0/8 trust\n",
                     ),
                     ("mysql/my.cnf", "[mysqld]\nskip-grant-tables\nbind-address = 0.0.0.0\n"),
+                    ("exports", "/srv/exports *(rw,no_root_squash)\n/srv/backups 10.0.0.0/8(ro)\n"),
                     (
                         "samba/smb.conf",
                         "[global]\n  map to guest = Bad User\n"
@@ -359,16 +366,50 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "fileserver",
         32,
-        (Samba(guest=True),),
-        change=_declared("CHG-4005", (445, "smb")),
+        (Samba(guest=True), Nfs()),
+        change=_declared("CHG-4005", (445, "smb"), (111, "rpcbind")),
         rules=("baseline", "services"),
         netns=True,
     ),
     LabHost(
         "fileserver-locked",
         33,
-        (Samba(guest=False),),
-        change=_declared("CHG-4006", (445, "smb")),
+        (Samba(guest=False), Nfs(exports="{share} 10.9.9.0/24(ro,no_subtree_check)\n")),
+        change=_declared("CHG-4006", (445, "smb"), (111, "rpcbind")),
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "data-platform",
+        26,
+        (ZooKeeper(open_4lw=True), DockerRegistry(), Jupyter()),
+        change=_declared(
+            "CHG-4007", (2181, "zookeeper"), (5000, "docker-registry"), (8888, "jupyter")
+        ),
+        rules=("baseline", "services"),
+    ),
+    LabHost(
+        "data-platform-locked",
+        27,
+        (ZooKeeper(), DockerRegistry(htpasswd=True), Jupyter(token="lab-jupyter-token")),
+        change=_declared(
+            "CHG-4008", (2181, "zookeeper"), (5000, "docker-registry"), (8888, "jupyter")
+        ),
+        rules=("baseline", "services"),
+    ),
+    LabHost(
+        "broker",
+        34,
+        (RabbitMq(guest_remote=True),),
+        change=_declared("CHG-4009", (5672, "amqp"), (15672, "rabbitmq-management")),
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "broker-locked",
+        35,
+        (RabbitMq(),),
+        change=_declared("CHG-4010", (5672, "amqp"), (15672, "rabbitmq-management")),
         rules=("baseline", "services"),
         netns=True,
     ),
@@ -501,7 +542,8 @@ class Lab:
                     running.append({"host": host.name, "service": service.kind, "pid": process.pid})
                     self._save(running)
                     try:
-                        wait_for_port(ip, service.port, process, timeout=15)
+                        wait_for_port(ip, service.port, process, service.start_seconds)
+                        wait_until_ready(service, ip, process)
                     except LabError as exc:
                         raise LabError(
                             f"{host.name}: {service.kind} on {ip}:{service.port}: {exc} "

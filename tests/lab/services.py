@@ -41,6 +41,12 @@ class Service:
     needs_interface_address: bool = field(default=False, init=False, repr=False)
     """True for daemons that bind only to addresses some interface carries (Samba): on a
     loopback lab host the lab then puts the host's address on `lo` while it runs."""
+    start_seconds: float = field(default=15.0, init=False, repr=False)
+    """How long the daemon may take to listen (an Erlang VM takes ten seconds alone)."""
+
+    def ready(self, ip: str) -> bool:
+        """Beyond listening on `port`: is it ready to be audited? (NFS: mountd registered.)"""
+        return True
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,9 @@ class Sshd(Service):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
             top = relative.split("/", 1)[0]
-            if not Path("/etc", top).is_dir():
+            is_file = "/" not in relative  # a file of /etc itself (exports), bound alone
+            real = Path("/etc", top)
+            if not (real.is_file() if is_file else real.is_dir()):
                 raise LabError(f"/etc/{top} does not exist here: cannot stand in for it")
             tops[top] = root / top
         return list(tops.values())
@@ -617,6 +625,165 @@ class Prometheus(Service):
         )
 
 
+ZOOKEEPER_JARS = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*"
+
+
+@dataclass(frozen=True)
+class ZooKeeper(Service):
+    """A standalone ZooKeeper 3.8 (Debian's jars). `open_4lw` lets every four-letter word
+    run (`4lw.commands.whitelist=*`, a vendor's "for monitoring"); else only `srvr` does,
+    ZooKeeper's own default."""
+
+    kind: str = "zookeeper"
+    port: int = 2181
+    open_4lw: bool = False
+    start_seconds: float = field(default=30.0, init=False, repr=False)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("java", "/usr/share/java/zookeeper.jar")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        (home / "data").mkdir(exist_ok=True)
+        (home / "zoo.cfg").write_text(
+            f"tickTime=2000\ndataDir={home / 'data'}\nclientPort={self.port}\n"
+            f"clientPortAddress={ip}\nadmin.enableServer=false\n"
+            f"4lw.commands.whitelist={'*' if self.open_4lw else 'srvr'}\n"
+        )
+        argv = ["java", "-Xmx128m", "-cp", ZOOKEEPER_JARS, f"-Dzookeeper.log.dir={home}"]
+        argv += ["org.apache.zookeeper.server.ZooKeeperServerMain", str(home / "zoo.cfg")]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class DockerRegistry(Service):
+    """Debian's docker-registry (Distribution 2.8) with filesystem storage; `htpasswd`
+    True requires a login (the bcrypt htpasswd file the registry documents), else none."""
+
+    kind: str = "docker-registry"
+    port: int = 5000
+    htpasswd: bool = False
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("docker-registry",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        import bcrypt  # paramiko's own dependency: the registry accepts bcrypt only
+
+        config = (
+            "version: 0.1\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {home / 'data'}\n"
+            f"http:\n  addr: {ip}:{self.port}\n"
+        )
+        if self.htpasswd:
+            digest = bcrypt.hashpw(b"lab-registry-pass", bcrypt.gensalt(rounds=4)).decode()
+            (home / "htpasswd").write_text(f"vendor:{digest}\n")
+            config += f"auth:\n  htpasswd:\n    realm: lab\n    path: {home / 'htpasswd'}\n"
+        (home / "config.yml").write_text(config)
+        return _spawn(["docker-registry", "serve", str(home / "config.yml")], home, netns)
+
+
+@dataclass(frozen=True)
+class Jupyter(Service):
+    """Jupyter Server from the Python registry, with `token` (None: no token and no password,
+    as a vendor's "quick" notebook host runs it)."""
+
+    kind: str = "jupyter"
+    port: int = 8888
+    token: str | None = None
+    start_seconds: float = field(default=30.0, init=False, repr=False)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ()
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        (home / "notebooks").mkdir(exist_ok=True)
+        (home / "notebooks" / "customers.ipynb").write_text('{"cells": [], "nbformat": 4}')
+        argv = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root"]
+        argv += [f"--ip={ip}", f"--port={self.port}", "--ServerApp.port_retries=0"]
+        argv += [
+            f"--IdentityProvider.token={self.token or ''}",
+            "--PasswordIdentityProvider.hashed_password=",
+        ]
+        argv += [f"--ServerApp.root_dir={home / 'notebooks'}"]
+        env = {f"JUPYTER_{d}_DIR": str(home / d.lower()) for d in ("CONFIG", "DATA", "RUNTIME")}
+        return _spawn(argv, home, netns, env)
+
+
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+@dataclass(frozen=True)
+class RabbitMq(Service):
+    """RabbitMQ 3.10 with its management plugin, in a network-namespace host (RabbitMQ lets
+    `guest` in from any loopback address, so a loopback lab host could not show the
+    difference). `guest_remote` is the vendor's `loopback_users = none`; else guest works
+    from the server itself only, RabbitMQ's default. epmd and the Erlang distribution port
+    listen on the namespace's 127.0.0.1 only, and die with the broker (own PID namespace)."""
+
+    kind: str = "rabbitmq-management"
+    port: int = 15672
+    guest_remote: bool = False
+    start_seconds: float = field(default=90.0, init=False, repr=False)
+
+    def binaries(self) -> tuple[str, ...]:
+        return (RABBITMQ_SERVER,)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        (home / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = {ip}:5672\nmanagement.tcp.ip = {ip}\n"
+            f"management.tcp.port = {self.port}\n"
+            + ("loopback_users = none\n" if self.guest_remote else "")
+        )
+        (home / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        env = {
+            "RABBITMQ_CONFIG_FILE": str(home / "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(home / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(home / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(home / "log"),
+            "RABBITMQ_NODENAME": "lab@localhost",
+            "RABBITMQ_DIST_PORT": "25672",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "HOME": str(home),
+        }
+        # The broker itself, not Debian's wrapper (/usr/sbin/rabbitmq-server), which turns
+        # into the `rabbitmq` user: that user cannot enter the tests' private temp folders.
+        argv = ["unshare", "--pid", "--fork", "--kill-child", RABBITMQ_SERVER]
+        return _spawn(argv, home, netns, env)
+
+
+@dataclass(frozen=True)
+class Nfs(Service):
+    """rpcbind and rpc.mountd (nfs-kernel-server) in a private mount and PID namespace, with
+    `exports` as /etc/exports; `{share}` in it stands for a folder of the lab's. No kernel
+    NFS server is needed: the export list is all the auditor reads (MOUNT EXPORT)."""
+
+    kind: str = "nfs"
+    port: int = 111
+    exports: str = "{share} *(ro,no_subtree_check)\n"
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("rpcbind", "rpc.mountd", "exportfs", "rpcinfo")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        (home / "share").mkdir(exist_ok=True)
+        (home / "exports").write_text(self.exports.format(share=home / "share"))
+        (home / "nfs").mkdir(exist_ok=True)
+        script = (
+            "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && "
+            f"mount --bind {home / 'nfs'} /var/lib/nfs && "
+            "touch /var/lib/nfs/etab /var/lib/nfs/rmtab && "
+            f"mount --bind {home / 'exports'} /etc/exports && "
+            "rpcbind -w && exportfs -ra && exec rpc.mountd -F"
+        )
+        argv = ["unshare", "-m", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+        return _spawn([*argv, "sh", "-c", script], home, netns)
+
+    def ready(self, ip: str) -> bool:
+        probe = ["rpcinfo", "-T", "tcp", ip, "100005", "3"]
+        return subprocess.run(probe, capture_output=True, timeout=5, check=False).returncode == 0
+
+
 @dataclass(frozen=True)
 class MotoServer(Service):
     """moto in server mode: the AWS APIs over real HTTP, with fake credentials only.
@@ -647,12 +814,19 @@ class MotoServer(Service):
         )
 
 
-def _spawn(argv: list[str], home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    argv: list[str], home: Path, netns: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     out = (home / f"{Path(argv[0]).name}.out").open("ab")
     if netns is not None:
         argv = ["ip", "netns", "exec", netns, *argv]
     return subprocess.Popen(
-        argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -667,6 +841,16 @@ def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], timeout:
         except OSError:
             time.sleep(0.05)
     raise LabError(f"not listening on {ip}:{port} after {timeout:.0f}s")
+
+
+def wait_until_ready(service: Service, ip: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + service.start_seconds
+    while not service.ready(ip):
+        if process.poll() is not None:
+            raise LabError(f"exited with code {process.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise LabError(f"listening, but not ready after {service.start_seconds:.0f}s")
+        time.sleep(0.1)
 
 
 def stop_group(pid: int, timeout: float = 5.0) -> None:

@@ -28,21 +28,24 @@ from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import ServiceCheck
+from auditor.probes.services.cassandra import CASSANDRA
 from auditor.probes.services.checkfile import load_check_dirs
 from auditor.probes.services.datacheck import service_check
 from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
 from auditor.probes.services.http import HTTP, HTTPS
 from auditor.probes.services.identify import UNKNOWN, Identity, identify
+from auditor.probes.services.kafka import KAFKA
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
 from auditor.probes.services.mysql import MYSQL, MYSQL_TRY_EMPTY_ROOT
+from auditor.probes.services.nfs import NFS
 from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
 from auditor.probes.services.smb import SMB
 from auditor.probes.services.vnc import VNC
-from auditor.probes.services.wire import ServiceError
+from auditor.probes.services.wire import NotThisService, ServiceError
 from auditor.scope import Scope
 
 PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
@@ -54,6 +57,9 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     MYSQL,
     VNC,
     SMB,
+    CASSANDRA,
+    KAFKA,
+    NFS,
     HTTP,
     HTTPS,
     FTP,
@@ -68,11 +74,13 @@ def load_checks(
     """The Python checks, then every check file (shipped, then each of `directories`).
 
     `try_default_credentials` (off unless asked for) swaps in the checks that make one
-    login with a well-known empty credential: MySQL/MariaDB `root` with no password."""
+    login with a product's well-known default: MySQL/MariaDB `root` with no password, and
+    the check-file steps marked `login: default` (RabbitMQ's guest/guest)."""
     python = PYTHON_CHECKS
     if try_default_credentials:
         python = tuple(MYSQL_TRY_EMPTY_ROOT if c is MYSQL else c for c in python)
-    return python + tuple(service_check(c) for c in load_check_dirs(directories))
+    files = load_check_dirs(directories)
+    return python + tuple(service_check(c, try_default_credentials) for c in files)
 
 
 PER_CHECK_SECONDS = 10.0
@@ -179,9 +187,15 @@ class ServicesProbe(PerTargetProbe):
         identities = _identify_all(ip, numbers, deadline)
         records = []
         checked: set[int] = set()
-        for port, check, why in plan(target, open_ports, identities, self.checks):
-            checked.add(port)
-            records.append(self._check(ip, port, check, why, identities.get(port), deadline))
+        planned = plan(target, open_ports, identities, self.checks)
+        for port, check, why in planned:
+            identity = identities.get(port)
+            record = self._check(ip, port, check, why, identity, deadline)
+            if record is None:  # not that service, and only its port number said it was
+                record = self._instead(ip, port, check, planned, identity, deadline)
+            if record is not None:
+                checked.add(port)
+                records.append(record)
         for port in numbers:
             if port not in checked:
                 records.append(_identified_only(port, identities[port]))
@@ -195,12 +209,19 @@ class ServicesProbe(PerTargetProbe):
         why: str,
         identity: Identity | str | None,
         deadline: Deadline,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The check's record; None when the port proved not to be that service and only
+        its number or nmap's name had said it was."""
         record = _record(port, check.kind, why, identity)
         record["reference"] = check.reference
         record["rule"] = check.rule
         try:
             answer = check.check(ip, port, deadline.sub(PER_CHECK_SECONDS))
+        except NotThisService as exc:
+            if "declared" in why:  # the change record says it is: fail closed
+                record["error"] = f"{check.kind} check on {port}/tcp: {exc}"
+            else:
+                return None
         except ServiceError as exc:
             record["error"] = f"{check.kind} check on {port}/tcp: {exc}"
         except OSError as exc:  # a send on a connection the server dropped
@@ -217,6 +238,28 @@ class ServicesProbe(PerTargetProbe):
                 details=answer.details,
             )
         return record
+
+    def _instead(
+        self,
+        ip: str,
+        port: int,
+        wrong: ServiceCheck,
+        planned: Sequence[tuple[int, ServiceCheck, str]],
+        identity: Identity | str | None,
+        deadline: Deadline,
+    ) -> dict[str, Any] | None:
+        """The generic check of the protocol the port was identified as, when the specific
+        check planned there (Jenkins on 8080) met something else; None when another planned
+        check covers the port or nothing generic applies (it is then `identified` only)."""
+        if any(p == port and c is not wrong for p, c, _ in planned):
+            return None
+        protocol = identity.protocol if isinstance(identity, Identity) else UNKNOWN
+        generic = GENERIC.get(protocol)
+        if generic is None:
+            return None
+        generic = next((c for c in self.checks if c.kind == generic.kind), generic)
+        why = f"identified as {protocol} (not {wrong.kind})"
+        return self._check(ip, port, generic, why, identity, deadline)
 
 
 def _record(port: int, kind: str, why: str, identity: Identity | str | None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ CHECK_KEYS = {
     "otherwise",
     "evidence",
     "redact",
+    "default_login",
 }
 STEP_KEYS = {"http", "send", "read", "require", "protected", "open", "extract"}
 MATCHER_KEYS = {"match", "status", "words", "regex", "prefix", "json", "header", "length"}
@@ -103,6 +104,9 @@ class Step:
     protected: Matcher | None
     open: Matcher | None
     extract: tuple[Extractor, ...]
+    login: bool = False
+    """Send the check's `default_login` (HTTP Basic). Such a step runs only under
+    `--try-default-credentials`; otherwise it is skipped and the record says `not tried`."""
 
     def describe(self) -> str:
         if self.method:
@@ -126,6 +130,9 @@ class NetworkCheck:
     """What no matcher deciding means: `error` (default: fail closed) or `protected`."""
     evidence: str
     redact: tuple[re.Pattern[bytes], ...]
+    default_login: tuple[str, str] | None = None
+    """A product's documented default user and password (RabbitMQ's guest/guest), for the
+    steps marked `login: default`. A well-known default, never a secret of the user's."""
     source: str = field(default="", compare=False)
     """file:line, for messages."""
 
@@ -202,6 +209,15 @@ def _check(node: Node) -> NetworkCheck:
             )
     otherwise = node.get("otherwise")
     rule = node.get("rule")
+    login = _default_login(node.get("default_login"))
+    if any(s.login for s in steps) and login is None:
+        raise node.require("steps").error(
+            "a step has `login: default` but the check has no `default_login`"
+        )
+    if login is not None and not any(s.login for s in steps):
+        raise node.require("default_login").error(
+            "no step uses it", hint="mark the step that logs in with `login: default`"
+        )
     return NetworkCheck(
         id=check_id,
         protocol=protocol,
@@ -214,6 +230,7 @@ def _check(node: Node) -> NetworkCheck:
         otherwise=otherwise.choice({"error", "protected"}) if otherwise else "error",
         evidence=template,
         redact=tuple(_regex(r) for r in _items(node.get("redact"))),
+        default_login=login,
         source=f"{node.path}:{node.line}",
     )
 
@@ -226,8 +243,11 @@ def _step(node: Node) -> Step:
     method: str | None = None
     path = ""
     payload = b""
+    login = False
     if http is not None:
-        http.mapping({"method", "path"})
+        http.mapping({"method", "path", "login"})
+        login_node = http.get("login")
+        login = login_node.choice({"default"}) == "default" if login_node else False
         method_node = http.get("method")
         method = method_node.choice(HTTP_METHODS) if method_node else "GET"
         path_node = http.require("path")
@@ -270,8 +290,26 @@ def _step(node: Node) -> Step:
         until=until,
         max_bytes=max_bytes,
         extract=tuple(_extractor(n, e) for n, e in extract.entries()) if extract else (),
+        login=login,
         **matchers,
     )
+
+
+_LOGIN_PART = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+def _default_login(node: Node | None) -> tuple[str, str] | None:
+    """`{user: guest, password: guest}`: printable ASCII, no ':' in the user name."""
+    if node is None:
+        return None
+    node.mapping({"user", "password"})
+    user, password = node.require("user"), node.require("password")
+    for part in (user, password):
+        if not _LOGIN_PART.match(part.string()):
+            raise part.error("1 to 64 printable ASCII characters, no spaces")
+    if ":" in user.string():
+        raise user.error("a Basic-auth user name has no ':'")
+    return user.string(), password.string()
 
 
 def _matcher(node: Node) -> Matcher:

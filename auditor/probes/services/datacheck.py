@@ -2,8 +2,8 @@
 
 Each step makes its one bounded exchange, then, in this order:
 1. extracts its values (redacted at once: nothing unredacted is ever stored);
-2. `protected` matches → the service asked for credentials: done, not open;
-3. `require` does not match → this is not the service the check is for: an error;
+2. `require` does not match → this is not the service the check is for (`NotThisService`);
+3. `protected` matches → the service asked for credentials: done, not open;
 4. `open` matches → open access, proven by the evidence: done.
 When every step has run and none decided, the check's `otherwise` says what that means:
 `error` by default, because a reply nobody foresaw must never read as a pass.
@@ -20,6 +20,7 @@ from auditor.probes.services.base import Answer, ServiceCheck
 from auditor.probes.services.checkfile import Extractor, Matcher, NetworkCheck, Step
 from auditor.probes.services.wire import (
     HttpResponse,
+    NotThisService,
     ServiceError,
     connect,
     http_request,
@@ -58,17 +59,19 @@ class _Reply:
         """What came back, in a few words: the status, or the first bytes (redacted)."""
         if self.http is not None:
             return f"HTTP {self.http.status}"
-        return f"{len(self.body)} bytes: {_redacted(spec, self.body[:200])[:40]!r}"
+        return f"{len(self.body)} bytes: {_redacted(spec, self.body[:200])[:80]!r}"
 
 
 _UNPARSED = object()
 
 
-def service_check(spec: NetworkCheck) -> ServiceCheck:
-    """The check file's check, behind the same interface as the Python checks."""
+def service_check(spec: NetworkCheck, try_default_credentials: bool = False) -> ServiceCheck:
+    """The check file's check, behind the same interface as the Python checks.
+
+    Steps marked `login: default` run only with `try_default_credentials`."""
 
     def run(ip: str, port: int, deadline: Deadline) -> Answer:
-        return _run(spec, ip, port, deadline)
+        return _run(spec, ip, port, deadline, try_default_credentials)
 
     return ServiceCheck(
         spec.id,
@@ -84,10 +87,22 @@ def service_check(spec: NetworkCheck) -> ServiceCheck:
 GENERIC_RULE = "services.open-access"
 
 
-def _run(spec: NetworkCheck, ip: str, port: int, deadline: Deadline) -> Answer:
+NOT_TRIED = "not tried"
+"""`details.login` of a check whose login steps were skipped: the rules on it do not apply."""
+
+
+def _run(
+    spec: NetworkCheck, ip: str, port: int, deadline: Deadline, try_login: bool = False
+) -> Answer:
     values: dict[str, str] = {"port": str(port)}
     last = ""
+    skipped = False
     for step in spec.steps:
+        if step.login and not try_login:
+            skipped = True
+            continue
+        if step.login:
+            values["login"] = f"default ({spec.default_login[0] if spec.default_login else '?'})"
         reply = _exchange(spec, step, ip, port, deadline)
         values["status"] = str(reply.status)
         values["bytes"] = str(len(reply.body))
@@ -96,20 +111,26 @@ def _run(spec: NetworkCheck, ip: str, port: int, deadline: Deadline) -> Answer:
             if found is not None:
                 values[extractor.name] = _redacted(spec, found)
         last = f"{step.describe()} → {reply.summary(spec)}"
-        if step.protected and _matches(step.protected, reply):
-            return Answer(False, _evidence(spec, values, last), _details(values))
         if step.require and not _matches(step.require, reply):
-            raise ServiceError(f"not a {spec.id} answer ({last})")
+            raise NotThisService(f"not a {spec.id} answer ({last})")
+        if step.protected and _matches(step.protected, reply):
+            # The evidence template describes open access: a refusal is shown as it came.
+            return Answer(False, last, _details(values))
         if step.open and _matches(step.open, reply):
             return Answer(True, _evidence(spec, values, last), _details(values))
+    if skipped:
+        values["login"] = NOT_TRIED
+        note = "default login not tried (give --try-default-credentials to try it once)"
+        return Answer(False, note, _details(values))
     if spec.otherwise == "protected":
-        return Answer(False, _evidence(spec, values, last), _details(values))
+        return Answer(False, last, _details(values))
     raise ServiceError(f"no matcher decided ({last})")
 
 
 def _exchange(spec: NetworkCheck, step: Step, ip: str, port: int, deadline: Deadline) -> _Reply:
     if step.method is not None:
-        response = http_request(ip, port, step.method, step.path, deadline, spec.tls)
+        login = spec.default_login if step.login else None
+        response = http_request(ip, port, step.method, step.path, deadline, spec.tls, login)
         return _Reply(response.body[: step.max_bytes], response)
     with connect(ip, port, deadline, spec.tls) as sock:
         if step.send:

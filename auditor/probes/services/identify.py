@@ -93,6 +93,8 @@ def from_reply(data: bytes) -> str | None:
         return "http"
     if data[:1] in (b"-", b"+", b"$", b"*", b":") and b"\r\n" in data:
         return "redis"  # RESP: Redis reads `GET / HTTP/1.0` as a command and answers
+    if data.startswith(b"AMQP") and len(data) == 8:
+        return "amqp"  # AMQP 0-9-1 §4.2.2: a bad header is answered with the one it speaks
     if data.startswith((b"ERROR\r\n", b"CLIENT_ERROR", b"SERVER_ERROR")):
         return "memcached"
     if data[:1] == b"\x15" and data[1:2] == b"\x03":

@@ -6,6 +6,7 @@ end the check as an error in time, never hang and never look like a protected se
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -22,6 +23,12 @@ _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*([0-9]{1,9})[ \t]*$")
 
 class ServiceError(Exception):
     """The service did not answer as the protocol says (timeout, garbage, closed)."""
+
+
+class NotThisService(ServiceError):
+    """The port answered, but not as the service a check is for (a web app on Jenkins's
+    8080). Where only the port number called for the check, the port is checked as what it
+    was identified as instead; where the change record declared the service, it is an error."""
 
 
 def connect(ip: str, port: int, deadline: Deadline, tls: bool = False) -> socket.socket:
@@ -110,14 +117,27 @@ def http_get(ip: str, port: int, path: str, deadline: Deadline, tls: bool = Fals
 
 
 def http_request(
-    ip: str, port: int, method: str, path: str, deadline: Deadline, tls: bool = False
+    ip: str,
+    port: int,
+    method: str,
+    path: str,
+    deadline: Deadline,
+    tls: bool = False,
+    basic_auth: tuple[str, str] | None = None,
 ) -> HttpResponse:
-    """One read-only HTTP/1.0 request (GET or HEAD, nothing else), body capped at 64 KiB."""
+    """One read-only HTTP/1.0 request (GET or HEAD, nothing else), body capped at 64 KiB.
+
+    `basic_auth` is only ever a product's documented default login, tried under
+    `--try-default-credentials` (docs/network-checks.md); never a user's secret."""
     if method not in ("GET", "HEAD"):
         raise ValueError(f"{method} is not a read-only HTTP method")
+    login = ""
+    if basic_auth is not None:
+        token = base64.b64encode(":".join(basic_auth).encode()).decode()
+        login = f"Authorization: Basic {token}\r\n"
     request = (
         f"{method} {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: server-auditor\r\n"
-        "Accept: */*\r\nConnection: close\r\n\r\n"
+        f"Accept: */*\r\n{login}Connection: close\r\n\r\n"
     ).encode()
     with connect(ip, port, deadline, tls) as sock:
         try:
