@@ -256,6 +256,12 @@ ROOTS = {
                 "found": "my_print_defaults (MySQL/MariaDB) is installed (bool)",
                 "skip_grant_tables": "`skip-grant-tables` is set for mysqld (bool)",
                 "bind_address": "mysqld's `bind-address`, else empty",
+                "skip_networking": "`skip-networking` is set: no TCP at all (bool)",
+            },
+            "nfs_exports": {
+                "found": "/etc/exports or /etc/exports.d/*.exports exists (bool)",
+                "world_rw": "export entries to everyone (`*`, 0.0.0.0/0, no client), rw (int)",
+                "world_ro": "export entries to everyone, read-only (int)",
             },
             "retention": ListOf(
                 {

@@ -90,7 +90,17 @@ def test_database_configs_that_let_anyone_in_are_found(report: dict[str, Any]) -
     guests = found["host.samba-guest-share"]
     assert guests["status"] == "fail"
     assert guests["evidence"] == {"host": {"samba": {"found": True, "guest_shares": 1}}}
+    listens = found["host.mysql-listens-everywhere"]  # 0.0.0.0, and 3306 not declared
+    assert listens["status"] == "fail" and listens["severity"] == "medium"
+    exports = found["host.nfs-export-to-everyone"]
+    assert exports["status"] == "fail" and exports["severity"] == "critical"
+    assert exports["evidence"] == {
+        "host": {"nfs_exports": {"found": True, "world_rw": 1, "world_ro": 0}}
+    }
+    assert "/srv/exports" not in json.dumps(report)  # counts only, never a path
     clean = _status(report, "clean-host")
+    assert clean["host.nfs-export-to-everyone"]["status"] == "pass"  # Debian's commented file
+    assert clean["host.mysql-listens-everywhere"]["status"] == "pass"  # Debian: 127.0.0.1
     assert clean["host.samba-guest-share"]["status"] == "pass"  # Debian's own smb.conf
     assert clean["host.pg-hba-trust"]["status"] == "pass"
     assert clean["host.mysql-skip-grant-tables"]["status"] == "pass"

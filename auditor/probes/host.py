@@ -80,6 +80,7 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         "pg_hba": lambda: _pg_hba(run("pg_hba", sudo=sudo)),
         "mysqld": lambda: _mysqld(run("mysqld_options", sudo=sudo)),
         "samba": lambda: _samba(run("samba_guest_shares", sudo=sudo)),
+        "nfs_exports": lambda: _nfs_exports(run("nfs_exports", sudo=sudo)),
         "retention": lambda: _retention(run, target, sudo),
     }
     facts: dict[str, Any] = {}
@@ -211,7 +212,12 @@ def _mysqld(text: str) -> dict[str, Any]:
     """The options of `my_print_defaults --mysqld` that decide who may connect."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if lines == ["missing"]:
-        return {"found": False, "skip_grant_tables": False, "bind_address": ""}
+        return {
+            "found": False,
+            "skip_grant_tables": False,
+            "bind_address": "",
+            "skip_networking": False,
+        }
     if not lines or lines[-1] != "found":
         raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
     options = {}
@@ -222,7 +228,18 @@ def _mysqld(text: str) -> dict[str, Any]:
         "found": True,
         "skip_grant_tables": "skip-grant-tables" in options,
         "bind_address": options.get("bind-address", ""),
+        "skip_networking": "skip-networking" in options,
     }
+
+
+def _nfs_exports(text: str) -> dict[str, Any]:
+    """Export entries to everyone, read-write and read-only, or that there is no exports file."""
+    words = text.split()
+    if words == ["missing"]:
+        return {"found": False, "world_rw": 0, "world_ro": 0}
+    if len(words) != 3 or words[2] != "found" or not all(w.isdigit() for w in words[:2]):
+        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
+    return {"found": True, "world_rw": int(words[0]), "world_ro": int(words[1])}
 
 
 def _samba(text: str) -> dict[str, Any]:

@@ -191,6 +191,22 @@ COMMANDS: Mapping[str, str] = {
         '/^[[:space:]]*guest ok = Yes/ && s != "[global]" {{n++}} '
         'END {{print n+0, "found"}}\''
     ),
+    # NFS exports (/etc/exports and /etc/exports.d/*.exports, as exportfs reads them): how
+    # many export entries go to everyone (`*`, 0.0.0.0/0, ::/0, or no client at all), read-
+    # write and read-only; never a path or a client. An unreadable file fails awk.
+    "nfs_exports": (
+        "files=; for f in /etc/exports /etc/exports.d/*.exports; do "
+        'if test -e "$f"; then files="$files $f"; fi; done; '
+        'if test -z "$files"; then echo missing; exit 0; fi; '
+        "{sudo}awk '/^[[:space:]]*(#|$)/ {{next}} "
+        "NF == 1 {{ro++; next}} "
+        '{{d = ""; for (i = 2; i <= NF; i++) {{c = $i; '
+        'if (c ~ /^-/) {{d = c; continue}} p = index(c, "("); '
+        "h = p ? substr(c, 1, p - 1) : c; o = p ? substr(c, p) : d; "
+        'if (h == "" || h == "*" || h == "0.0.0.0/0" || h == "::/0") '
+        "{{if (o ~ /(^|[(,-])rw([,)]|$)/) rw++; else ro++}}}}}} "
+        'END {{print rw + 0, ro + 0, "found"}}\' $files'
+    ),
     # Files older than the retention limit under a declared data path: a count and the
     # oldest modification time, never a file name (names can be personal data). find's
     # own failure (sudo refused, an unreadable folder) fails the command, never "0 files".
