@@ -339,11 +339,11 @@ def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
 
 
 def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[list[str]]:
-    from auditor.inventory.aws_discovery import with_discovered
+    from auditor.cloud.aws import api as aws_api
+    from auditor.cloud.aws.discovery import with_discovered
+    from auditor.cloud.aws.probe import AwsProbe
     from auditor.inventory.model import Inventory
     from auditor.models import AwsSettings
-    from auditor.probes import aws_api
-    from auditor.probes.aws import AwsProbe
     from auditor.rules import load_catalog
     from auditor.scope import Scope
     from tests.lab import cloud

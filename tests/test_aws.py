@@ -12,11 +12,11 @@ import botocore.exceptions
 import pytest
 import yaml
 
+from auditor.cloud.aws import api as aws_api
 from auditor.engine import AuditSettings, run_audit
 from auditor.inventory import load_inventory
-from auditor.probes import aws_api
 from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh_session import SshOptions
+from auditor.probes.ssh.session import SshOptions
 from auditor.rules import catalog_for
 from tests.conftest import REPO, run_auditor
 from tests.lab import cloud
@@ -100,7 +100,7 @@ def test_full_audit_calls_only_actions_of_the_published_policy(
     data = yaml.safe_load(path.read_text())
     data["cloud"]["aws"]["discover"] = True  # account-wide listing too
     path.write_text(yaml.safe_dump(data))
-    from auditor.inventory.aws_discovery import with_discovered
+    from auditor.cloud.aws.discovery import with_discovered
 
     inventory = with_discovered(load_inventory(path))
     probes = build_probes(

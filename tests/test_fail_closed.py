@@ -29,13 +29,13 @@ import yaml
 from auditor.errors import InputError
 from auditor.inventory import load_inventory
 from auditor.models import ChangeRecord, Exposure, ProbeOutcome, SshSettings, Status, Target
-from auditor.probes import connect_scan
 from auditor.probes.base import ProbeFailure
+from auditor.probes.ports import connect_scan
 from auditor.probes.services import ServicesProbe
 from auditor.probes.services.http import listing_signature
-from auditor.probes.ssh_auth import SshAuthProbe
-from auditor.probes.ssh_session import Endpoint, SshOptions, name_forms
-from auditor.probes.sshd_config import SshdConfigProbe, listener_pids, serves
+from auditor.probes.ssh.auth import SshAuthProbe
+from auditor.probes.ssh.session import Endpoint, SshOptions, name_forms
+from auditor.probes.ssh.sshd_config import SshdConfigProbe, listener_pids, serves
 from auditor.rules import evaluate_target, load_catalog
 from auditor.scope import Scope
 from auditor.yamlsource import load_plain

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auditor.probes.host import _firewall, _listening, _redis
+from auditor.probes.ssh.host import _firewall, _listening, _redis
 from tests.conftest import run_auditor
 from tests.lab.lab import Lab
 

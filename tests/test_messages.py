@@ -20,7 +20,7 @@ from auditor.inventory import load_inventory
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import Done, Probe, Upstream
 from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh_session import SshOptions
+from auditor.probes.ssh.session import SshOptions
 from auditor.rules import catalog_for, load_catalog
 from auditor.rules.context import base_context
 from auditor.rules.evaluate import _evidence, _resources, render

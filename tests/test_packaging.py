@@ -25,6 +25,14 @@ def test_wheel_ships_rule_packs_and_schema_and_runs_elsewhere(tmp_path: Path) ->
     assert "auditor/schemas/auditor-report-2.schema.json" in names
     checks = {p.name for p in (REPO / "rules" / "checks").glob("*.yaml")}
     assert checks and {f"auditor/builtin_rules/checks/{c}" for c in checks} <= names
+    # Every module of the source tree is in the wheel: packages are found, not listed, so
+    # a new sub-package (probes/ssh/, cloud/aws/...) cannot be left out.
+    modules = {
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / "auditor").rglob("*.py")
+        if "builtin_rules" not in p.parts
+    }
+    assert modules <= names, sorted(modules - names)
 
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)

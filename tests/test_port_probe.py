@@ -11,8 +11,7 @@ import pytest
 
 from auditor.errors import ScopeError
 from auditor.models import Target
-from auditor.probes import nmap_scan
-from auditor.probes.ports import PortProbe, _chunks
+from auditor.probes.ports import PortProbe, _chunks, nmap_scan
 from auditor.scope import Scope
 from tests.conftest import Listeners
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from auditor.probes.ssh_session import SshOptions
-from auditor.probes.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.sshd_config import SshdConfigProbe
 from tests import responders
 from tests.conftest import LISTENER_NETWORK, REPO, Listeners
 from tests.lab.lab import Lab

@@ -201,7 +201,7 @@ def test_known_hosts_is_read_once_and_again_only_when_it_changes(tmp_path: Path)
 
     import paramiko
 
-    from auditor.probes import ssh_known_hosts
+    from auditor.probes.ssh import known_hosts as ssh_known_hosts
 
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")])
     kind, blob = (tmp_path / "k.pub").read_text().split()[:2]

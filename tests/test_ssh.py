@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from auditor.models import ProbeOutcome, SshSettings, Target
-from auditor.probes.ssh_auth import SshAuthProbe
-from auditor.probes.ssh_commands import UnsafeCommand, command
-from auditor.probes.ssh_session import SshOptions
-from auditor.probes.ssh_wire import SshAlgorithmsProbe
-from auditor.probes.sshd_config import SshdConfigProbe
-from auditor.probes.sshd_files import parse_sshd_config
+from auditor.probes.ssh.auth import SshAuthProbe
+from auditor.probes.ssh.commands import UnsafeCommand, command
+from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.sshd_files import parse_sshd_config
+from auditor.probes.ssh.wire import SshAlgorithmsProbe
 from auditor.scope import Scope
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab

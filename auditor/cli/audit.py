@@ -18,15 +18,15 @@ from typing import Any, NoReturn
 import click
 
 from auditor import __version__
+from auditor.addresses import check_endpoint
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
+from auditor.cloud.aws.discovery import with_discovered
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
 from auditor.gate import exit_code
 from auditor.history import History, default_path, inventory_key
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
 from auditor.inventory.ansible import ansible_servers
-from auditor.inventory.aws_discovery import with_discovered
-from auditor.inventory.loader import check_endpoint
 from auditor.inventory.terraform import terraform_sources
 from auditor.merge import Shard, select
 from auditor.models import (
@@ -39,7 +39,7 @@ from auditor.models import (
     TargetResult,
 )
 from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh_session import SshOptions
+from auditor.probes.ssh.session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.reporting.base import Reporter, Sink
 from auditor.reporting.common import verdict_line

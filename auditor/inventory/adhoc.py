@@ -10,11 +10,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
+from auditor.addresses import resolve
 from auditor.errors import InputError
-from auditor.inventory.loader import DEFAULT_RULES, resolve
+from auditor.inventory.loader import DEFAULT_RULES
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
-from auditor.inventory.portspec import parse_ports
 from auditor.models import AwsSettings, SshSettings, Target
+from auditor.portspec import parse_ports
 from auditor.scope import Scope
 
 MAX_RANGE = 256

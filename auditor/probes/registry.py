@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.cloud.aws.probe import AwsProbe
 from auditor.models import AwsSettings
-from auditor.probes.aws import AwsProbe
 from auditor.probes.base import Probe
-from auditor.probes.host import HostProbe
 from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, load_checks
-from auditor.probes.ssh_auth import SshAuthProbe
-from auditor.probes.ssh_session import SshOptions
-from auditor.probes.ssh_wire import SshAlgorithmsProbe
-from auditor.probes.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.auth import SshAuthProbe
+from auditor.probes.ssh.host import HostProbe
+from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.wire import SshAlgorithmsProbe
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.inventory.portspec import contains
 from auditor.models import ChangeRecord, ProbeOutcome, Target
+from auditor.portspec import contains
 
 
 def base_context(target: Target, outcomes: Mapping[str, ProbeOutcome]) -> dict[str, Any]:

@@ -20,12 +20,12 @@ import pytest
 
 from auditor.models import ChangeRecord, Exposure, ProbeOutcome, SshSettings, Target
 from auditor.probes.base import Probe
-from auditor.probes.host import HostProbe
 from auditor.probes.services import ServicesProbe
-from auditor.probes.ssh_auth import SshAuthProbe
-from auditor.probes.ssh_session import SshOptions
-from auditor.probes.ssh_wire import SshAlgorithmsProbe
-from auditor.probes.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.auth import SshAuthProbe
+from auditor.probes.ssh.host import HostProbe
+from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.wire import SshAlgorithmsProbe
 from auditor.scope import Scope
 from tests import responders
 from tests.conftest import LISTENER_NETWORK

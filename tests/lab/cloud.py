@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import botocore.config
 
-from auditor.probes.aws_api import strip_account_host_prefix
+from auditor.cloud.aws.api import strip_account_host_prefix
 
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {

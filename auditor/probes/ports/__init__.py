@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from auditor.inventory.portspec import normalise
 from auditor.models import ProbeOutcome, Target
-from auditor.probes import connect_scan, nmap_scan
+from auditor.portspec import normalise
 from auditor.probes.base import (
     NO_UPSTREAM,
     Done,
@@ -28,6 +27,7 @@ from auditor.probes.base import (
     address_of,
     delivery,
 )
+from auditor.probes.ports import connect_scan, nmap_scan
 from auditor.scope import Scope
 
 log = logging.getLogger(__name__)

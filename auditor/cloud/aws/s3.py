@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.probes.aws_api import AwsCallError, call
+from auditor.cloud.aws.api import AwsCallError, call
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

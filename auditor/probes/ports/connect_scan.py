@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.inventory.portspec import parse_ports
+from auditor.portspec import parse_ports
 from auditor.probes.base import ProbeFailure
 
 PortRecord = dict[str, Any]

@@ -14,15 +14,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from auditor.models import AwsLink, AwsSettings, ProbeOutcome, Target
-from auditor.probes.aws_api import Aws, AwsCallError, call, make_session, regions
-from auditor.probes.aws_compute import (
+from auditor.cloud.aws.api import Aws, AwsCallError, call, make_session, regions
+from auditor.cloud.aws.compute import (
     account_facts,
     db_instance_facts,
     instance_facts,
     security_group_facts,
 )
-from auditor.probes.aws_s3 import bucket_facts
+from auditor.cloud.aws.s3 import bucket_facts
+from auditor.models import AwsLink, AwsSettings, ProbeOutcome, Target
 from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
 from auditor.scope import Scope
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import ProbeFailure
-from auditor.probes.ssh_session import LoginProbe, Session, parse_modes
-from auditor.probes.sshd_files import parse_sshd_config, parse_sshd_t
+from auditor.probes.ssh.session import LoginProbe, Session, parse_modes
+from auditor.probes.ssh.sshd_files import parse_sshd_config, parse_sshd_t
 
 _KEYGEN_LINE = re.compile(r"^(?P<bits>\d+)\s+(?P<fp>\S+)\s+.*\((?P<type>[A-Z0-9-]+)\)\s*$")
 _SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")

@@ -27,13 +27,13 @@ from typing import Any
 
 import paramiko
 
-from auditor.inventory.loader import resolve
+from auditor.addresses import resolve
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure
 from auditor.probes.deadline import Deadline
-from auditor.probes.ssh_commands import command
-from auditor.probes.ssh_known_hosts import KnownHosts, UnreadableKnownHosts
-from auditor.probes.ssh_known_hosts import load as load_known_hosts
+from auditor.probes.ssh.commands import command
+from auditor.probes.ssh.known_hosts import KnownHosts, UnreadableKnownHosts
+from auditor.probes.ssh.known_hosts import load as load_known_hosts
 from auditor.scope import Scope
 
 MAX_OUTPUT = 256 * 1024

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from auditor.cloud.aws.api import Aws, AwsCallError, call, make_session, paginate, regions
 from auditor.errors import AuditorError
 from auditor.inventory.model import Inventory
 from auditor.models import AwsLink, AwsSettings, Target
-from auditor.probes.aws_api import Aws, AwsCallError, call, make_session, paginate, regions
 
 
 class DiscoveryError(AuditorError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.probes.aws_api import AwsCallError, call, paginate
+from auditor.cloud.aws.api import AwsCallError, call, paginate
 
 INTERNET = {"0.0.0.0/0", "::/0"}
 MAX_EXPANDED_PORTS = 1024

@@ -20,8 +20,8 @@ import paramiko
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
 from auditor.probes.deadline import Deadline
-from auditor.probes.ssh_session import HOST_KEY_ALGORITHMS, fingerprint
-from auditor.probes.ssh_wire import read_server_hello
+from auditor.probes.ssh.session import HOST_KEY_ALGORITHMS, fingerprint
+from auditor.probes.ssh.wire import read_server_hello
 from auditor.scope import Scope
 
 PARAMIKO_KEY_TYPES = HOST_KEY_ALGORITHMS

@@ -22,7 +22,7 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import ProbeFailure
-from auditor.probes.ssh_session import LoginProbe, Session, parse_modes
+from auditor.probes.ssh.session import LoginProbe, Session, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
 
