@@ -89,28 +89,6 @@ class SshSettings:
 
 
 @dataclass(frozen=True)
-class AwsLink:
-    """The cloud resources of one server (or, in discovery, the one resource audited)."""
-
-    region: str | None = None
-    instance_id: str | None = None
-    buckets: tuple[str, ...] = ()
-    db_instances: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class AwsSettings:
-    """How to reach AWS: the standard credential chain unless told otherwise."""
-
-    profile: str | None = None
-    regions: tuple[str, ...] = ()
-    endpoint_url: str | None = None
-    role_arn: str | None = None
-    discover: bool = False
-
-
-@dataclass(frozen=True)
 class Target:
     """A server to audit, as the inventory declared it, with its address resolved once.
 
@@ -128,7 +106,9 @@ class Target:
     change: ChangeRecord | None = None
     line: int | None = None
     """Line of this server's entry in the inventory file (for SARIF and error messages)."""
-    aws: AwsLink | None = None
+    clouds: Mapping[str, Any] = field(default_factory=dict)
+    """Each cloud provider's link to this server's resources, by provider name (`aws`):
+    the provider's own frozen value (auditor/cloud/<name>/settings.py)."""
     kind: str = "server"
     """`server`, or for discovered cloud resources `bucket`, `security_group`, `instance`,
     `db_instance`."""

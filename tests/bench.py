@@ -340,10 +340,9 @@ def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
 
 def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[list[str]]:
     from auditor.cloud.aws import api as aws_api
-    from auditor.cloud.aws.discovery import with_discovered
     from auditor.cloud.aws.probe import AwsProbe
+    from auditor.cloud.aws.settings import AwsSettings
     from auditor.inventory.model import Inventory
-    from auditor.models import AwsSettings
     from auditor.rules import load_catalog
     from auditor.scope import Scope
     from tests.lab import cloud
@@ -390,7 +389,8 @@ def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[lis
         aws_api.Aws.client = counting  # type: ignore[method-assign]
         settings = AwsSettings(regions=(cloud.REGION,), endpoint_url=endpoint, discover=True)
         started = time.perf_counter()
-        inventory = with_discovered(Inventory("<bench>", 1, Scope(()), (), aws=settings))
+        inventory = Inventory("<bench>", 1, Scope(()), (), clouds={"aws": settings})
+        inventory = inventory.with_discovered()
         report = run_audit(
             inventory,
             load_catalog(["aws"]),

@@ -100,11 +100,10 @@ def test_full_audit_calls_only_actions_of_the_published_policy(
     data = yaml.safe_load(path.read_text())
     data["cloud"]["aws"]["discover"] = True  # account-wide listing too
     path.write_text(yaml.safe_dump(data))
-    from auditor.cloud.aws.discovery import with_discovered
 
-    inventory = with_discovered(load_inventory(path))
+    inventory = load_inventory(path).with_discovered()
     probes = build_probes(
-        ProbeSettings(ssh=SshOptions(known_hosts=(lab.known_hosts,)), aws=inventory.aws)
+        ProbeSettings(ssh=SshOptions(known_hosts=(lab.known_hosts,)), clouds=inventory.clouds)
     )
     report = run_audit(
         inventory, catalog_for(inventory), probes, AuditSettings(show_progress=False)

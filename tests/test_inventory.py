@@ -23,7 +23,7 @@ def test_lab_inventory_loads_with_defaults_merged() -> None:
     vendor = next(t for t in inventory.targets if t.name == "vendor-built")
     assert vendor.ip == ipaddress.ip_address("127.77.0.11")
     assert vendor.rules == ("baseline", "ssh", "services", "aws")
-    assert vendor.aws is not None and vendor.aws.buckets == ("vendor-acme-exports",)
+    assert vendor.clouds["aws"].buckets == ("vendor-acme-exports",)
     assert vendor.ssh.user == "root"
     assert vendor.change is not None
     assert vendor.change.go_live == date(2026, 12, 1)
@@ -99,4 +99,4 @@ def test_an_account_wide_audit_needs_no_server(tmp_path: Path) -> None:
         "cloud: {aws: {regions: [eu-west-1], discover: true}}\n"
     )
     inventory = load_inventory(path)
-    assert inventory.targets == () and inventory.aws is not None and inventory.aws.discover
+    assert inventory.targets == () and inventory.clouds["aws"].discover

@@ -67,7 +67,8 @@ def lab_facts(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[
     seen: dict[str, dict[str, ProbeOutcome]] = {}
     options = SshOptions(known_hosts=(lab.known_hosts,), config_file=None, use_agent=False)
     probes = [
-        _Recording(p, seen) for p in build_probes(ProbeSettings(ssh=options, aws=inventory.aws))
+        _Recording(p, seen)
+        for p in build_probes(ProbeSettings(ssh=options, clouds=inventory.clouds))
     ]
     run_audit(inventory, catalog_for(inventory), probes, AuditSettings(show_progress=False))
     return [(t, base_context(t, seen.get(t.name, {}))) for t in inventory.targets]

@@ -20,7 +20,7 @@ import click
 from auditor import __version__
 from auditor.addresses import check_endpoint
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
-from auditor.cloud.aws.discovery import with_discovered
+from auditor.cloud.aws.settings import AwsSettings
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
 from auditor.gate import exit_code
@@ -30,7 +30,6 @@ from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.terraform import terraform_sources
 from auditor.merge import Shard, select
 from auditor.models import (
-    AwsSettings,
     Report,
     Severity,
     SshSettings,
@@ -357,7 +356,11 @@ def scan(
     )
     _run(
         lambda: adhoc_inventory(
-            list(hosts), ports=ports, rules=tuple(rule_packs), ssh=ssh, aws=aws
+            list(hosts),
+            ports=ports,
+            rules=tuple(rule_packs),
+            ssh=ssh,
+            clouds={"aws": aws} if aws is not None else {},
         ),
         **options,
     )
@@ -398,7 +401,7 @@ def _run(
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     chosen = Shard.parse(shard) if shard else None
-    inventory = with_discovered(load())
+    inventory = load().with_discovered()
     # The whole inventory decides the rule packs (and is validated) in every shard, so the
     # shards' reports name the same packs and can be merged.
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides).select(
@@ -421,7 +424,7 @@ def _run(
             service_detection,
             scanner,
             ssh,
-            inventory.aws,
+            inventory.clouds,
             service_checks_dirs,
             try_default_credentials,
         ),

@@ -8,13 +8,15 @@ address is then in scope by construction.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from auditor.addresses import resolve
 from auditor.errors import InputError
 from auditor.inventory.loader import DEFAULT_RULES
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
-from auditor.models import AwsSettings, SshSettings, Target
+from auditor.models import SshSettings, Target
 from auditor.portspec import parse_ports
 from auditor.scope import Scope
 
@@ -57,7 +59,7 @@ def adhoc_inventory(
     ports: str,
     rules: tuple[str, ...] = DEFAULT_RULES,
     ssh: SshSettings | None = None,
-    aws: AwsSettings | None = None,
+    clouds: Mapping[str, Any] | None = None,
 ) -> Inventory:
     try:
         parse_ports(ports)
@@ -90,5 +92,5 @@ def adhoc_inventory(
         version=INVENTORY_VERSION,
         scope=Scope.of_addresses([t.ip for t in targets if t.ip is not None]),
         targets=tuple(targets),
-        aws=aws,
+        clouds=dict(clouds or {}),
     )

@@ -12,12 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.addresses import check_endpoint, resolve
+from auditor.addresses import resolve
+from auditor.cloud import providers
 from auditor.errors import InputError
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
 from auditor.models import (
-    AwsLink,
-    AwsSettings,
     ChangeRecord,
     Exposure,
     IPNetwork,
@@ -29,11 +28,9 @@ from auditor.scope import Scope
 from auditor.yamlsource import Node, load_yaml, plain
 
 TOP_KEYS = {"version", "scope", "defaults", "servers", "rule_params", "cloud"}
-CLOUD_KEYS = {"aws"}
-AWS_KEYS = {"profile", "regions", "endpoint_url", "role_arn", "discover"}
-SERVER_AWS_KEYS = {"region", "instance_id", "buckets", "db_instances", "security_groups"}
 DEFAULT_KEYS = {"ports", "rules", "ssh", "tags"}
-SERVER_KEYS = {"name", "address", "tags", "change", "ports", "rules", "ssh", "aws"}
+SERVER_KEYS = {"name", "address", "tags", "change", "ports", "rules", "ssh"}
+"""Besides one link key per cloud provider (`aws:`), from auditor.cloud."""
 SSH_KEYS = {"user", "port", "identity_file", "known_hosts", "proxy_jump"}
 CHANGE_KEYS = {
     "id",
@@ -82,17 +79,21 @@ def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ())
             )
         seen[target.name] = server.line
         targets.append(target)
-    aws = _aws_settings(root.get("cloud"))
-    if not targets and not (aws is not None and aws.discover):
+    clouds = _clouds(root.get("cloud"))
+    if not targets and not any(
+        p.discovers(clouds[p.name]) for p in providers() if p.name in clouds
+    ):
         raise servers_node.error(
             "no servers listed",
             hint="add at least one server, or audit a whole account with cloud.aws.discover",
         )
-    if aws is None and any(t.aws for t in targets):
-        raise root.error(
-            "servers link AWS resources but there is no `cloud.aws` section",
-            hint="add `cloud: {aws: {regions: [eu-west-1]}}`",
-        )
+    for cloud in providers():
+        if cloud.name not in clouds and any(cloud.name in t.clouds for t in targets):
+            raise root.error(
+                f"servers link {cloud.title} resources "
+                f"but there is no `cloud.{cloud.name}` section",
+                hint=f"add `{cloud.settings_example}`",
+            )
     return Inventory(
         path=str(source),
         version=version,
@@ -100,44 +101,16 @@ def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ())
         targets=tuple(targets),
         rule_params=_rule_params(root.get("rule_params")),
         rule_param_lines=_rule_param_lines(root.get("rule_params")),
-        aws=aws,
+        clouds=clouds,
     )
 
 
-def _aws_settings(cloud: Node | None) -> AwsSettings | None:
-    if cloud is None:
-        return None
-    cloud.mapping(CLOUD_KEYS)
-    node = cloud.get("aws")
+def _clouds(node: Node | None) -> dict[str, Any]:
+    """Each provider's settings from `cloud.<name>`."""
     if node is None:
-        return None
-    node.mapping(AWS_KEYS)
-    profile, endpoint, role = node.get("profile"), node.get("endpoint_url"), node.get("role_arn")
-    regions, discover = node.get("regions"), node.get("discover")
-    return AwsSettings(
-        profile=profile.string() if profile else None,
-        regions=regions.string_list() if regions else (),
-        endpoint_url=endpoint.convert(check_endpoint, "an https:// URL") if endpoint else None,
-        role_arn=role.string() if role else None,
-        discover=discover.as_(bool) if discover else False,
-    )
-
-
-def _aws_link(node: Node) -> AwsLink:
-    node.mapping(SERVER_AWS_KEYS)
-    region, instance = node.get("region"), node.get("instance_id")
-    buckets, databases, groups = (
-        node.get("buckets"),
-        node.get("db_instances"),
-        node.get("security_groups"),
-    )
-    return AwsLink(
-        region=region.string() if region else None,
-        instance_id=instance.string() if instance else None,
-        buckets=buckets.string_list() if buckets else (),
-        db_instances=databases.string_list() if databases else (),
-        security_groups=groups.string_list() if groups else (),
-    )
+        return {}
+    node.mapping({p.name for p in providers()})
+    return {p.name: p.parse_settings(n) for p in providers() if (n := node.get(p.name)) is not None}
 
 
 def _merge_imported(root: Node, imported: Sequence[Mapping[str, Any]]) -> None:
@@ -156,7 +129,9 @@ def _merge_imported(root: Node, imported: Sequence[Mapping[str, Any]]) -> None:
         for key, value in entry.items():
             if key not in own:
                 own[key] = value
-            elif key in ("ssh", "tags", "aws") and isinstance(own[key], dict):
+            elif key in ("ssh", "tags", *(p.name for p in providers())) and isinstance(
+                own[key], dict
+            ):
                 merged = {**value, **own[key]}
                 for list_key in ("buckets", "db_instances", "security_groups"):
                     if list_key in value and list_key in own[key]:
@@ -178,7 +153,7 @@ def _scope(node: Node) -> Scope:
 
 
 def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
-    node.mapping(SERVER_KEYS)
+    node.mapping(SERVER_KEYS | {p.name for p in providers()})
     name = node.require("name").string()
     address_node = node.require("address")
     address = str(address_node.value).strip()
@@ -194,7 +169,7 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
     tags = {**_tags(defaults.get("tags") if defaults else None), **_tags(node.get("tags"))}
     ssh = _ssh(defaults.get("ssh") if defaults else None, node.get("ssh"))
     change_node = node.get("change")
-    aws_node = node.get("aws")
+    links = {p.name: p.parse_link(n) for p in providers() if (n := node.get(p.name)) is not None}
     return Target(
         name=name,
         address=address,
@@ -205,7 +180,7 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
         ssh=ssh,
         change=_change(change_node) if change_node else None,
         line=node.line,
-        aws=_aws_link(aws_node) if aws_node else None,
+        clouds=links,
     )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from auditor.models import AwsSettings, Target
+from auditor.models import Target
 from auditor.scope import Scope
 
 INVENTORY_VERSION = 1
@@ -22,5 +22,17 @@ class Inventory:
     """Per-rule parameter overrides: {rule id: {param: value}}."""
     rule_param_lines: Mapping[str, int] = field(default_factory=dict)
     """Line of each override (`rule_id.param`), so a wrong type is reported where it is."""
-    aws: AwsSettings | None = None
-    """How to reach AWS (`cloud.aws`); None when the inventory has no cloud part."""
+    clouds: Mapping[str, Any] = field(default_factory=dict)
+    """Each cloud provider's settings (`cloud.<name>`), by provider name (auditor/cloud)."""
+
+    def with_discovered(self) -> Inventory:
+        """Plus every resource of each provider whose settings ask for discovery."""
+        from auditor.cloud import providers
+
+        found = [
+            target
+            for provider in providers()
+            if provider.name in self.clouds and provider.discovers(self.clouds[provider.name])
+            for target in provider.discover(self.clouds[provider.name])
+        ]
+        return replace(self, targets=(*self.targets, *found)) if found else self

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.cloud.aws.settings import AwsLink
 from auditor.errors import InputError
-from auditor.models import AwsLink, Target
+from auditor.models import Target
 from auditor.yamlsource import read_json
 
 LINK_KEYS = {
@@ -76,11 +77,13 @@ def _sources(path: Path, state: Any) -> tuple[list[dict[str, Any]], list[Target]
                     ports="1",
                     rules=("aws",),
                     kind=kind,
-                    aws=AwsLink(
-                        buckets=(identifier,) if key == "buckets" else (),
-                        db_instances=(identifier,) if key == "db_instances" else (),
-                        security_groups=(identifier,) if key == "security_groups" else (),
-                    ),
+                    clouds={
+                        "aws": AwsLink(
+                            buckets=(identifier,) if key == "buckets" else (),
+                            db_instances=(identifier,) if key == "db_instances" else (),
+                            security_groups=(identifier,) if key == "security_groups" else (),
+                        )
+                    },
                 )
             )
     return list(servers.values()), standalone

@@ -6,11 +6,12 @@ costs nothing for inventories whose rule packs never read its facts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from auditor.cloud.aws.probe import AwsProbe
-from auditor.models import AwsSettings
+from auditor.cloud import providers
 from auditor.probes.base import Probe
 from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, load_checks
@@ -28,7 +29,8 @@ class ProbeSettings:
     service_detection: bool = False
     scanner: str = "nmap"
     ssh: SshOptions = field(default_factory=SshOptions)
-    aws: AwsSettings | None = None
+    clouds: Mapping[str, Any] = field(default_factory=dict)
+    """Each cloud provider's settings, by name (`Inventory.clouds`)."""
     service_checks_dirs: tuple[Path, ...] = ()
     """Folders of the user's own check files (`--service-checks-dir`)."""
     try_default_credentials: bool = False
@@ -46,5 +48,5 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
             load_checks(settings.service_checks_dirs, settings.try_default_credentials),
         ),
         HostProbe(settings.ssh, settings.concurrency),
-        AwsProbe(settings.aws, settings.concurrency),
+        *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),
     ]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from auditor.cloud import providers
 from auditor.models import Finding, ProbeOutcome, Status, Target
 from auditor.rules.context import base_context
 from auditor.rules.expression import EvaluationError
@@ -78,23 +79,7 @@ _RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callabl
         lambda c: c.get("services", []),
         lambda s: f"service:{s['kind']}@{s['port']}/{s['proto']}",
     ),
-    "bucket": (lambda c: c.get("aws", {}).get("buckets", []), lambda b: f"bucket:{b['name']}"),
-    "security_group": (
-        lambda c: c.get("aws", {}).get("security_groups", []),
-        lambda g: f"security_group:{g['id']}",
-    ),
-    "instance": (
-        lambda c: c.get("aws", {}).get("instances", []),
-        lambda i: f"instance:{i['id']}",
-    ),
-    "db_instance": (
-        lambda c: c.get("aws", {}).get("db_instances", []),
-        lambda d: f"db_instance:{d['id']}",
-    ),
-    "aws_account": (
-        lambda c: [c["aws"]["account"]] if "account" in c.get("aws", {}) else [],
-        lambda a: f"aws_account:{a['id']}/{a.get('region', '')}",
-    ),
+    **{k.name: (k.records, k.resource) for p in providers() for k in p.kinds},
 }
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.facts import RESOURCE_KINDS, ROOTS, FactRoot, ListOf
+from auditor.facts import RESOURCE_KINDS, ROOTS
+from auditor.factschema import FactRoot, ListOf
 from auditor.models import Severity
 from auditor.rules.expression import (
     Expression,

@@ -23,7 +23,7 @@ import botocore.config
 import botocore.exceptions
 from botocore import xform_name
 
-from auditor.models import AwsSettings
+from auditor.cloud.aws.settings import AwsSettings
 
 READ_PREFIXES = ("Describe", "Get", "List")
 

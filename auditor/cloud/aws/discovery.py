@@ -9,12 +9,10 @@ error naming the call, because an account that cannot be listed cannot be audite
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from auditor.cloud.aws.api import Aws, AwsCallError, call, make_session, paginate, regions
+from auditor.cloud.aws.settings import AwsLink, AwsSettings
 from auditor.errors import AuditorError
-from auditor.inventory.model import Inventory
-from auditor.models import AwsLink, AwsSettings, Target
+from auditor.models import Target
 
 
 class DiscoveryError(AuditorError):
@@ -45,7 +43,7 @@ def _region_targets(clients: Aws, region: str, first: bool) -> list[Target]:
                 ports="1",
                 rules=("aws",),
                 kind=kind,
-                aws=link,
+                clouds={"aws": link},
             )
         )
 
@@ -59,7 +57,7 @@ def _region_targets(clients: Aws, region: str, first: bool) -> list[Target]:
             ports="1",
             rules=("aws",),
             kind="aws_account",
-            aws=AwsLink(region=region),
+            clouds={"aws": AwsLink(region=region)},
         )
     )
     if first:  # buckets are global: list them once, each audited in its own region
@@ -87,9 +85,3 @@ def _region_targets(clients: Aws, region: str, first: bool) -> list[Target]:
         identifier = db["DBInstanceIdentifier"]
         add("db_instance", identifier, AwsLink(region=region, db_instances=(identifier,)))
     return found
-
-
-def with_discovered(inventory: Inventory) -> Inventory:
-    if inventory.aws is None or not inventory.aws.discover:
-        return inventory
-    return replace(inventory, targets=(*inventory.targets, *discover(inventory.aws)))

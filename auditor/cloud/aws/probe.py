@@ -22,7 +22,8 @@ from auditor.cloud.aws.compute import (
     security_group_facts,
 )
 from auditor.cloud.aws.s3 import bucket_facts
-from auditor.models import AwsLink, AwsSettings, ProbeOutcome, Target
+from auditor.cloud.aws.settings import AwsLink, AwsSettings
+from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
 from auditor.scope import Scope
 
@@ -56,10 +57,10 @@ class AwsProbe(Probe):
             return {t.name: self.failed(str(exc)) for t in targets}
         by_region: dict[str, list[Target]] = defaultdict(list)
         for target in targets:
-            if target.aws is None:
+            if target.clouds.get("aws") is None:
                 deliver(target.name, self.failed("no AWS resources linked (`aws:` key)"))
             else:
-                by_region[target.aws.region or default_regions[0]].append(target)
+                by_region[target.clouds["aws"].region or default_regions[0]].append(target)
         for region, members in by_region.items():
             clients = Aws(session, region, self.settings.endpoint_url)
             region_facts = _Region(clients, account_id)
@@ -83,7 +84,7 @@ class _Region:
         self.account_id = account_id
 
     def facts_for(self, target: Target) -> dict[str, Any]:
-        link: AwsLink = target.aws  # type: ignore[assignment]
+        link: AwsLink = target.clouds["aws"]
         instances = [instance_facts(self.ec2, link.instance_id)] if link.instance_id else []
         group_ids = set(link.security_groups)
         if target.kind == "server":  # a discovered instance's groups are targets of their own
