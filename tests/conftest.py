@@ -126,6 +126,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_port_probe",
     "test_services",
     "test_data_services",
+    "test_gcp",
     "test_cli",
     "test_waivers_and_diff",
     "test_inputs",

@@ -22,8 +22,9 @@ def test_lab_inventory_loads_with_defaults_merged() -> None:
     inventory = load_inventory(REPO / "inventories" / "lab.yaml")
     vendor = next(t for t in inventory.targets if t.name == "vendor-built")
     assert vendor.ip == ipaddress.ip_address("127.77.0.11")
-    assert vendor.rules == ("baseline", "ssh", "services", "aws")
+    assert vendor.rules == ("baseline", "ssh", "services", "aws", "gcp")
     assert vendor.clouds["aws"].buckets == ("vendor-acme-exports",)
+    assert vendor.clouds["gcp"].buckets == ("vendor-acme-exports-gcs",)
     assert vendor.ssh.user == "root"
     assert vendor.change is not None
     assert vendor.change.go_live == date(2026, 12, 1)

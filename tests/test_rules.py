@@ -226,3 +226,34 @@ def test_facts_only_the_message_shows_are_still_collected() -> None:
     rules = load_catalog(["ssh"]).all_rules()
     rule = next(r for r in rules if "{" in r.message and r.id == "ssh.permit-root-login")
     assert "sshd" in rule.fact_roots and "sshd" in rule.required_probes
+
+
+def test_report_schemas_list_exactly_the_providers_resource_kinds() -> None:
+    """Resource kinds are declared once, by their cloud provider (auditor/cloud); the report
+    schemas' `kind` list must follow them."""
+    import json
+
+    from auditor.cloud import providers
+    from auditor.facts import RESOURCE_KINDS
+
+    kinds = {"server"} | {k.name for p in providers() for k in p.kinds}
+    assert kinds - {"server"} <= set(RESOURCE_KINDS)
+    for version in (1, 2):
+        path = REPO / "auditor" / "schemas" / f"auditor-report-{version}.schema.json"
+        text = json.loads(path.read_text())
+        found = _find_kind_enum(text)
+        assert set(found) == kinds, version
+
+
+def _find_kind_enum(node: object) -> list[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("kind"), dict) and "enum" in node["kind"]:
+            return list(node["kind"]["enum"])
+        for value in node.values():
+            if found := _find_kind_enum(value):
+                return found
+    if isinstance(node, list):
+        for value in node:
+            if found := _find_kind_enum(value):
+                return found
+    return []

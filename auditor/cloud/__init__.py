@@ -63,8 +63,9 @@ class Provider:
 def providers() -> tuple[Provider, ...]:
     """Every provider, in report order."""
     from auditor.cloud.aws.provider import AWS
+    from auditor.cloud.gcp.provider import GCP
 
-    return (AWS,)
+    return (AWS, GCP)
 
 
 def provider(name: str) -> Provider:

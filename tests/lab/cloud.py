@@ -1,6 +1,7 @@
 """The lab's cloud part: seeds a moto server (real HTTP) with a well-built and a
-vendor-built AWS side. Fake credentials only; the endpoint is on loopback, so nothing can
-reach AWS."""
+vendor-built AWS side, and the Cloud Storage emulator (gcp-storage-emulator, real HTTP) with
+a well-built and a public bucket. Fake or no credentials only; the endpoints are on
+loopback, so nothing can reach AWS or Google."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ FAKE_CREDENTIALS = {
 GOOD_BUCKET = "infra-audit-logs"
 PUBLIC_BUCKET = "vendor-acme-exports"
 PUBLIC_DB = "vendor-acme-db"
+GCS_PROJECT = "lab-project"
+GOOD_GCS_BUCKET = "infra-audit-logs-gcs"
+PUBLIC_GCS_BUCKET = "vendor-acme-exports-gcs"
 
 
 @dataclass(frozen=True)
@@ -201,3 +205,36 @@ def seed(endpoint: str) -> CloudIds:
     trails.start_logging(Name="org-trail")
     client(endpoint, "guardduty").create_detector(Enable=True)
     return CloudIds(endpoint, account_id, good_instance, vendor_instance, good_group, vendor_group)
+
+
+def gcs_client(endpoint: str) -> Any:
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(
+        project=GCS_PROJECT,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=endpoint),
+    )
+
+
+def seed_gcs(endpoint: str) -> None:
+    """The hardened server's bucket as the change record promised (uniform access, public
+    access prevention, a CMEK, 30-day deletion, logs, versions) and the vendor's: readable by
+    allUsers through IAM, ACLs on, nothing expiring."""
+    storage = gcs_client(endpoint)
+    good = storage.create_bucket(GOOD_GCS_BUCKET, timeout=10, retry=None)
+    good.iam_configuration.uniform_bucket_level_access_enabled = True
+    good.iam_configuration.public_access_prevention = "enforced"
+    good.versioning_enabled = True
+    good.add_lifecycle_delete_rule(age=30)
+    good.default_kms_key_name = (
+        f"projects/{GCS_PROJECT}/locations/europe-west1/keyRings/lab/cryptoKeys/data"
+    )
+    good.enable_logging(GOOD_GCS_BUCKET + "-logs")
+    good.patch(timeout=10, retry=None)
+    public = storage.create_bucket(PUBLIC_GCS_BUCKET, timeout=10, retry=None)
+    policy = public.get_iam_policy(timeout=10, retry=None)
+    policy.bindings.append({"role": "roles/storage.objectViewer", "members": {"allUsers"}})
+    public.set_iam_policy(policy, timeout=10, retry=None)

@@ -24,6 +24,7 @@ from tests.lab.services import (
     AnonymousFtp,
     DockerRegistry,
     Etcd,
+    GcsEmulator,
     Jupyter,
     LabError,
     MariaDb,
@@ -138,6 +139,8 @@ class LabHost:
     aws: dict[str, Any] = field(default_factory=dict)
     """Cloud resources linked to this server (inventory `aws:`); `instance` names which
     seeded instance (`good` or `vendor`) once the cloud is up."""
+    gcp: dict[str, Any] = field(default_factory=dict)
+    """Cloud Storage buckets linked to this server (inventory `gcp:`)."""
 
     def ip(self, network: str) -> str:
         return f"{NETNS_NETWORK}.{self.octet}.2" if self.netns else f"{network}.{self.octet}"
@@ -166,6 +169,7 @@ FLEET: tuple[LabHost, ...] = (
         },
         tags={"env": "prod", "role": "bastion"},
         aws={"buckets": [cloud.GOOD_BUCKET], "instance": "good"},
+        gcp={"buckets": [cloud.GOOD_GCS_BUCKET]},
     ),
     LabHost(
         "vendor-built",
@@ -202,8 +206,9 @@ FLEET: tuple[LabHost, ...] = (
             "db_instances": [cloud.PUBLIC_DB],
             "instance": "vendor",
         },
+        gcp={"buckets": [cloud.PUBLIC_GCS_BUCKET]},
     ),
-    LabHost("cloud", 40, (MotoServer(),), rules=()),
+    LabHost("cloud", 40, (MotoServer(), GcsEmulator()), rules=()),
 )
 
 
@@ -451,6 +456,13 @@ class Lab:
         host = self.cloud_host
         return f"http://{host.ip(self.network)}:{MotoServer.port}" if host else None
 
+    @property
+    def gcs_endpoint(self) -> str | None:
+        host = next(
+            (h for h in self.fleet if any(isinstance(s, GcsEmulator) for s in h.services)), None
+        )
+        return f"http://{host.ip(self.network)}:{GcsEmulator.port}" if host else None
+
     def cloud_ids(self) -> cloud.CloudIds | None:
         path = self.state_dir / "cloud.json"
         if not path.exists():
@@ -553,6 +565,8 @@ class Lab:
             self.down()
             raise
         self.write_known_hosts()
+        if self.gcs_endpoint:
+            cloud.seed_gcs(self.gcs_endpoint)
         if self.aws_endpoint:
             ids = cloud.seed(self.aws_endpoint)
             (self.state_dir / "cloud.json").write_text(json.dumps(ids.__dict__))
@@ -648,9 +662,12 @@ class Lab:
         } | self._cloud_section(chosen)
 
     def _cloud_section(self, chosen: list[LabHost]) -> dict[str, Any]:
-        if not self.aws_endpoint or not any(h.aws for h in chosen):
-            return {}
-        return {"cloud": {"aws": {"endpoint_url": self.aws_endpoint, "regions": [cloud.REGION]}}}
+        section: dict[str, Any] = {}
+        if self.aws_endpoint and any(h.aws for h in chosen):
+            section["aws"] = {"endpoint_url": self.aws_endpoint, "regions": [cloud.REGION]}
+        if self.gcs_endpoint and any(h.gcp for h in chosen):
+            section["gcp"] = {"project": cloud.GCS_PROJECT, "endpoint_url": self.gcs_endpoint}
+        return {"cloud": section} if section else {}
 
     def _server(self, host: LabHost) -> dict[str, Any]:
         server: dict[str, Any] = {"name": host.name, "address": host.ip(self.network)}
@@ -665,8 +682,10 @@ class Lab:
             server["ssh"] = ssh
         if host.rules is not None:
             server["rules"] = list(host.rules)
-        elif host.aws and self.aws_endpoint:
-            server["rules"] = ["baseline", "ssh", "services", "aws"]
+        elif (host.aws and self.aws_endpoint) or (host.gcp and self.gcs_endpoint):
+            server["rules"] = ["baseline", "ssh", "services"]
+            server["rules"] += ["aws"] if host.aws and self.aws_endpoint else []
+            server["rules"] += ["gcp"] if host.gcp and self.gcs_endpoint else []
         if host.tags:
             server["tags"] = dict(host.tags)
         server["change"] = dict(host.change)
@@ -676,6 +695,8 @@ class Lab:
             if ids is not None and host.aws.get("instance"):
                 link["instance_id"] = getattr(ids, f"{host.aws['instance']}_instance")
             server["aws"] = link
+        if host.gcp and self.gcs_endpoint:
+            server["gcp"] = dict(host.gcp)
         if host.aged_files >= 0:
             server["change"].update(retention_days=90, data_paths=[str(self.data_dir(host))])
         return server

@@ -785,6 +785,23 @@ class Nfs(Service):
 
 
 @dataclass(frozen=True)
+class GcsEmulator(Service):
+    """gcp-storage-emulator (PyPI): the Cloud Storage JSON API over real HTTP, in memory,
+    IAM policies and ACLs included. No credentials are sent to it."""
+
+    kind: str = "gcs"
+    port: int = 9023
+
+    def binaries(self) -> tuple[str, ...]:
+        return ()
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        program = str(Path(sys.executable).parent / "gcp-storage-emulator")
+        argv = [program, "start", f"--host={ip}", f"--port={self.port}", "--in-memory", "-q"]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
 class MotoServer(Service):
     """moto in server mode: the AWS APIs over real HTTP, with fake credentials only.
 

@@ -1,0 +1,42 @@
+"""Project-wide discovery: every Cloud Storage bucket of `cloud.gcp.project` becomes a target
+of its own, audited with the `gcp` rule pack. A failed listing is an input error naming
+the call, because a project that cannot be listed cannot be audited."""
+
+from __future__ import annotations
+
+from auditor.cloud.gcp.api import CALL_SECONDS, GcpCallError, call, make_client
+from auditor.cloud.gcp.settings import GcpLink, GcpSettings
+from auditor.errors import AuditorError
+from auditor.models import Target
+
+
+class DiscoveryError(AuditorError):
+    """The project could not be listed (credentials, permissions, endpoint)."""
+
+
+def discover(settings: GcpSettings) -> list[Target]:
+    try:
+        client = make_client(settings)
+        names = call(
+            "buckets.list",
+            lambda: [
+                b.name
+                for b in client.list_buckets(
+                    project=settings.project, timeout=CALL_SECONDS, retry=None
+                )
+            ],
+        )
+    except GcpCallError as exc:
+        raise DiscoveryError(f"Google Cloud discovery failed: {exc}") from None
+    return [
+        Target(
+            name=f"gcs_bucket:{name}",
+            address=name,
+            ip=None,
+            ports="1",
+            rules=("gcp",),
+            kind="gcs_bucket",
+            clouds={"gcp": GcpLink(buckets=(name,))},
+        )
+        for name in names
+    ]
