@@ -5,6 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
+AZURITE := 3.35.0
 
 .PHONY: install system-deps test lint demo lab-up lab-down bench clean
 
@@ -13,6 +14,8 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# Azurite, Microsoft's Azure Storage emulator, for the Azure tests (npm registry).
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --silent azurite@$(AZURITE)
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the auditor with its test tools

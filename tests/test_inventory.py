@@ -101,3 +101,35 @@ def test_an_account_wide_audit_needs_no_server(tmp_path: Path) -> None:
     )
     inventory = load_inventory(path)
     assert inventory.targets == () and inventory.clouds["aws"].discover
+
+
+@pytest.mark.parametrize(
+    ("cloud_part", "server_part", "expected"),
+    [
+        ("  azure: {region: x}", "", "cloud.azure.region: unknown key"),
+        ("  azure: {discover: true}", "", "cloud.azure: missing required key 'subscription_id'"),
+        (
+            "  azure: {subscription_id: s, management_endpoint: 'http://127.0.0.1:1'}",
+            "",
+            "management_endpoint: Resource Manager is reached over https:// only",
+        ),
+        ("  gcp: {project: p}", "    azure: {storage_accounts: [rg/acct1]}\n", "no `cloud.azure`"),
+        (
+            "  azure: {subscription_id: s}",
+            "    azure: {storage_accounts: [justaname]}\n",
+            "servers[0].azure.storage_accounts[0]: not RESOURCE_GROUP/ACCOUNT",
+        ),
+    ],
+)
+def test_a_bad_azure_section_is_one_line_naming_the_key(
+    tmp_path: Path, cloud_part: str, server_part: str, expected: str
+) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nscope: ['127.0.0.1/32']\nservers:\n  - name: a\n    address: 127.0.0.1\n"
+        f"{server_part}cloud:\n{cloud_part}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    message = str(caught.value)
+    assert expected in message and f"{path}:" in message and "\n" not in message

@@ -63,9 +63,10 @@ class Provider:
 def providers() -> tuple[Provider, ...]:
     """Every provider, in report order."""
     from auditor.cloud.aws.provider import AWS
+    from auditor.cloud.azure.provider import AZURE
     from auditor.cloud.gcp.provider import GCP
 
-    return (AWS, GCP)
+    return (AWS, AZURE, GCP)
 
 
 def provider(name: str) -> Provider:

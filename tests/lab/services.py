@@ -801,6 +801,55 @@ class GcsEmulator(Service):
         return _spawn(argv, home, netns)
 
 
+AZURITE = Path(sys.executable).parent.parent / "npm" / "node_modules" / ".bin" / "azurite-blob"
+"""Installed by `make install` (npm) into the virtual environment's folder."""
+
+
+def tls_pair(folder: Path, *addresses: str) -> tuple[Path, Path]:
+    """A self-signed certificate for these IP addresses (its own CA) and its key."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    names = ",".join(f"IP:{a}" for a in addresses)
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=auditor-lab", "-addext", f"subjectAltName={names}"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@dataclass(frozen=True)
+class Azurite(Service):
+    """Azurite's blob service (Microsoft's emulator, npm registry) over TLS with OAuth, so
+    the auditor reaches it as it reaches Azure: a bearer token from DefaultAzureCredential.
+    `accounts` are `name:base64key` pairs (AZURITE_ACCOUNTS); `cert` and `key` its TLS pair."""
+
+    kind: str = "azure-blob"
+    port: int = 10000
+    accounts: tuple[str, ...] = ()
+    cert: str = ""
+    key: str = ""
+    start_seconds: float = field(default=30.0, init=False, repr=False)
+
+    def binaries(self) -> tuple[str, ...]:
+        return (str(AZURITE),)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        argv = [str(AZURITE), "--blobHost", ip, "--blobPort", str(self.port)]
+        argv += ["--location", str(home / "data"), "--cert", self.cert, "--key", self.key]
+        argv += [
+            "--oauth",
+            "basic",
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+        ]
+        return _spawn(argv, home, netns, {"AZURITE_ACCOUNTS": ";".join(self.accounts)})
+
+
 @dataclass(frozen=True)
 class MotoServer(Service):
     """moto in server mode: the AWS APIs over real HTTP, with fake credentials only.

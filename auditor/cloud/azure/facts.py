@@ -1,0 +1,32 @@
+"""The facts the Azure probe gives: root `azure` for a server's storage accounts, and
+`azure_storage_account` for the rules that judge each (documented in docs/rules.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.factschema import FactRoot, ListOf
+
+STORAGE_ACCOUNT_FIELDS: Mapping[str, Any] = {
+    "name": "storage account name",
+    "resource_group": "its resource group",
+    "error": "why its facts could not be read (then every rule on it is `error`), else empty",
+    "allow_blob_public_access": "the account lets containers be made public (bool)",
+    "public_containers": "containers with anonymous access, as `name (container|blob)`",
+    "https_only": "secure transfer required (bool)",
+    "minimum_tls": "minimum TLS version: `TLS1_0`, `TLS1_1`, `TLS1_2`...",
+    "shared_key_access": "account keys and SAS signed with them are accepted (bool)",
+    "network_default_action": "firewall default: `Allow` (every network) or `Deny`",
+    "cmek": "encrypted with a customer-managed key in Key Vault (bool)",
+    "soft_delete_days": "blob soft-delete retention in days; -1 when off",
+    "versioning": "blob versioning on (bool)",
+    "delete_after_days": "shortest lifecycle delete age covering every blob; -1 when none",
+}
+
+ROOT = FactRoot(
+    "azure",
+    "azure",
+    "the server's Azure storage accounts",
+    {"storage_accounts": ListOf(STORAGE_ACCOUNT_FIELDS)},
+)
