@@ -16,3 +16,6 @@ class ExitCode(IntEnum):
     """No failing findings, but at least one target could not be fully audited."""
     INTERNAL_ERROR = 4
     """A bug in the auditor: no verdict; the traceback is in the log named on stderr."""
+    ALERT_NOT_DELIVERED = 5
+    """The audit ran and its report holds the verdict, but a drift alert could not be
+    delivered to a --notify destination (named on stderr)."""

@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS targets (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id, name)
 );
+CREATE TABLE IF NOT EXISTS alerted (
+    inventory TEXT NOT NULL,
+    target TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (inventory, target, rule, resource)
+);
 """
 
 
@@ -197,6 +205,48 @@ class History:
                 hint="run the audit again, or name two runs: auditor diff A B",
             )
         return int(rows[1][0]), int(rows[0][0])
+
+    def previous_finished(self, inventory: str, before: int) -> int | None:
+        """The last finished (never interrupted) run of this inventory before `before`."""
+        row = self._db.execute(
+            "SELECT id FROM runs WHERE inventory = ? AND finished IS NOT NULL AND id < ? "
+            "ORDER BY id DESC LIMIT 1",
+            (inventory, before),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def verdicts(self, run_id: int) -> dict[str, str]:
+        """Each server's verdict in a run: `go`, `no-go`, or `incomplete`."""
+        rows = self._db.execute(
+            "SELECT name, verdict, complete FROM targets WHERE run_id = ?", (run_id,)
+        ).fetchall()
+        return {name: verdict if complete else "incomplete" for name, verdict, complete in rows}
+
+    def alerted(self, inventory: str) -> set[tuple[str, str, str]]:
+        """(target, rule, resource) of every failing finding already alerted on and not
+        resolved since: what drift alerts never repeat."""
+        rows = self._db.execute(
+            "SELECT target, rule, resource FROM alerted WHERE inventory = ?", (inventory,)
+        ).fetchall()
+        return {(t, r, res) for t, r, res in rows}
+
+    def update_alerted(
+        self,
+        inventory: str,
+        run_id: int,
+        opened: set[tuple[str, str, str]],
+        resolved: set[tuple[str, str, str]],
+    ) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO alerted VALUES (?, ?, ?, ?, ?)",
+                [(inventory, *key, run_id) for key in sorted(opened)],
+            )
+            db.executemany(
+                "DELETE FROM alerted WHERE inventory = ? AND target = ? AND rule = ? "
+                "AND resource = ?",
+                [(inventory, *key) for key in sorted(resolved)],
+            )
 
     def close(self) -> None:
         self._db.close()

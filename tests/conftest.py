@@ -128,6 +128,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_data_services",
     "test_gcp",
     "test_azure",
+    "test_monitoring",
     "test_cli",
     "test_waivers_and_diff",
     "test_inputs",

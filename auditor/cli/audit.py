@@ -19,10 +19,13 @@ import click
 
 from auditor import __version__
 from auditor.addresses import check_endpoint
+from auditor.alerts.drift import ALERT_ON, drift
+from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
 from auditor.cloud.aws.settings import AwsSettings
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
+from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
 from auditor.history import History, default_path, inventory_key
 from auditor.inventory import Inventory, adhoc_inventory, load_inventory
@@ -47,6 +50,7 @@ from auditor.reporting.serialize import LATEST
 from auditor.reporting.table import TableReporter
 from auditor.rules import catalog_for
 from auditor.spool import mapped
+from auditor.untrusted import clean
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
 
@@ -182,6 +186,25 @@ def _output_options(func: F) -> F:
         ),
         HISTORY,
         NO_HISTORY,
+        click.option(
+            "--alert-on",
+            type=click.Choice(ALERT_ON),
+            help="Compare with the last finished run of this inventory and alert on: new "
+            "failing findings and servers that got worse (new), any verdict change (changed), "
+            "or also the first run's findings (any). Needs the history. See docs/monitoring.md.",
+        ),
+        click.option(
+            "--notify",
+            multiple=True,
+            metavar="DEST",
+            help="Send the alerts to DEST (repeatable): an https:// JSON webhook, "
+            "slack+https://..., smtp://host:587?to=ops@example.com, or env:VAR naming one.",
+        ),
+        click.option(
+            "--heartbeat",
+            is_flag=True,
+            help="With --notify: send a message even when nothing changed.",
+        ),
         click.option(
             "--include-facts",
             is_flag=True,
@@ -395,9 +418,13 @@ def _run(
     history_path: Path | None,
     no_history: bool,
     report_schema: int,
+    alert_on: str | None,
+    notify: tuple[str, ...],
+    heartbeat: bool,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats, outputs)
+    alert_on, targets = _alerting(alert_on, notify, heartbeat, no_history)
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     chosen = Shard.parse(shard) if shard else None
@@ -450,11 +477,14 @@ def _run(
         inventory_digest=_digest(inventory.path),
         shard=(chosen.index, chosen.count) if chosen else None,
     )
+    failures = 0
     if history is not None:
         history.finish(run_id, report)
+        if alert_on is not None:
+            failures = _alert(history, key, run_id, alert_on, targets, heartbeat)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
-    emit(report, destinations, writers, color, show_severity, report_schema)
+    emit(report, destinations, writers, color, show_severity, report_schema, failures)
 
 
 def emit(
@@ -464,8 +494,10 @@ def emit(
     color: str,
     show_severity: str | None,
     report_schema: int = LATEST,
+    alert_failures: int = 0,
 ) -> NoReturn:
-    """Render every requested format, say the verdict, exit with its code."""
+    """Render every requested format, say the verdict, exit with its code (5 when the
+    verdict is rendered but a drift alert could not be delivered)."""
     shown = _shown(report, Severity(show_severity)) if show_severity else report
     for (name, path), writer in zip(destinations, writers, strict=True):
         reporter: Reporter
@@ -483,6 +515,8 @@ def emit(
     quiet = click.get_current_context().obj["quiet"]
     if ("table", None) not in destinations and not quiet:  # a person still sees the verdict
         click.echo(f"auditor: {verdict_line(report)}", err=True)
+    if alert_failures:
+        sys.exit(ExitCode.ALERT_NOT_DELIVERED)
     sys.exit(exit_code(report))
 
 
@@ -692,3 +726,50 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             raise click.UsageError(f"--param {item!r}: VALUE is not valid YAML ({exc})") from None
         parsed.setdefault(rule_id, {})[name] = value
     return parsed
+
+
+def _alerting(
+    alert_on: str | None, notify: tuple[str, ...], heartbeat: bool, no_history: bool
+) -> tuple[str | None, list[Destination]]:
+    """--alert-on/--notify/--heartbeat checked before anything is probed."""
+    targets = [parse_destination(spec) for spec in notify]
+    if targets and alert_on is None:
+        alert_on = "new"  # --notify alone: the common case
+    if heartbeat and not targets:
+        raise click.UsageError("--heartbeat needs at least one --notify destination")
+    if alert_on is not None and no_history:
+        raise click.UsageError(
+            "--alert-on compares with earlier runs in the history: drop --no-history"
+        )
+    return alert_on, targets
+
+
+def _alert(
+    history: History,
+    inventory: str,
+    run_id: int,
+    alert_on: str,
+    targets: list[Destination],
+    heartbeat: bool,
+) -> int:
+    """Compute the drift, say it on stderr, deliver it; the number of failed deliveries."""
+    found = drift(history, inventory, run_id, alert_on)
+    if found.baseline and alert_on != "any":
+        click.echo(
+            "auditor: first finished run of this inventory: baseline set, no alerts",
+            err=True,
+        )
+    for alert in found.alerts:
+        click.echo(f"auditor: alert: {clean(alert.summary, 300)}", err=True)
+    if not targets or (not found.alerts and not heartbeat):
+        return 0
+    payload = document(found.alerts, inventory, run_id, heartbeat)
+    failures = 0
+    for destination in targets:
+        problem = send(destination, payload)
+        if problem is None:
+            log.info("alerts sent to %s", destination.shown)
+        else:
+            failures += 1
+            click.echo(f"auditor: error: alert not delivered to {problem}", err=True)
+    return failures
