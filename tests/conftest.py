@@ -129,6 +129,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_gcp",
     "test_azure",
     "test_monitoring",
+    "test_evidence",
     "test_cli",
     "test_waivers_and_diff",
     "test_inputs",

@@ -17,6 +17,7 @@ from auditor.cli import (  # noqa: F401 - registers the commands
     inventory,
     merge,
     rules,
+    verify,
 )
 from auditor.cli.base import cli
 from auditor.exitcodes import ExitCode

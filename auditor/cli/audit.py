@@ -25,6 +25,8 @@ from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosi
 from auditor.cloud.aws.settings import AwsSettings
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
+from auditor.evidence import bundle as evidence
+from auditor.evidence.sshsig import SignatureError
 from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code
 from auditor.history import History, default_path, inventory_key
@@ -199,6 +201,19 @@ def _output_options(func: F) -> F:
             metavar="DEST",
             help="Send the alerts to DEST (repeatable): an https:// JSON webhook, "
             "slack+https://..., smtp://host:587?to=ops@example.com, or env:VAR naming one.",
+        ),
+        click.option(
+            "--bundle",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Also write a signed evidence bundle to this new or empty folder: JSON and "
+            "HTML reports, a manifest of digests, its SSHSIG signature (needs --sign-key; "
+            "docs/evidence.md).",
+        ),
+        click.option(
+            "--sign-key",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="SSH key that signs the bundle: a private key file, or a .pub whose private "
+            "key ssh-agent holds.",
         ),
         click.option(
             "--heartbeat",
@@ -421,10 +436,14 @@ def _run(
     alert_on: str | None,
     notify: tuple[str, ...],
     heartbeat: bool,
+    bundle: Path | None,
+    sign_key: Path | None,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats, outputs)
     alert_on, targets = _alerting(alert_on, notify, heartbeat, no_history)
+    if (bundle is None) != (sign_key is None):
+        raise click.UsageError("--bundle and --sign-key go together")
     overrides = _parse_params(params)
     waivers = load_waivers(waivers_file, max_waiver_days) if waivers_file else WaiverSet()
     chosen = Shard.parse(shard) if shard else None
@@ -458,6 +477,13 @@ def _run(
     )
     history = None if no_history else History(history_path or default_path())
     writers = _open_outputs(destinations)  # before any probe: a bad path costs nothing
+    if bundle is not None and sign_key is not None:
+        try:
+            evidence.prepare(bundle, sign_key)  # a key that cannot sign costs no probing
+        except SignatureError as exc:
+            raise InputError(
+                f"--bundle: {exc}", hint="give a new folder and a usable SSH key"
+            ) from None
     key = inventory_key(inventory.path)
     run_id = history.start(key, datetime.now(UTC).isoformat(), __version__) if history else 0
     settings = AuditSettings(
@@ -484,6 +510,12 @@ def _run(
             failures = _alert(history, key, run_id, alert_on, targets, heartbeat)
         history.close()
         log.info("recorded as run %s in %s", run_id, history.path)
+    if bundle is not None and sign_key is not None:
+        try:
+            manifest = evidence.write(bundle, report, sign_key)
+        except (SignatureError, OSError) as exc:
+            raise InputError(f"--bundle: {exc}", path=bundle) from None
+        log.info("signed evidence bundle: %s", manifest)
     emit(report, destinations, writers, color, show_severity, report_schema, failures)
 
 

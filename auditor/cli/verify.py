@@ -1,0 +1,44 @@
+"""`auditor verify`: is this evidence bundle exactly what a known signer produced?"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from auditor.cli.base import cli, user_errors, verbosity_options
+from auditor.evidence import bundle
+from auditor.evidence.sshsig import SignatureError
+
+
+@cli.command("verify")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--allowed-signers",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='OpenSSH allowed_signers file: `PRINCIPAL namespaces="server-auditor" KEY` lines.',
+)
+@user_errors
+def verify_command(folder: Path, allowed_signers: Path, **_: object) -> None:
+    """Check an evidence bundle's signature and every file it lists; exit 1 on any mismatch.
+
+    \b
+    The same check with plain OpenSSH:
+      ssh-keygen -Y verify -f allowed_signers -I PRINCIPAL -n server-auditor \\
+        -s FOLDER/manifest.json.sig < FOLDER/manifest.json
+    """
+    try:
+        problems, principals = bundle.check(folder, allowed_signers)
+    except (SignatureError, OSError) as exc:
+        problems, principals = [str(exc)], []
+    for problem in problems:
+        click.echo(f"auditor: verify: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"verified: {folder} signed by {', '.join(principals)}; every file intact")
+
+
+for option in reversed(verbosity_options):
+    verify_command = option(verify_command)
