@@ -8,8 +8,10 @@ needs (docs/gcp.md lists them: a custom role with exactly these).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from auditor.cloud.gcp.settings import GcpSettings
 
@@ -37,17 +39,30 @@ def make_client(settings: GcpSettings) -> Any:
     from google.auth.exceptions import GoogleAuthError
     from google.cloud import storage  # type: ignore[import-untyped]
 
+    endpoint = settings.endpoint_url
+    options = ClientOptions(api_endpoint=endpoint) if endpoint else None
     try:
-        if settings.endpoint_url:  # an emulator on loopback (check_endpoint allows no other)
+        if endpoint and _loopback(endpoint):  # an emulator: no credentials are sent to it
             return storage.Client(
                 project=settings.project or "emulator",
                 credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                client_options=ClientOptions(api_endpoint=settings.endpoint_url),
+                client_options=options,
             )
+        # Google, or a private endpoint (Private Service Connect) over https: real credentials.
         credentials, project = default(scopes=[READ_ONLY_SCOPE])
-        return storage.Client(project=settings.project or project, credentials=credentials)
+        return storage.Client(
+            project=settings.project or project, credentials=credentials, client_options=options
+        )
     except GoogleAuthError as exc:
         raise GcpCallError(f"no Google credentials: {exc}") from None
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def call(name: str, request: Callable[[], T]) -> T:
