@@ -8,6 +8,7 @@ import re
 
 from auditor.cloud.azure.api import AzureCallError, call, credential, management
 from auditor.cloud.azure.settings import AzureLink, AzureSettings
+from auditor.cloud.probe import resource_target
 from auditor.errors import AuditorError
 from auditor.models import Target
 
@@ -33,14 +34,8 @@ def discover(settings: AzureSettings) -> list[Target]:
     except AzureCallError as exc:
         raise DiscoveryError(f"Azure discovery failed: {exc}") from None
     return [
-        Target(
-            name=f"azure_storage_account:{name}",
-            address=name,
-            ip=None,
-            ports="1",
-            rules=("azure",),
-            kind="azure_storage_account",
-            clouds={"azure": AzureLink(storage_accounts=(f"{group}/{name}",))},
+        resource_target(
+            "azure", "azure_storage_account", name, AzureLink(storage_accounts=(f"{group}/{name}",))
         )
         for group, name in accounts
     ]

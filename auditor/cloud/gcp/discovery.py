@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from auditor.cloud.gcp.api import CALL_SECONDS, GcpCallError, call, make_client
 from auditor.cloud.gcp.settings import GcpLink, GcpSettings
+from auditor.cloud.probe import resource_target
 from auditor.errors import AuditorError
 from auditor.models import Target
 
@@ -28,15 +29,4 @@ def discover(settings: GcpSettings) -> list[Target]:
         )
     except GcpCallError as exc:
         raise DiscoveryError(f"Google Cloud discovery failed: {exc}") from None
-    return [
-        Target(
-            name=f"gcs_bucket:{name}",
-            address=name,
-            ip=None,
-            ports="1",
-            rules=("gcp",),
-            kind="gcs_bucket",
-            clouds={"gcp": GcpLink(buckets=(name,))},
-        )
-        for name in names
-    ]
+    return [resource_target("gcp", "gcs_bucket", n, GcpLink(buckets=(n,))) for n in names]

@@ -7,51 +7,27 @@ incomplete. Targets found by project-wide discovery carry their one bucket.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.cloud.gcp.api import GcpCallError, make_client
-from auditor.cloud.gcp.settings import GcpLink, GcpSettings
+from auditor.cloud.gcp.settings import GcpLink
 from auditor.cloud.gcp.storage import bucket_facts
-from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
-from auditor.scope import Scope
+from auditor.cloud.probe import CloudClientError, LinkedResourcesProbe
 
 
-class GcpProbe(Probe):
+class GcpProbe(LinkedResourcesProbe):
     name = "gcp"
+    records_key = "buckets"
 
-    def __init__(self, settings: GcpSettings | None, concurrency: int = 16) -> None:
-        self.settings = settings
-        self.concurrency = max(1, concurrency)
-
-    def collect(
-        self,
-        targets: Sequence[Target],
-        scope: Scope,
-        timeout: float,
-        done: Done | None = None,
-        upstream: Upstream = NO_UPSTREAM,
-    ) -> Mapping[str, ProbeOutcome]:
-        deliver, kept = delivery(done)
-        if self.settings is None:
-            return {
-                t.name: self.failed("the inventory has no `cloud.gcp` section") for t in targets
-            }
+    def connect(self) -> Any:
         try:
-            client = make_client(self.settings)
+            return make_client(self.settings)
         except GcpCallError as exc:
-            return {t.name: self.failed(str(exc)) for t in targets}
+            raise CloudClientError(str(exc)) from None
 
-        def one(target: Target) -> None:
-            link: GcpLink | None = target.clouds.get("gcp")
-            if link is None:
-                deliver(target.name, self.failed("no Google Cloud resources linked (`gcp:` key)"))
-                return
-            buckets: list[dict[str, Any]] = [bucket_facts(client, b) for b in link.buckets]
-            deliver(target.name, ProbeOutcome(self.name, facts={"gcp": {"buckets": buckets}}))
+    def resources(self, link: GcpLink) -> Sequence[str]:
+        return link.buckets
 
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            list(pool.map(one, targets))
-        return kept
+    def read(self, client: Any, resource: str) -> dict[str, Any]:
+        return bucket_facts(client, resource)
