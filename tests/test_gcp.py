@@ -202,3 +202,26 @@ def test_a_bad_gcp_section_is_one_line_naming_the_key(
         load_inventory(path)
     message = str(caught.value)
     assert expected in message and f"{path}:" in message and "\n" not in message
+
+
+def test_a_silent_endpoint_ends_with_the_probes_deadline_not_the_calls(tmp_path: Path) -> None:
+    """Each call gets what is left of the probe's deadline (here 2 s), not its own 20 s:
+    two calls on a silent endpoint end as an error within the one deadline."""
+    import time
+
+    listener = socket.socket()
+    listener.bind((f"{LISTENER_NETWORK}.82", 0))
+    listener.listen(16)  # accepts, never answers
+    try:
+        endpoint = f"http://{LISTENER_NETWORK}.82:{listener.getsockname()[1]}"
+        settings = GcpSettings(project="p", endpoint_url=endpoint)
+        target = Target("t", "t", None, clouds={"gcp": GcpLink(buckets=("a", "b"))})
+        started = time.monotonic()
+        (outcome,) = GcpProbe(settings).collect([target], Scope(()), timeout=2).values()
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    first, second = outcome.facts["gcp"]["buckets"]
+    assert first["error"].startswith("bucket a: buckets.get: unreachable")
+    assert second["error"] == "bucket b: buckets.get: not made: no complete answer within 2s"
+    assert elapsed < 4

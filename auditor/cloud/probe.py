@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
+from auditor.probes.deadline import Deadline
 from auditor.scope import Scope
 
 
@@ -41,8 +42,9 @@ class LinkedResourcesProbe(Probe):
         """The resources a server's link names."""
 
     @abstractmethod
-    def read(self, client: Any, resource: str) -> dict[str, Any]:
-        """One resource's record; a failed call is its `error`, never an exception."""
+    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
+        """One resource's record, every call within `deadline`; a failed call is its
+        `error`, never an exception."""
 
     def collect(
         self,
@@ -68,7 +70,8 @@ class LinkedResourcesProbe(Probe):
             if link is None:
                 deliver(target.name, self.failed(f"no resources linked (`{self.name}:` key)"))
                 return
-            records = [self.read(client, resource) for resource in self.resources(link)]
+            deadline = Deadline(timeout)  # one deadline for this probe on this target
+            records = [self.read(client, r, deadline) for r in self.resources(link)]
             deliver(
                 target.name, ProbeOutcome(self.name, facts={self.name: {self.records_key: records}})
             )

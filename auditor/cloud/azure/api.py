@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from auditor.cloud.azure.settings import AzureSettings
+from auditor.probes.deadline import Deadline
 
-CALL_SECONDS = 20
+CALL_SECONDS = 20.0
 READ_ONLY_CALLS: dict[str, str] = {
     "StorageAccounts.List": "Microsoft.Storage/storageAccounts/read",
     "StorageAccounts.GetProperties": "Microsoft.Storage/storageAccounts/read",
@@ -72,13 +73,18 @@ def raw_json(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
     return pipeline_response.http_response.json()
 
 
-def call(name: str, request: Callable[[], T]) -> T:
-    """One read; any failure is an AzureCallError naming it and its RBAC action."""
+def call(name: str, request: Callable[[float], T], deadline: Deadline) -> T:
+    """One read, given what is left of `deadline` (at most CALL_SECONDS) as its timeout;
+    any failure is an AzureCallError naming it and its RBAC action."""
     from azure.core import exceptions as az
 
     action = READ_ONLY_CALLS[name]  # a KeyError here is a bug: an unlisted call
     try:
-        return request()
+        seconds = min(CALL_SECONDS, deadline.remaining())
+    except TimeoutError as exc:
+        raise AzureCallError(f"{name}: not made: {exc}") from None
+    try:
+        return request(seconds)
     except az.ResourceNotFoundError:
         raise NotFound(f"{name}: not found") from None
     except az.ClientAuthenticationError as exc:

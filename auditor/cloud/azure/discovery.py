@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 
-from auditor.cloud.azure.api import AzureCallError, call, credential, management
+from auditor.cloud.azure.api import CALL_SECONDS, AzureCallError, call, credential, management
 from auditor.cloud.azure.settings import AzureLink, AzureSettings
 from auditor.cloud.probe import resource_target
 from auditor.errors import AuditorError
 from auditor.models import Target
+from auditor.probes.deadline import Deadline
 
 _GROUP = re.compile(r"/resourceGroups/([^/]+)/", re.IGNORECASE)
 
@@ -24,7 +25,10 @@ def discover(settings: AzureSettings) -> list[Target]:
         arm = management(settings, credential())
         listed = call(
             "StorageAccounts.List",
-            lambda: [(str(a.id), str(a.name)) for a in arm.storage_accounts.list(timeout=30)],
+            lambda seconds: [
+                (str(a.id), str(a.name)) for a in arm.storage_accounts.list(timeout=seconds)
+            ],
+            Deadline(CALL_SECONDS),
         )
         accounts = [
             (match.group(1), name)

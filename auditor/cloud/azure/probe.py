@@ -14,6 +14,7 @@ from auditor.cloud.azure.api import AzureCallError, credential, management
 from auditor.cloud.azure.settings import AzureLink
 from auditor.cloud.azure.storage import account_facts
 from auditor.cloud.probe import CloudClientError, LinkedResourcesProbe
+from auditor.probes.deadline import Deadline
 
 
 class AzureProbe(LinkedResourcesProbe):
@@ -30,6 +31,6 @@ class AzureProbe(LinkedResourcesProbe):
     def resources(self, link: AzureLink) -> Sequence[str]:
         return link.storage_accounts
 
-    def read(self, client: Any, resource: str) -> dict[str, Any]:
+    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
         token, arm = client
-        return account_facts(arm, token, resource)
+        return account_facts(arm, token, resource, deadline)

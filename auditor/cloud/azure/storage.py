@@ -6,37 +6,40 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.cloud.azure.api import (
-    CALL_SECONDS,
     AzureCallError,
     NotFound,
     blob_service,
     call,
     raw_json,
 )
+from auditor.probes.deadline import Deadline
 
 
-def account_facts(arm: Any, token: Any, link: str) -> dict[str, Any]:
+def account_facts(arm: Any, token: Any, link: str, deadline: Deadline) -> dict[str, Any]:
     group, name = link.split("/", 1)
     record: dict[str, Any] = {"name": name, "resource_group": group, "error": ""}
     try:
         account = call(
             "StorageAccounts.GetProperties",
-            lambda: arm.storage_accounts.get_properties(
-                group, name, cls=raw_json, timeout=CALL_SECONDS
+            lambda seconds: arm.storage_accounts.get_properties(
+                group, name, cls=raw_json, timeout=seconds
             ),
+            deadline,
         )
         service = call(
             "BlobServices.GetServiceProperties",
-            lambda: arm.blob_services.get_service_properties(
-                group, name, cls=raw_json, timeout=CALL_SECONDS
+            lambda seconds: arm.blob_services.get_service_properties(
+                group, name, cls=raw_json, timeout=seconds
             ),
+            deadline,
         )
         try:
             policy = call(
                 "ManagementPolicies.Get",
-                lambda: arm.management_policies.get(
-                    group, name, "default", cls=raw_json, timeout=CALL_SECONDS
+                lambda seconds: arm.management_policies.get(
+                    group, name, "default", cls=raw_json, timeout=seconds
                 ),
+                deadline,
             )
         except NotFound:  # no lifecycle management policy was ever set
             policy = {}
@@ -44,10 +47,11 @@ def account_facts(arm: Any, token: Any, link: str) -> dict[str, Any]:
         url = (props.get("primaryEndpoints") or {})["blob"]
         containers = call(
             "Blob.ListContainers",
-            lambda: [
+            lambda seconds: [
                 (c.name, c.public_access)
-                for c in blob_service(url, token).list_containers(timeout=CALL_SECONDS)
+                for c in blob_service(url, token).list_containers(timeout=seconds)
             ],
+            deadline,
         )
     except (AzureCallError, KeyError, TypeError) as exc:
         record["error"] = f"storage account {name}: {exc}"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from auditor.cloud.gcp.settings import GcpSettings
+from auditor.probes.deadline import Deadline
 
 CALL_SECONDS = 20.0
 READ_ONLY_CALLS: dict[str, str] = {
@@ -65,15 +66,20 @@ def _loopback(url: str) -> bool:
         return False
 
 
-def call(name: str, request: Callable[[], T]) -> T:
-    """One read-only call; any failure is a GcpCallError naming it and its permission."""
+def call(name: str, request: Callable[[float], T], deadline: Deadline) -> T:
+    """One read-only call, given what is left of `deadline` (at most CALL_SECONDS) as its
+    timeout; any failure is a GcpCallError naming it and its permission."""
     from google.api_core import exceptions as api
     from google.auth.exceptions import GoogleAuthError
     from requests import RequestException
 
     permission = READ_ONLY_CALLS[name]  # a KeyError here is a bug: an unlisted call
     try:
-        return request()
+        seconds = min(CALL_SECONDS, deadline.remaining())
+    except TimeoutError as exc:
+        raise GcpCallError(f"{name}: not made: {exc}") from None
+    try:
+        return request(seconds)
     except api.Forbidden as exc:
         raise GcpCallError(f"{name} denied ({_reason(exc)}): needs {permission}") from None
     except api.Unauthorized as exc:

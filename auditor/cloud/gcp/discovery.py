@@ -9,6 +9,7 @@ from auditor.cloud.gcp.settings import GcpLink, GcpSettings
 from auditor.cloud.probe import resource_target
 from auditor.errors import AuditorError
 from auditor.models import Target
+from auditor.probes.deadline import Deadline
 
 
 class DiscoveryError(AuditorError):
@@ -20,12 +21,11 @@ def discover(settings: GcpSettings) -> list[Target]:
         client = make_client(settings)
         names = call(
             "buckets.list",
-            lambda: [
+            lambda seconds: [
                 b.name
-                for b in client.list_buckets(
-                    project=settings.project, timeout=CALL_SECONDS, retry=None
-                )
+                for b in client.list_buckets(project=settings.project, timeout=seconds, retry=None)
             ],
+            Deadline(CALL_SECONDS),
         )
     except GcpCallError as exc:
         raise DiscoveryError(f"Google Cloud discovery failed: {exc}") from None

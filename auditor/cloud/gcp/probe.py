@@ -14,6 +14,7 @@ from auditor.cloud.gcp.api import GcpCallError, make_client
 from auditor.cloud.gcp.settings import GcpLink
 from auditor.cloud.gcp.storage import bucket_facts
 from auditor.cloud.probe import CloudClientError, LinkedResourcesProbe
+from auditor.probes.deadline import Deadline
 
 
 class GcpProbe(LinkedResourcesProbe):
@@ -29,5 +30,5 @@ class GcpProbe(LinkedResourcesProbe):
     def resources(self, link: GcpLink) -> Sequence[str]:
         return link.buckets
 
-    def read(self, client: Any, resource: str) -> dict[str, Any]:
-        return bucket_facts(client, resource)
+    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
+        return bucket_facts(client, resource, deadline)

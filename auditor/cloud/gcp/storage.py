@@ -6,25 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.cloud.gcp.api import CALL_SECONDS, GcpCallError, call
+from auditor.cloud.gcp.api import GcpCallError, call
+from auditor.probes.deadline import Deadline
 
 PUBLIC = ("allUsers", "allAuthenticatedUsers")
 DAY = 86400
 
 
-def bucket_facts(client: Any, name: str) -> dict[str, Any]:
+def bucket_facts(client: Any, name: str, deadline: Deadline) -> dict[str, Any]:
     record: dict[str, Any] = {"name": name, "error": ""}
     bucket = client.bucket(name)
     try:
         call(
             "buckets.get",
-            lambda: bucket.reload(projection="full", timeout=CALL_SECONDS, retry=None),
+            lambda seconds: bucket.reload(projection="full", timeout=seconds, retry=None),
+            deadline,
         )
         policy = call(
             "buckets.getIamPolicy",
-            lambda: bucket.get_iam_policy(
-                requested_policy_version=3, timeout=CALL_SECONDS, retry=None
+            lambda seconds: bucket.get_iam_policy(
+                requested_policy_version=3, timeout=seconds, retry=None
             ),
+            deadline,
         )
     except GcpCallError as exc:
         record["error"] = f"bucket {name}: {exc}"
