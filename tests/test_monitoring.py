@@ -217,3 +217,23 @@ def test_a_secret_webhook_from_the_environment_never_shows(tmp_path: Path) -> No
     assert result.code == 5
     assert "env:AUDITOR_TEST_HOOK" in result.stderr
     assert "very-secret-token" not in result.stderr + result.stdout
+
+
+def test_a_slack_compatible_webhook_gets_text(tmp_path: Path) -> None:
+    inventory = _inventory(tmp_path / "inv.yaml")
+    with receiver() as (url, received):
+        result = run_auditor(
+            "audit",
+            str(inventory),
+            "--history",
+            str(tmp_path / "h.sqlite"),
+            "--alert-on",
+            "any",
+            "--heartbeat",
+            "--notify",
+            f"slack+{url}",
+        )
+    assert result.code == 0, result.stderr
+    (message,) = received
+    assert set(message) == {"text"}
+    assert message["text"].startswith("server-auditor: no drift in ")
