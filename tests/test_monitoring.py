@@ -196,6 +196,8 @@ def test_notify_values_are_checked_before_probing(tmp_path: Path) -> None:
         assert result.code == 2 and expected in result.stderr, (spec, result.stderr)
     result = run_auditor("audit", str(inventory), "--alert-on", "new", "--no-history")
     assert result.code == 2 and "drop --no-history" in result.stderr
+    result = run_auditor("audit", str(inventory), "--alert-on", "new", "--shard", "1/2")
+    assert result.code == 2 and "a shard is part of one" in result.stderr
 
 
 def test_a_secret_webhook_from_the_environment_never_shows(tmp_path: Path) -> None:

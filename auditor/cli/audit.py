@@ -442,6 +442,11 @@ def _run(
     """Validate options, then the inventory and rule packs, and only then probe."""
     destinations = _destinations(formats, outputs)
     alert_on, targets = _alerting(alert_on, notify, heartbeat, no_history)
+    if alert_on is not None and shard:
+        raise click.UsageError(
+            "--alert-on compares whole runs of an inventory; a shard is part of one: "
+            "alert from an unsharded run"
+        )
     if (bundle is None) != (sign_key is None):
         raise click.UsageError("--bundle and --sign-key go together")
     overrides = _parse_params(params)
