@@ -45,7 +45,6 @@ class Drift:
     alerts: tuple[Alert, ...]
     baseline: bool
     """True when this was the inventory's first finished run: nothing to compare with."""
-    compared_with: int | None
 
 
 def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift:
@@ -71,7 +70,7 @@ def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift
     resolved = {
         key
         for key in already
-        if key not in failing and (key in judged_fine or (key[0] in complete and key[0] in now))
+        if key not in failing and (key in judged_fine or key[0] in complete)
     }
     opened = set(failing) - already
     alerts: list[Alert] = []
@@ -80,7 +79,7 @@ def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift
     before = history.verdicts(previous) if previous is not None else {}
     for target in sorted(verdicts):
         after = verdicts[target]
-        was = before.get(target, "" if previous is not None else "go")
+        was = before.get(target, "")  # "" for a server the last run did not have
         if previous is None and alert_on != "any":
             continue
         if was == after or (not was and after == "go"):
@@ -97,7 +96,7 @@ def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift
                 )
             )
     history.update_alerted(inventory, run_id, opened, resolved)
-    return Drift(tuple(alerts), previous is None, previous)
+    return Drift(tuple(alerts), previous is None)
 
 
 def _finding_alert(key: tuple[str, str, str], finding: dict[str, Any]) -> Alert:
