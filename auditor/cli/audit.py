@@ -168,9 +168,9 @@ def _output_options(func: F) -> F:
         click.option(
             "--try-default-credentials",
             is_flag=True,
-            help="Also try one login with a well-known empty credential where a check knows "
-            "one (MySQL/MariaDB root with no password), then disconnect. Off by default: "
-            "agree it with the server's owner.",
+            help="Also try one login with a product's documented default where a check knows "
+            "one (MySQL/MariaDB root with no password, RabbitMQ guest/guest), then "
+            "disconnect. Off by default: agree it with the server's owner.",
         ),
         click.option(
             "--service-checks-dir",

@@ -34,7 +34,8 @@ class ProbeSettings:
     service_checks_dirs: tuple[Path, ...] = ()
     """Folders of the user's own check files (`--service-checks-dir`)."""
     try_default_credentials: bool = False
-    """One login with a well-known empty credential where a check knows one (MySQL root)."""
+    """One login with a product's documented default where a check knows one (MySQL root
+    with no password, RabbitMQ guest/guest)."""
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
