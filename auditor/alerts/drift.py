@@ -68,9 +68,7 @@ def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift
     }
     # Resolved: judged fine now, or gone from a server this run audited completely.
     resolved = {
-        key
-        for key in already
-        if key not in failing and (key in judged_fine or key[0] in complete)
+        key for key in already if key not in failing and (key in judged_fine or key[0] in complete)
     }
     opened = set(failing) - already
     alerts: list[Alert] = []
