@@ -16,7 +16,6 @@ import json
 import socket
 import ssl
 import struct
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,37 +27,26 @@ Handler = Callable[[socket.socket], None]
 
 
 @contextmanager
-def serve(ip: str, handler: Handler, tls_dir: Path | None = None) -> Iterator[int]:
-    """Serve `handler` on ip:<free port> until the block ends; yields the port."""
+def serve(
+    ip: str,
+    handler: Handler,
+    tls_dir: Path | None = None,
+    tls: tuple[Path, Path] | None = None,
+) -> Iterator[int]:
+    """Serve `handler` on ip:<free port> until the block ends; yields the port. With
+    `tls_dir`, over TLS with a new certificate for `ip`; with `tls`, with that (cert, key)."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind((ip, 0))
     server.listen()
     context = None
-    if tls_dir is not None:
-        key, cert = tls_dir / "key.pem", tls_dir / "cert.pem"
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=lab",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-                "-days",
-                "1",
-            ],
-            check=True,
-            capture_output=True,
-        )
+    if tls is None and tls_dir is not None:
+        from tests.lab.services import tls_pair
+
+        tls = tls_pair(tls_dir, ip)
+    if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
+        context.load_cert_chain(*tls)
 
     def loop() -> None:
         while True:

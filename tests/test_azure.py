@@ -11,17 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auditor.cloud.azure.api import READ_ONLY_CALLS
+from tests import responders
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Azurite, tls_pair
@@ -201,44 +199,6 @@ def _http_handler(
     return handler
 
 
-@contextmanager
-def _serve(
-    ip: str, handler: Callable[[socket.socket], None], tls: tuple[Path, Path] | None
-) -> Iterator[int]:
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((ip, 0))
-    server.listen()
-    context = None
-    if tls is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(*tls)
-
-    def one(client: socket.socket) -> None:
-        try:
-            if context is not None:
-                client = context.wrap_socket(client, server_side=True)
-            handler(client)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            client.close()
-
-    def loop() -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=one, args=(client,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
 class AzureLab:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -318,8 +278,8 @@ def test_public_container_and_missing_lifecycle_fail_and_a_hardened_account_pass
 ) -> None:
     seen: list[tuple[str, str]] = []
     with (
-        _serve(ARM_IP, _arm(None, seen), (azure.cert, azure.key)) as arm,
-        _serve(ARM_IP, _identity, None) as identity,
+        responders.serve(ARM_IP, _arm(None, seen), tls=(azure.cert, azure.key)) as arm,
+        responders.serve(ARM_IP, _identity) as identity,
     ):
         result = run_auditor(
             "audit",
@@ -355,8 +315,10 @@ def test_public_container_and_missing_lifecycle_fail_and_a_hardened_account_pass
 def test_a_denied_call_is_incomplete_and_names_the_action(azure: AzureLab) -> None:
     seen: list[tuple[str, str]] = []
     with (
-        _serve(ARM_IP, _arm("/blobServices/default", seen), (azure.cert, azure.key)) as arm,
-        _serve(ARM_IP, _identity, None) as identity,
+        responders.serve(
+            ARM_IP, _arm("/blobServices/default", seen), tls=(azure.cert, azure.key)
+        ) as arm,
+        responders.serve(ARM_IP, _identity) as identity,
     ):
         result = run_auditor(
             "audit",
@@ -377,8 +339,8 @@ def test_a_denied_call_is_incomplete_and_names_the_action(azure: AzureLab) -> No
 def test_subscription_wide_discovery_audits_every_account(azure: AzureLab) -> None:
     seen: list[tuple[str, str]] = []
     with (
-        _serve(ARM_IP, _arm(None, seen), (azure.cert, azure.key)) as arm,
-        _serve(ARM_IP, _identity, None) as identity,
+        responders.serve(ARM_IP, _arm(None, seen), tls=(azure.cert, azure.key)) as arm,
+        responders.serve(ARM_IP, _identity) as identity,
     ):
         result = run_auditor(
             "audit",
