@@ -79,6 +79,8 @@ def run_audit(
         sum(len(n & set(by_name)) for n in needs.values()), enabled=settings.show_progress
     )
     tracker = _Tracker(targets, needs, set(by_name), catalog, settings, progress)
+    for probe in probes:
+        probe.plan(needs)
     # Each probe starts as soon as the probes it needs have finished; the pool has a worker
     # per probe, so waiting on a prerequisite can never starve it. Not a `with` block: on
     # Ctrl-C the caller must not wait for probes still talking to slow servers.

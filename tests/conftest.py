@@ -130,6 +130,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_azure",
     "test_monitoring",
     "test_evidence",
+    "test_ssh_session",
     "test_cli",
     "test_waivers_and_diff",
     "test_inputs",

@@ -75,6 +75,10 @@ class Probe(ABC):
     def failed(self, message: str) -> ProbeOutcome:
         return ProbeOutcome(self.name, error=ProbeError(self.name, message))
 
+    def plan(self, needs: Mapping[str, set[str]]) -> None:  # noqa: B027 - optional hook
+        """Before any probe starts: which probes each target needs (by target name). The
+        SSH probes use it to share one session per server; others ignore it."""
+
 
 class PerTargetProbe(Probe):
     """A probe that talks to one target at a time, run on a bounded thread pool."""

@@ -18,6 +18,7 @@ from auditor.probes.services import ServicesProbe, load_checks
 from auditor.probes.ssh.auth import SshAuthProbe
 from auditor.probes.ssh.host import HostProbe
 from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.shared import SharedSessions
 from auditor.probes.ssh.sshd_config import SshdConfigProbe
 from auditor.probes.ssh.wire import SshAlgorithmsProbe
 
@@ -39,15 +40,17 @@ class ProbeSettings:
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
+    # One SSH session per server for ssh_auth, sshd and host (at most `concurrency` open).
+    shared = SharedSessions(settings.ssh, settings.concurrency)
     return [
         PortProbe(service_detection=settings.service_detection, prefer=settings.scanner),
         SshAlgorithmsProbe(settings.concurrency),
-        SshAuthProbe(settings.concurrency),
-        SshdConfigProbe(settings.ssh, settings.concurrency),
+        SshAuthProbe(settings.concurrency, shared),
+        SshdConfigProbe(settings.ssh, settings.concurrency, shared),
         ServicesProbe(
             settings.concurrency,
             load_checks(settings.service_checks_dirs, settings.try_default_credentials),
         ),
-        HostProbe(settings.ssh, settings.concurrency),
+        HostProbe(settings.ssh, settings.concurrency, shared),
         *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),
     ]

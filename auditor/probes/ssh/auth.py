@@ -20,7 +20,8 @@ import paramiko
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
 from auditor.probes.deadline import Deadline
-from auditor.probes.ssh.session import HOST_KEY_ALGORITHMS, fingerprint
+from auditor.probes.ssh.session import HOST_KEY_ALGORITHMS, Session, fingerprint
+from auditor.probes.ssh.shared import SharedSessions
 from auditor.probes.ssh.wire import read_server_hello
 from auditor.scope import Scope
 
@@ -35,9 +36,23 @@ logging.getLogger(_PARAMIKO_CHANNEL).addHandler(logging.NullHandler())
 
 
 class SshAuthProbe(PerTargetProbe):
-    """Facts root `ssh_auth`: offered auth methods and the host keys with their sizes."""
+    """Facts root `ssh_auth`: offered auth methods and the host keys with their sizes.
+
+    With `shared`, the methods, the negotiated host key and the offered key types come from
+    the server's one shared session (read before it logs in); only the other key types
+    take a handshake each. Without a session (no trust, no login), it handshakes alone."""
 
     name = "ssh_auth"
+
+    def __init__(self, concurrency: int = 16, shared: SharedSessions | None = None) -> None:
+        super().__init__(concurrency)
+        self.shared = shared
+        if shared is not None:
+            shared.register(self.name, self._from_session)
+
+    def plan(self, needs: Mapping[str, set[str]]) -> None:
+        if self.shared is not None:
+            self.shared.plan(needs)
 
     def probe(
         self,
@@ -46,16 +61,47 @@ class SshAuthProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
+        if self.shared is not None:
+            return self.shared.part(self.name, target, scope, timeout)
+        return self._alone(target, scope, Deadline(timeout))
+
+    def _from_session(
+        self, session: Session | None, why: str, target: Target, scope: Scope, deadline: Deadline
+    ) -> ProbeOutcome:
+        if session is None or session.methods is None or session.host_key is None:
+            return self._alone(target, scope, deadline)  # needs no login and no trust
+        transport = session.client.get_transport()
+        user = (transport.get_username() if transport else None) or target.ssh.user or "root"
+        offered = list(session.offered_host_keys)
+        if not offered:
+            raise ProbeFailure("the session did not record the server's host-key types")
+        return self._facts(
+            target, scope, deadline, user, list(session.methods), session.host_key, offered
+        )
+
+    def _alone(self, target: Target, scope: Scope, deadline: Deadline) -> ProbeOutcome:
         ip = address_of(target, scope)
         port = target.ssh.port
         user = target.ssh.user or "root"
-        deadline = Deadline(timeout)  # one deadline for every step on this server
         offered = read_server_hello(ip, port, _left(deadline)).lists["host_key_algorithms"]
         transport, key = _handshake(ip, port, deadline, None)
         try:
             methods = _auth_methods(transport, user, deadline)
         finally:
             transport.close()
+        return self._facts(target, scope, deadline, user, methods, key, offered)
+
+    def _facts(
+        self,
+        target: Target,
+        scope: Scope,
+        deadline: Deadline,
+        user: str,
+        methods: list[str],
+        key: paramiko.PKey,
+        offered: list[str],
+    ) -> ProbeOutcome:
+        ip, port = address_of(target, scope), target.ssh.port
         keys = {_KEY_FAMILY.get(key.get_name(), key.get_name()): _describe(key)}
         for key_type in PARAMIKO_KEY_TYPES:
             family = _KEY_FAMILY.get(key_type, key_type)

@@ -23,7 +23,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 
@@ -35,6 +35,9 @@ from auditor.probes.ssh.commands import command
 from auditor.probes.ssh.known_hosts import KnownHosts, UnreadableKnownHosts
 from auditor.probes.ssh.known_hosts import load as load_known_hosts
 from auditor.scope import Scope
+
+if TYPE_CHECKING:  # shared.py builds on this module
+    from auditor.probes.ssh.shared import SharedSessions
 
 MAX_OUTPUT = 256 * 1024
 
@@ -255,6 +258,52 @@ class _Watchdog:
         self._timer.cancel()
 
 
+class _RecordingTransport(paramiko.Transport):
+    """Keeps the host-key types the server offered in its KEXINIT, which paramiko reads
+    and forgets: the `ssh_auth` probe learns them from the session's own handshake."""
+
+    offered_host_keys: tuple[str, ...] = ()
+
+    def _really_parse_kex_init(self, m: Any, ignore_first_byte: bool = False) -> Any:
+        parsed = super()._really_parse_kex_init(m, ignore_first_byte)  # type: ignore[misc]
+        if not self.server_mode:  # the server's KEXINIT, as the client reads it
+            self.offered_host_keys = tuple(parsed["server_key_algo_list"])
+        return parsed
+
+
+def _recording_transport(
+    sock: Any,
+    *,
+    gss_kex: bool = False,
+    gss_deleg_creds: bool = True,
+    disabled_algorithms: Any = None,
+) -> paramiko.Transport:
+    return _RecordingTransport(sock, disabled_algorithms=disabled_algorithms)
+
+
+class _MethodsFirstClient(paramiko.SSHClient):
+    """Asks which authentication methods the server offers (`none`, no credential), on the
+    verified connection, before authenticating, as OpenSSH's own client does: the methods
+    then come from this one connection instead of a connection of their own."""
+
+    methods: tuple[str, ...] | None = None
+    """Offered methods; None when the server did not say."""
+
+    def _auth(self, username: str, *args: Any, **kwargs: Any) -> None:
+        transport = self.get_transport()
+        assert transport is not None
+        try:
+            transport.auth_none(username)
+        except paramiko.BadAuthenticationType as exc:
+            self.methods = tuple(sorted(exc.allowed_types))
+        except (paramiko.SSHException, OSError, EOFError):
+            pass  # then the real authentication says what is wrong
+        else:
+            self.methods = ("none",)  # let in with no credential at all
+            return
+        super()._auth(username, *args, **kwargs)  # type: ignore[misc]
+
+
 class Session:
     """A verified, logged-in SSH connection that can only run allowlisted commands."""
 
@@ -269,6 +318,21 @@ class Session:
         self.bastion = bastion
         self.deadline = deadline
         self.watchdog = watchdog
+
+    @property
+    def methods(self) -> tuple[str, ...] | None:
+        """The authentication methods the server offered before we logged in."""
+        return self.client.methods if isinstance(self.client, _MethodsFirstClient) else None
+
+    @property
+    def host_key(self) -> paramiko.PKey | None:
+        transport = self.client.get_transport()
+        return transport.get_remote_server_key() if transport is not None else None
+
+    @property
+    def offered_host_keys(self) -> tuple[str, ...]:
+        transport = self.client.get_transport()
+        return transport.offered_host_keys if isinstance(transport, _RecordingTransport) else ()
 
     def run(self, name: str, timeout: float, **args: str) -> tuple[int, str, str]:
         """Run one allowlisted command; returns (exit status, stdout, stderr), size-capped.
@@ -437,7 +501,7 @@ def _login(
 ) -> paramiko.SSHClient:
     store = _load_store([*options.known_hosts, *extra_known_hosts, options.trust_on_first_use])
     known = known_keys(store, endpoint)
-    client = paramiko.SSHClient()  # no keys loaded into it: _VerifyHostKey sees every key
+    client = _MethodsFirstClient()  # no keys loaded into it: _VerifyHostKey sees every key
     client.set_missing_host_key_policy(_VerifyHostKey(endpoint, options, known))
     disabled: dict[str, list[str]] = {}
     if known:  # negotiate a key type we can verify, as OpenSSH orders HostKeyAlgorithms
@@ -456,6 +520,7 @@ def _login(
             auth_timeout=timeout,
             sock=sock,
             disabled_algorithms=disabled or None,
+            transport_factory=_recording_transport,
         )
     except ProbeFailure:
         client.close()
@@ -473,11 +538,33 @@ def _login(
 
 
 class LoginProbe(PerTargetProbe):
-    """A probe that logs in (verified host key, allowlisted commands) and reads facts."""
+    """A probe that logs in (verified host key, allowlisted commands) and reads facts.
 
-    def __init__(self, options: SshOptions | None = None, concurrency: int = 10) -> None:
+    With `shared` (auditor/probes/ssh/shared.py), it reads its facts on the server's one
+    session, shared with the other SSH probes; alone, it opens a session of its own."""
+
+    def __init__(
+        self,
+        options: SshOptions | None = None,
+        concurrency: int = 10,
+        shared: SharedSessions | None = None,
+    ) -> None:
         super().__init__(concurrency)
         self.options = options or SshOptions()
+        self.shared = shared
+        if shared is not None:
+            shared.register(self.name, self._from_session)
+
+    def plan(self, needs: Mapping[str, set[str]]) -> None:
+        if self.shared is not None:
+            self.shared.plan(needs)
+
+    def _from_session(
+        self, session: Session | None, why: str, target: Target, scope: Scope, deadline: Deadline
+    ) -> ProbeOutcome:
+        if session is None:
+            raise ProbeFailure(why)
+        return self.read(session, target, min(deadline.seconds, self.options.command_timeout))
 
     def probe(
         self,
@@ -486,6 +573,8 @@ class LoginProbe(PerTargetProbe):
         timeout: float,
         upstream: Mapping[str, ProbeOutcome],
     ) -> ProbeOutcome:
+        if self.shared is not None:
+            return self.shared.part(self.name, target, scope, timeout)
         session = open_session(target, scope, self.options, Deadline(timeout))
         try:
             return self.read(session, target, min(timeout, self.options.command_timeout))
@@ -499,3 +588,4 @@ class LoginProbe(PerTargetProbe):
     @abstractmethod
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
         """Run allowlisted commands on the open session; `limit` bounds each one."""
+

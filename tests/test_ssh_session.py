@@ -1,0 +1,104 @@
+"""One SSH session per server (issue 16): ssh_auth, sshd and host read their facts on one
+connection, counted in the real sshd's own log; and a session that dies mid-way leaves the
+parts it could not read as errors, never passes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.lab.lab import HARDENED_SSHD, Lab, LabHost
+from tests.lab.services import Sshd
+
+CHANGE: dict[str, Any] = {
+    "id": "CHG-9001",
+    "approved": True,
+    "exposes": [{"port": 22, "proto": "tcp", "service": "ssh", "to": "internal"}],
+}
+
+
+def _lab(tmp_path: Path, octet: int, sshd: Sshd) -> Lab:
+    host = LabHost("one", octet, (sshd,), change=CHANGE, rules=("baseline", "ssh", "host"))
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (host,))
+    if lab.missing():
+        pytest.skip("; ".join(lab.missing()))
+    return lab
+
+
+def _connections(lab: Lab) -> int:
+    """SSH connections in sshd's own log (LogLevel VERBOSE): every `Connection from`, less
+    those closed before the client said a word of SSH (the port scan's TCP connect)."""
+    lines = next((lab.state_dir / "one").glob("ssh-*/sshd.log")).read_text().splitlines()
+    opened = sum("Connection from" in line for line in lines)
+    return opened - sum("kex_exchange_identification: Connection closed" in ln for ln in lines)
+
+
+def _audit(lab: Lab, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    inventory = lab.write_inventory(tmp_path / "inv.yaml")
+    result = run_auditor(
+        "audit",
+        str(inventory),
+        "--known-hosts",
+        str(lab.known_hosts),
+        "-f",
+        "json",
+        "--no-history",
+        *extra,
+    )
+    assert result.code in (0, 1, 3), result.stderr
+    return dict(result.json())
+
+
+@pytest.mark.parametrize(
+    ("host_keys", "expected"),
+    [(("ed25519",), 2), (("ed25519", "rsa:3072"), 3)],
+    ids=["one-key-type", "two-key-types"],
+)
+def test_at_most_the_raw_read_and_one_session_plus_one_per_extra_key_type(
+    tmp_path: Path, host_keys: tuple[str, ...], expected: int
+) -> None:
+    """baseline + ssh + host used to cost 5 connections (two raw reads, an auth_none
+    handshake, two logins); now the raw KEXINIT read, one session, and one handshake per
+    further host-key type the server offers."""
+    lab = _lab(tmp_path, 87, Sshd(config=HARDENED_SSHD, host_keys=host_keys))
+    lab.up()
+    try:
+        before = _connections(lab)
+        report = _audit(lab, tmp_path)
+        used = _connections(lab) - before
+    finally:
+        lab.down()
+    (target,) = report["targets"]
+    assert target["complete"] is True, [
+        f["message"] for f in target["findings"] if f["status"] == "error"
+    ]
+    statuses = {f["rule"]: f["status"] for f in target["findings"]}
+    assert statuses["ssh.no-authentication"] == "pass"  # methods read on the session
+    assert statuses["host.extra-uid0-account"] == "pass"  # host commands ran on it
+    assert used == expected, f"{used} SSH connections for one server"
+
+
+def test_a_session_that_dies_mid_way_fails_the_parts_it_could_not_read(tmp_path: Path) -> None:
+    """Every command takes 1.5 s on this server and the deadline is 5 s: the session ends
+    while sshd's commands run. Its remaining facts and all of host's are errors; ssh_auth,
+    read before any command, is complete."""
+    slow = Sshd(config=(*HARDENED_SSHD, 'ForceCommand sleep 1.5; eval "$SSH_ORIGINAL_COMMAND"'))
+    lab = _lab(tmp_path, 88, slow)
+    lab.up()
+    try:
+        report = _audit(lab, tmp_path, "--timeout", "5")
+    finally:
+        lab.down()
+    (target,) = report["targets"]
+    assert target["complete"] is False and target["verdict"] == "no-go"
+    by_rule = {f["rule"]: f for f in target["findings"]}
+    assert by_rule["ssh.no-authentication"]["status"] == "pass"
+    for rule in ("host.extra-uid0-account", "ssh.permit-root-login"):
+        assert by_rule[rule]["status"] == "error", (rule, by_rule[rule]["message"])
+    assert not any(
+        f["status"] == "pass" for f in target["findings"] if f["rule"].startswith("host.")
+    ), json.dumps([f for f in target["findings"] if f["rule"].startswith("host.")])[:400]
