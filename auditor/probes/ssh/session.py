@@ -588,4 +588,3 @@ class LoginProbe(PerTargetProbe):
     @abstractmethod
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
         """Run allowlisted commands on the open session; `limit` bounds each one."""
-
