@@ -99,6 +99,30 @@ FLEET_SIZES = tuple(int(n) for n in os.environ.get("BENCH_FLEET", "50,200,1000")
 
 
 BLOCK = 240
+FLEET_PACKS = tuple(os.environ.get("BENCH_PACKS", "baseline,ssh,host").split(","))
+"""Rule packs of the fleet stage: baseline, ssh and host need every SSH probe."""
+
+
+def sshd_usage(labs: list[Any]) -> tuple[int, float]:
+    """SSH connections the fleet's sshd have logged (VERBOSE: `Connection from`, less those
+    closed before any SSH was said: the port scan), and their CPU seconds so far, the
+    listeners' own and their reaped per-connection children's, from /proc."""
+    import json
+
+    connections, cpu_ticks = 0, 0
+    for lab in labs:
+        for log in lab.state_dir.glob("*/ssh-*/sshd.log"):
+            text = log.read_text(errors="replace")
+            connections += text.count("Connection from")
+            connections -= text.count("kex_exchange_identification: Connection closed")
+        state = lab.state_dir / "state.json"
+        for entry in json.loads(state.read_text()) if state.exists() else []:
+            try:
+                fields = Path(f"/proc/{entry['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+            except (KeyError, OSError):
+                continue
+            cpu_ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return connections, cpu_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def sshd_fleet(workdir: Path, count: int) -> list[Any]:
@@ -127,7 +151,7 @@ def fleet_inventory(labs: list[Any], path: Path) -> Path:
     known_hosts.write_text("".join(lab.known_hosts.read_text() for lab in labs))
     data = labs[0].inventory()
     data["scope"] = ["127.83.0.0/16"]
-    data["defaults"]["rules"] = ["baseline", "ssh"]
+    data["defaults"]["rules"] = list(FLEET_PACKS)
     data["defaults"]["ssh"]["known_hosts"] = str(known_hosts)
     data["servers"] = [server for lab in labs for server in lab.inventory()["servers"]]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -203,7 +227,9 @@ def fleet_stage(workdir: Path) -> list[list[str]]:
                 lab.state_dir = own.state_dir
             path = fleet_inventory(chosen, workdir / f"fleet-sshd-{count}.yaml")
             report = workdir / f"fleet-sshd-{count}.json"
+            connections, sshd_cpu = sshd_usage(labs)
             figures = audit_process(path, report)
+            after, sshd_after = sshd_usage(labs)
             document = json.loads(report.read_text())
             size = report.stat().st_size
             go = document["summary"]["go"]
@@ -219,6 +245,8 @@ def fleet_stage(workdir: Path) -> list[list[str]]:
                     f"{size / count / 1024:.1f}",
                     f"{go}/{count}",
                     incomplete,
+                    f"{(after - connections) / count:.2f}",
+                    f"{(sshd_after - sshd_cpu) / count * 1000:.0f}",
                 ]
             )
             print("  ", rows[-1], flush=True)
@@ -451,7 +479,7 @@ def main() -> int:
     print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
     if ssh_rows:
         print(
-            "\nFleet of real sshd, rule packs baseline + ssh, default concurrency, "
+            f"\nFleet of real sshd, rule packs {' + '.join(FLEET_PACKS)}, default concurrency, "
             "`auditor audit` as its own process"
         )
         print(
@@ -467,6 +495,8 @@ def main() -> int:
                     "JSON KB / server",
                     "GO",
                     "incomplete",
+                    "SSH conns / server",
+                    "sshd CPU ms / server",
                 ],
             )
         )
