@@ -4,9 +4,12 @@
    inventory declares one of them, so every host yields findings. Cost should grow
    linearly (flat ms/host) as the fleet grows.
 2. Fleet stage (root only): 50 / 200 / 1,000 real sshd (`BENCH_FLEET`), each in its own
-   mount namespace on its own loopback address, audited with the baseline + ssh packs by
-   `auditor audit` in its own process: time and CPU per server, peak RSS (the kernel's
-   high-water mark), and JSON report size per server.
+   mount namespace on its own loopback address, audited with the baseline, ssh and host
+   packs by `auditor audit` in its own process: time and CPU per server, peak RSS (the
+   kernel's high-water mark), JSON report size per server, SSH connections and sshd CPU
+   per server (from the sshd logs and /proc), and a digest of the findings so two commits
+   can be compared. Each sshd sees a stock root home and no apt lists (`Sshd.stock_host`):
+   this machine's own would cost seconds of CPU per server and measure them, not the audit.
 3. Services stage: 100 hosts, each with real nginx (80), Redis (6379) and memcached
    (11211) listening: every open port identified from what it says, then checked.
 4. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
@@ -137,7 +140,7 @@ def sshd_fleet(workdir: Path, count: int) -> list[Any]:
             LabHost(
                 f"ssh-{block + i:04d}",
                 10 + i,
-                (Sshd(config=HARDENED_SSHD),),
+                (Sshd(config=HARDENED_SSHD, stock_host=True),),
                 change=_ssh_change(f"C{block + i}"),
             )
             for i in range(min(BLOCK, count - block))
@@ -189,6 +192,24 @@ def audit_process(inventory: Path, report: Path) -> dict[str, float]:
         "workers_mb": sum(workers.values()) / 1024,
         "exit": float(process.returncode),
     }
+
+
+def findings_digest(document: dict[str, Any]) -> str:
+    """A short hash of every (target, rule, resource, status) and verdict in a report, so that two
+    runs of the fleet stage (on two commits) show at a glance whether they found the same.
+    Evidence is left out: it holds the fleet's host-key fingerprints, new on every run."""
+    import hashlib
+    import json
+
+    rows = sorted(
+        json.dumps([t["name"], f["rule"], f["resource"], f["status"]])
+        for t in document["targets"]
+        for f in t["findings"]
+    )
+    rows += sorted(
+        json.dumps([t["name"], t["verdict"], len(t["errors"])]) for t in document["targets"]
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:12]
 
 
 def _hwm_kb(pid: int) -> int:
@@ -247,6 +268,7 @@ def fleet_stage(workdir: Path) -> list[list[str]]:
                     incomplete,
                     f"{(after - connections) / count:.2f}",
                     f"{(sshd_after - sshd_cpu) / count * 1000:.0f}",
+                    findings_digest(document),
                 ]
             )
             print("  ", rows[-1], flush=True)
@@ -497,6 +519,7 @@ def main() -> int:
                     "incomplete",
                     "SSH conns / server",
                     "sshd CPU ms / server",
+                    "findings digest",
                 ],
             )
         )

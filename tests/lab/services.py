@@ -74,6 +74,12 @@ class Sshd(Service):
     """(port, config lines): a second sshd in the same mount namespace, started with
     `-f /etc/ssh/sshd_config_second`, as when someone runs a test daemon beside the real
     one. A remote `sshd -T` then describes the first one."""
+    stock_host: bool = False
+    """When set, this sshd's mount namespace hides what this machine carries and a freshly
+    built server would not: root's home becomes a stock one (/etc/skel; this machine's
+    .bashrc starts pyenv, about 100 processes for every command sshd runs) and
+    /var/lib/apt/lists an empty folder (here `apt-get -s upgrade` takes seconds of CPU, the
+    package cache being disabled). The bench sets it, so it measures the audit, not them."""
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -130,6 +136,8 @@ class Sshd(Service):
         if self.own_accounts:
             binds += [f"mount --bind {path} /etc/{path.name}" for path in self._accounts(home)]
         binds += [f"mount --bind {path} /etc/{path.name}" for path in self._etc_trees(home)]
+        if self.stock_host:
+            binds += self._stock_binds(home)
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)
@@ -138,6 +146,14 @@ class Sshd(Service):
         return _spawn(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script], home, netns
         )
+
+    def _stock_binds(self, home: Path) -> list[str]:
+        root_home, lists = home / "stock_root", home / "stock_apt_lists"
+        (lists / "partial").mkdir(parents=True, exist_ok=True)
+        if not root_home.exists():
+            shutil.copytree("/etc/skel", root_home)
+        root_home.chmod(0o700)
+        return [f"mount --bind {root_home} /root", f"mount --bind {lists} /var/lib/apt/lists"]
 
     def _etc_trees(self, home: Path) -> list[Path]:
         root = home / "etc_extra"
