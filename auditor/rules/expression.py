@@ -2,7 +2,8 @@
 
 CEL is side-effect free, terminates, and cannot reach Python objects, so a rule pack from a
 third party cannot run code in the auditor. We use `common-expression-language` (Rust core):
-measured here at ~0.01 ms per rule evaluation. Swapping the binding means changing only
+measured here at ~0.01 ms per rule evaluation when handed only the facts the rule reads.
+Swapping the binding means changing only
 this file.
 """
 
@@ -72,6 +73,13 @@ class Expression:
         return frozenset(set(self._program.variables()) - bound)
 
     @cached_property
+    def reads(self) -> frozenset[str]:
+        """Every top-level name in the expression, macro-bound ones included: the binding
+        converts each value it is handed on every evaluation (a whole server's facts cost
+        ~5 ms, this subset microseconds), so it is handed only these."""
+        return frozenset(self._program.variables())
+
+    @cached_property
     def bound_names(self) -> frozenset[str]:
         return frozenset(_MACRO_BINDING.findall(self.source))
 
@@ -98,7 +106,7 @@ class Expression:
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         started = time.perf_counter()
         try:
-            result = self._program.execute(dict(context))
+            result = self._program.execute({k: context[k] for k in self.reads if k in context})
         except KeyError as exc:
             raise EvaluationError(f"no such fact: {exc.args[0]!r}") from None
         except Exception as exc:  # noqa: BLE001 - any failure of the binding is an error finding
