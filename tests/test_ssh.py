@@ -391,3 +391,52 @@ def test_hostile_server_ends_as_error_within_deadline(
     assert elapsed < 3 * 1.0 + 1.5, f"took {elapsed:.1f}s"
     assert all(not o.ok for o in outcomes.values())
     assert expected in outcomes["ssh"].error.message  # type: ignore[union-attr]
+
+
+def test_a_batch_gives_each_command_its_own_output_status_and_stderr() -> None:
+    """The host probe's commands share one channel (issue 16). The batch script, run by the
+    real shell, must give back what separate channels would: each command's stdout (a
+    missing final newline kept missing), stderr and exit status, an `exit` inside one
+    command ending only that one."""
+    from auditor.probes.ssh.session import batch_script, call, split_batch
+
+    calls = [
+        call("uid"),
+        call("read_ssh_config", sudo="", path="/etc/ssh/no-such-file"),
+        call("client_address"),  # printf without SSH_CONNECTION: one empty line
+        call("retention", sudo="", path="/nonexistent-auditor-path", days="90"),  # exit 0
+        call("uid"),
+    ]
+    nonce = "0123456789abcdef0123456789abcdef"
+    done = subprocess.run(
+        ["bash", "-c", batch_script(nonce, calls)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    results = split_batch(nonce, done.stdout, done.stderr)
+    alone = [
+        subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60)
+        for line in (  # the same commands, each in a shell of its own
+            "id -u",
+            "cat -- /etc/ssh/no-such-file",
+            'printf "%s\\n" "$SSH_CONNECTION"',
+        )
+    ]
+    for i, expected in enumerate(alone):
+        assert results[i] == (expected.returncode, expected.stdout, expected.stderr)
+    assert results[1][0] != 0 and "no-such-file" in results[1][2]
+    assert results[3] == (0, "missing\n", "") and results[4] == results[0]
+
+
+def test_server_output_cannot_forge_or_reorder_batch_markers() -> None:
+    """A marker without the nonce is output; markers out of order end the parse there, and
+    a command cut short (no end marker) has no result, so it runs alone."""
+    from auditor.probes.ssh.session import split_batch
+
+    n = "f" * 32
+    forged = "\n" + "e" * 32 + " 1 0\n"
+    out = f"\n{n} 0\nroot{forged}\n{n} 0 0\n\n{n} 1\nhalf"
+    err = f"\n{n} 0\nwarn\n\n{n} 1\n"
+    assert split_batch(n, out, err) == {0: (0, "root" + forged, "warn\n")}
+    reordered = f"\n{n} 0\na\n{n} 0 0\n\n{n} 2\nb\n{n} 2 0\n"
+    assert split_batch(n, reordered, "") == {0: (0, "a", "")}
+    assert split_batch(n, "no markers at all", "") == {}

@@ -102,3 +102,40 @@ def test_a_session_that_dies_mid_way_fails_the_parts_it_could_not_read(tmp_path:
     assert not any(
         f["status"] == "pass" for f in target["findings"] if f["rule"].startswith("host.")
     ), json.dumps([f for f in target["findings"] if f["rule"].startswith("host.")])[:400]
+
+
+def _channels(lab: Lab) -> int:
+    """Command channels in sshd's own log: one `Starting session: command` each."""
+    log = next((lab.state_dir / "one").glob("ssh-*/sshd.log")).read_text()
+    return log.count("Starting session: command")
+
+
+def test_the_host_probe_runs_its_commands_on_two_channels(tmp_path: Path) -> None:
+    """Each channel costs the server a fork and a login shell (~6 ms of sshd CPU here), and
+    the host probe reads ~17 facts: `uid` alone (it decides sudo), then one batch. The
+    same audit with and without the `host` pack differs by exactly those two channels,
+    and the host facts are all read (none unavailable)."""
+    lab = _lab(tmp_path, 89, Sshd(config=HARDENED_SSHD))
+    lab.up()
+    try:
+        used = []
+        for packs in (("baseline", "ssh"), ("baseline", "ssh", "host")):
+            inventory = lab.inventory()
+            inventory["servers"][0]["rules"] = list(packs)
+            path = tmp_path / "inv.yaml"
+            path.write_text(json.dumps(inventory))
+            before = _channels(lab)
+            result = run_auditor(
+                "audit", str(path), "--known-hosts", str(lab.known_hosts), "-f", "json",
+                "--no-history",
+            )  # fmt: skip
+            assert result.code in (0, 1), result.stderr
+            used.append(_channels(lab) - before)
+            report = result.json()
+    finally:
+        lab.down()
+    (target,) = report["targets"]
+    assert target["complete"] is True
+    notes = [n for n in target.get("notes", []) if n.startswith("host:")]
+    assert notes == [], notes
+    assert used[1] - used[0] == 2, f"host probe used {used[1] - used[0]} channels"

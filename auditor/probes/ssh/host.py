@@ -22,7 +22,7 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import ProbeFailure
-from auditor.probes.ssh.session import LoginProbe, Session, parse_modes
+from auditor.probes.ssh.session import Call, LoginProbe, Session, call, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
 
@@ -46,8 +46,11 @@ Run = Callable[..., str]
 
 
 def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, Any], dict[str, str]]:
+    done: dict[Call, tuple[int, str, str]] = {}
+
     def run(name: str, **args: str) -> str:
-        status, out, err = session.run(name, limit, **args)
+        key = call(name, **args)
+        status, out, err = done.pop(key) if key in done else session.run(name, limit, **args)
         if status != 0:
             reason = err.strip().splitlines()[0][:160] if err.strip() else ""
             raise CommandFailed(f"`{name}` exited {status}" + (f": {reason}" if reason else ""))
@@ -58,38 +61,48 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
     except CommandFailed as exc:
         raise ProbeFailure(f"cannot tell which user the audit runs as: {exc}") from None
     sudo = "" if uid.strip() == "0" else "sudo -n "
-    readers: dict[str, Callable[[], Any]] = {
-        "os": lambda: _os_release(run("os_release")),
-        "uid0_accounts": lambda: run("uid_zero_accounts").split(),
-        "empty_password_accounts": lambda: _empty_passwords(
-            run("empty_password_accounts", sudo=sudo)
+    readers: dict[str, tuple[str, bool, Callable[[str], Any]]] = {
+        # fact: (allowlisted command, run with sudo when not root, parser of its output)
+        "os": ("os_release", False, _os_release),
+        "uid0_accounts": ("uid_zero_accounts", False, str.split),
+        "empty_password_accounts": ("empty_password_accounts", True, _empty_passwords),
+        "files": ("account_file_modes", False, parse_modes),
+        "listening": ("listening_sockets", False, lambda out: _listening(out, str(target.ip))),
+        "firewall": ("firewall_rules", True, _firewall),
+        "auditd_running": (
+            "auditd_running",
+            False,
+            lambda out: _one_of(out, {"running": True, "stopped": False}),
         ),
-        "files": lambda: parse_modes(run("account_file_modes")),
-        "listening": lambda: _listening(run("listening_sockets"), str(target.ip)),
-        "firewall": lambda: _firewall(run("firewall_rules", sudo=sudo)),
-        "auditd_running": lambda: _one_of(
-            run("auditd_running"), {"running": True, "stopped": False}
+        "log_forwarding": ("log_forwarding", False, lambda out: sum(_ints(out)) > 0),
+        "security_updates": ("security_updates", False, _count),
+        "redis_conf": ("redis_config", True, _redis),
+        "mongod_conf": ("mongod_config", True, lambda out: _keyed(out, "authorization")),
+        "elasticsearch_conf": (
+            "elasticsearch_config",
+            True,
+            lambda out: _keyed(out, "xpack.security.enabled"),
         ),
-        "log_forwarding": lambda: sum(_ints(run("log_forwarding"))) > 0,
-        "security_updates": lambda: _count(run("security_updates")),
-        "redis_conf": lambda: _redis(run("redis_config", sudo=sudo)),
-        "mongod_conf": lambda: _keyed(run("mongod_config", sudo=sudo), "authorization"),
-        "elasticsearch_conf": lambda: _keyed(
-            run("elasticsearch_config", sudo=sudo), "xpack.security.enabled"
-        ),
-        "pg_hba": lambda: _pg_hba(run("pg_hba", sudo=sudo)),
-        "mysqld": lambda: _mysqld(run("mysqld_options", sudo=sudo)),
-        "samba": lambda: _samba(run("samba_guest_shares", sudo=sudo)),
-        "nfs_exports": lambda: _nfs_exports(run("nfs_exports", sudo=sudo)),
-        "retention": lambda: _retention(run, target, sudo),
+        "pg_hba": ("pg_hba", True, _pg_hba),
+        "mysqld": ("mysqld_options", True, _mysqld),
+        "samba": ("samba_guest_shares", True, _samba),
+        "nfs_exports": ("nfs_exports", True, _nfs_exports),
     }
+    sudo_args = {"sudo": sudo}
+    calls = [call(name, **(sudo_args if priv else {})) for name, priv, _ in readers.values()]
+    calls += _retention_calls(target, sudo)
+    done.update(session.run_batch(calls, limit))
     facts: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
-    for name, read in readers.items():
+    for fact, (name, privileged, parse) in readers.items():
         try:
-            facts[name] = read()
+            facts[fact] = parse(run(name, **(sudo_args if privileged else {})))
         except (CommandFailed, ValueError) as exc:
-            unavailable[name] = str(exc)
+            unavailable[fact] = str(exc)
+    try:
+        facts["retention"] = _retention(run, target, sudo)
+    except (CommandFailed, ValueError) as exc:
+        unavailable["retention"] = str(exc)
     return facts, unavailable
 
 
@@ -260,14 +273,20 @@ def _keyed(text: str, key: str) -> dict[str, Any]:
     return {"found": "found" in lines, "value": value.strip("'\"").lower()}
 
 
-def _retention(run: Run, target: Target, sudo: str) -> list[dict[str, Any]]:
+def _retention_calls(target: Target, sudo: str) -> list[Call]:
     change = target.change
     if change is None or change.retention_days is None:
         return []
+    days = str(change.retention_days)
+    return [call("retention", sudo=sudo, path=path, days=days) for path in change.data_paths]
+
+
+def _retention(run: Run, target: Target, sudo: str) -> list[dict[str, Any]]:
     results = []
     now = time.time()
-    for path in change.data_paths:
-        fields = run("retention", sudo=sudo, path=path, days=str(change.retention_days)).split()
+    for _, args in _retention_calls(target, sudo):
+        path = dict(args)["path"]
+        fields = run("retention", **dict(args)).split()
         if fields == ["missing"]:
             results.append({"path": path, "exists": False, "count": 0, "oldest_days": 0})
             continue

@@ -16,6 +16,8 @@ import base64
 import contextlib
 import hashlib
 import ipaddress
+import re
+import secrets
 import socket
 import threading
 import time
@@ -40,6 +42,56 @@ if TYPE_CHECKING:  # shared.py builds on this module
     from auditor.probes.ssh.shared import SharedSessions
 
 MAX_OUTPUT = 256 * 1024
+
+
+class CommandTimedOut(ProbeFailure):
+    """A command that was still running when its time ran out."""
+
+
+Call = tuple[str, tuple[tuple[str, str], ...]]
+"""An allowlisted command's name and its arguments, sorted: one command to run."""
+
+
+def call(name: str, **args: str) -> Call:
+    return (name, tuple(sorted(args.items())))
+
+
+def batch_script(nonce: str, calls: Sequence[Call]) -> str:
+    """One shell script running each allowlisted call in its own subshell (an `exit` ends
+    only that call), each between markers on stdout and stderr, its status after it."""
+    return "\n".join(
+        f"printf '\\n{nonce} {i}\\n'; printf '\\n{nonce} {i}\\n' >&2; "
+        f"({command(name, **dict(args))}\n) </dev/null; printf '\\n{nonce} {i} %d\\n' $?"
+        for i, (name, args) in enumerate(calls)
+    )
+
+
+def split_batch(nonce: str, out: str, err: str) -> dict[int, tuple[int, str, str]]:
+    """Cut a batch's streams at its markers into (exit status, stdout, stderr) per command
+    index. Markers must come in order (begin 0, end 0, begin 1...): anything else ends
+    the parse there, and a command without its end marker gets no result."""
+    marker = re.compile(rf"\n{nonce} (\d+)(?: (\d+))?\n")
+    finished: dict[int, tuple[int, str, str]] = {}
+    running: int | None = None
+    start = expected = 0
+    for match in marker.finditer(out):
+        index, status = int(match.group(1)), match.group(2)
+        if status is None and index == expected and running is None:
+            running, start = index, match.end()
+        elif status is not None and index == running:
+            finished[index] = (int(status), out[start : match.start()], "")
+            running, expected = None, index + 1
+        else:
+            break
+    begins = [m for m in marker.finditer(err) if m.group(2) is None]
+    for position, match in enumerate(begins):
+        if int(match.group(1)) != position:
+            break
+        end = begins[position + 1].start() if position + 1 < len(begins) else len(err)
+        if position in finished:
+            code, text, _ = finished[position]
+            finished[position] = (code, text, err[match.end() : end])
+    return finished
 
 
 @dataclass(frozen=True)
@@ -343,7 +395,17 @@ class Session:
                 timeout = min(timeout, self.deadline.remaining())
             except TimeoutError as exc:
                 raise ProbeFailure(f"command {name!r} not run: {exc}") from None
-        line = command(name, **args)
+        return self._exec(command(name, **args), name, timeout)
+
+    def _exec(
+        self,
+        line: str,
+        name: str,
+        timeout: float,
+        limit: int = MAX_OUTPUT,
+        out: bytearray | None = None,
+        err: bytearray | None = None,
+    ) -> tuple[int, str, str]:
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise ProbeFailure("SSH connection lost")
@@ -357,15 +419,51 @@ class Session:
             channel.settimeout(timeout)
             channel.exec_command(line)
             channel.shutdown_write()
-            out, err = _drain(channel, time.monotonic() + timeout, name)
+            text, error = _drain(channel, time.monotonic() + timeout, name, limit, out, err)
             status = channel.recv_exit_status() if channel.exit_status_ready() else -1
         except TimeoutError:
-            raise ProbeFailure(f"command {name!r} did not finish within {timeout:g}s") from None
+            raise CommandTimedOut(f"command {name!r} did not finish within {timeout:g}s") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ProbeFailure(f"command {name!r}: connection failed: {exc}") from None
         finally:
             channel.close()
-        return status, out, err
+        return status, text, error
+
+    def run_batch(self, calls: Sequence[Call], timeout: float) -> dict[Call, tuple[int, str, str]]:
+        """Run allowlisted commands in turn on one channel: one shell instead of one per
+        command, which is most of what a command costs the server (bench: ~6 ms of sshd
+        CPU per channel, twenty channels per host probe).
+
+        Each command runs in its own subshell between markers that carry a random nonce,
+        so its output, stderr and exit status come back apart, as separate channels would
+        give them, and a server's output cannot forge another command's. A call missing
+        from the result (the batch failed, ran past `timeout`, or printed too much) is for
+        the caller to run alone, with its own limit: a batch never turns a slow command
+        into a failed one, nor a failed batch into a pass."""
+        if not calls:
+            return {}
+        nonce = secrets.token_hex(16)
+        script = batch_script(nonce, calls)
+        if self.deadline is not None:
+            try:
+                timeout = min(timeout, self.deadline.remaining())
+            except TimeoutError:
+                return {}
+        out, err = bytearray(), bytearray()
+        try:
+            status, _, _ = self._exec(script, "batch", timeout, MAX_OUTPUT * len(calls), out, err)
+        except CommandTimedOut:
+            status = 0  # what finished before the cut stands; the rest run alone
+        except ProbeFailure:
+            return {}  # no channel, lost connection, too much output: each runs alone
+        if status != 0:
+            return {}
+        finished = split_batch(nonce, out.decode(errors="replace"), err.decode(errors="replace"))
+        return {
+            calls[i]: (code, text, error)
+            for i, (code, text, error) in finished.items()
+            if max(len(text.encode()), len(error.encode())) <= MAX_OUTPUT  # alone, it is named
+        }
 
     def close(self) -> None:
         if self.watchdog is not None:
@@ -375,9 +473,18 @@ class Session:
             self.bastion.close()
 
 
-def _drain(channel: paramiko.Channel, deadline: float, name: str) -> tuple[str, str]:
-    out = bytearray()
-    err = bytearray()
+def _drain(
+    channel: paramiko.Channel,
+    deadline: float,
+    name: str,
+    limit: int = MAX_OUTPUT,
+    out: bytearray | None = None,
+    err: bytearray | None = None,
+) -> tuple[str, str]:
+    """Read both streams until the command exits, at most `limit` bytes each. Given `out`
+    and `err`, they keep what was read when the deadline ends (a batch's finished part)."""
+    out = bytearray() if out is None else out
+    err = bytearray() if err is None else err
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError
@@ -388,8 +495,8 @@ def _drain(channel: paramiko.Channel, deadline: float, name: str) -> tuple[str, 
         if channel.recv_stderr_ready():
             err += channel.recv_stderr(65536)
             progressed = True
-        if len(out) > MAX_OUTPUT or len(err) > MAX_OUTPUT:
-            raise ProbeFailure(f"command {name!r} printed more than {MAX_OUTPUT} bytes")
+        if len(out) > limit or len(err) > limit:
+            raise ProbeFailure(f"command {name!r} printed more than {limit} bytes")
         if (
             channel.exit_status_ready()
             and not channel.recv_ready()
