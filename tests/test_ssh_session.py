@@ -83,14 +83,14 @@ def test_at_most_the_raw_read_and_one_session_plus_one_per_extra_key_type(
 
 
 def test_a_session_that_dies_mid_way_fails_the_parts_it_could_not_read(tmp_path: Path) -> None:
-    """Every command takes 1.5 s on this server and the deadline is 5 s: the session ends
-    while sshd's commands run. Its remaining facts and all of host's are errors; ssh_auth,
-    read before any command, is complete."""
-    slow = Sshd(config=(*HARDENED_SSHD, 'ForceCommand sleep 1.5; eval "$SSH_ORIGINAL_COMMAND"'))
+    """Every channel takes 3 s on this server and the deadline is 4.5 s: the session ends
+    while sshd's second channel (`sshd -T`, after its first batch) runs. Its facts and all
+    of host's are errors; ssh_auth, read before any command, is complete."""
+    slow = Sshd(config=(*HARDENED_SSHD, 'ForceCommand sleep 3; eval "$SSH_ORIGINAL_COMMAND"'))
     lab = _lab(tmp_path, 88, slow)
     lab.up()
     try:
-        report = _audit(lab, tmp_path, "--timeout", "5")
+        report = _audit(lab, tmp_path, "--timeout", "4.5")
     finally:
         lab.down()
     (target,) = report["targets"]
@@ -110,11 +110,11 @@ def _channels(lab: Lab) -> int:
     return log.count("Starting session: command")
 
 
-def test_the_host_probe_runs_its_commands_on_two_channels(tmp_path: Path) -> None:
-    """Each channel costs the server a fork and a login shell (~6 ms of sshd CPU here), and
-    the host probe reads ~17 facts: `uid` alone (it decides sudo), then one batch. The
-    same audit with and without the `host` pack differs by exactly those two channels,
-    and the host facts are all read (none unavailable)."""
+def test_the_sshd_and_host_probes_read_on_three_channels(tmp_path: Path) -> None:
+    """Each channel costs the server a fork and a login shell (~6 ms of sshd CPU here).
+    `sshd` needs two: a batch of what needs no other answer (uid, client_address, file
+    modes, host keys), then `sshd -T`. `host` reads ~17 facts in one more: `uid` is known
+    from sshd's batch. They were 5 and 17; the host facts are all read (none unavailable)."""
     lab = _lab(tmp_path, 89, Sshd(config=HARDENED_SSHD))
     lab.up()
     try:
@@ -138,4 +138,25 @@ def test_the_host_probe_runs_its_commands_on_two_channels(tmp_path: Path) -> Non
     assert target["complete"] is True
     notes = [n for n in target.get("notes", []) if n.startswith("host:")]
     assert notes == [], notes
-    assert used[1] - used[0] == 2, f"host probe used {used[1] - used[0]} channels"
+    assert used[0] == 2, f"sshd probe used {used[0]} channels"
+    assert used[1] - used[0] == 1, f"host probe used {used[1] - used[0]} channels"
+
+
+def test_a_host_key_listing_that_fails_is_an_error_not_a_shorter_list(tmp_path: Path) -> None:
+    """`ssh-keygen -l` fails on one of the server's host key files: the listing used to exit
+    with the last file's status, so the bad key vanished from `sshd.host_keys` and every
+    rule over the host keys judged the others only. Now the sshd part is an error."""
+    lab = _lab(tmp_path, 90, Sshd(config=HARDENED_SSHD))
+    lab.up()
+    try:
+        (etc,) = (lab.state_dir / "one").glob("ssh-*/etc_ssh")
+        (etc / "ssh_host_aaa_key.pub").write_text("not a key\n")  # sorts first
+        report = _audit(lab, tmp_path)
+    finally:
+        lab.down()
+    (target,) = report["targets"]
+    assert target["complete"] is False and target["verdict"] == "no-go"
+    by_rule = {f["rule"]: f for f in target["findings"]}
+    assert by_rule["ssh.permit-root-login"]["status"] == "error"
+    assert "cannot list the host keys" in by_rule["ssh.permit-root-login"]["message"]
+    assert by_rule["host.extra-uid0-account"]["status"] == "pass"  # another part: unharmed

@@ -106,7 +106,11 @@ COMMANDS: Mapping[str, str] = {
     # Owner, group and mode of the SSH configuration (dev-sec sshd-04/05).
     "ssh_file_modes": "stat -c '%U %G %a %n' /etc/ssh /etc/ssh/sshd_config",
     # Host key types and sizes on disk (public halves only).
-    "host_key_sizes": 'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -f "$f"; done',
+    # Any key that cannot be read fails the listing: a partial one would hide that key.
+    "host_key_sizes": (
+        "rc=0; for f in /etc/ssh/ssh_host_*_key.pub; do "
+        'ssh-keygen -l -f "$f" || rc=$?; done; exit $rc'
+    ),
     # Fallback when sshd -T cannot run: the configuration files themselves.
     "read_ssh_config": "{sudo}cat -- {path}",
     # ---- host probe (docs/host.md) ----

@@ -22,7 +22,7 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import ProbeFailure
-from auditor.probes.ssh.session import LoginProbe, Session, parse_modes
+from auditor.probes.ssh.session import LoginProbe, Session, call, parse_modes
 from auditor.probes.ssh.sshd_files import parse_sshd_config, parse_sshd_t
 
 _KEYGEN_LINE = re.compile(r"^(?P<bits>\d+)\s+(?P<fp>\S+)\s+.*\((?P<type>[A-Z0-9-]+)\)\s*$")
@@ -35,9 +35,23 @@ class SshdConfigProbe(LoginProbe):
     name = "sshd"
 
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
-        status, uid, _ = session.run("uid", limit)
+        # Commands that need nothing from another's answer share one channel.
+        first = session.run_batch(
+            [call("uid"), call("client_address"), call("ssh_file_modes"), call("host_key_sizes")],
+            limit,
+        )
+
+        def run(name: str) -> tuple[int, str, str]:
+            key = call(name)
+            return first[key] if key in first else session.run(name, limit)
+
+        status, uid, _ = run("uid")
         sudo = "" if status == 0 and uid.strip() == "0" else "sudo -n "
-        _, connection, _ = session.run("client_address", limit)
+        status, connection, err = run("client_address")
+        if status != 0:
+            # Its addresses select sshd's Match blocks: guessing them could describe the
+            # settings some other client gets.
+            raise ProbeFailure(f"cannot read our own connection's addresses: {err.strip()[:200]}")
         words = connection.split()
         addr = words[0] if words else "127.0.0.1"
         # The server's side of our own connection: the socket the daemon really listens on,
@@ -78,8 +92,8 @@ class SshdConfigProbe(LoginProbe):
                 "source": source,
                 "describes": {"address": ip, "port": port, "config": config},
                 "settings": settings,
-                "files": self._file_modes(session, limit),
-                "host_keys": self._host_keys(session, limit),
+                "files": _file_modes(*run("ssh_file_modes")),
+                "host_keys": _host_keys(*run("host_key_sizes")),
             },
             notes=tuple(notes),
         )
@@ -129,26 +143,30 @@ class SshdConfigProbe(LoginProbe):
                 return word[2:]
         return "/etc/ssh/sshd_config"
 
-    def _file_modes(self, session: Session, limit: float) -> list[dict[str, Any]]:
-        status, out, err = session.run("ssh_file_modes", limit)
-        if status != 0:
-            raise ProbeFailure(f"cannot stat /etc/ssh: {err.strip()[:200]}")
-        return parse_modes(out)
 
-    def _host_keys(self, session: Session, limit: float) -> list[dict[str, Any]]:
-        _, out, _ = session.run("host_key_sizes", limit)
-        keys = []
-        for line in out.splitlines():
-            match = _KEYGEN_LINE.match(line.strip())
-            if match:
-                keys.append(
-                    {
-                        "type": match.group("type").lower(),
-                        "bits": int(match.group("bits")),
-                        "fingerprint": match.group("fp"),
-                    }
-                )
-        return keys
+def _file_modes(status: int, out: str, err: str) -> list[dict[str, Any]]:
+    if status != 0:
+        raise ProbeFailure(f"cannot stat /etc/ssh: {err.strip()[:200]}")
+    return parse_modes(out)
+
+
+def _host_keys(status: int, out: str, err: str) -> list[dict[str, Any]]:
+    """Host keys on disk. A listing that failed is an error, never an empty list: rules
+    over every host key would pass on nothing."""
+    if status != 0:
+        raise ProbeFailure(f"cannot list the host keys in /etc/ssh: {err.strip()[:200]}")
+    keys = []
+    for line in out.splitlines():
+        match = _KEYGEN_LINE.match(line.strip())
+        if match:
+            keys.append(
+                {
+                    "type": match.group("type").lower(),
+                    "bits": int(match.group("bits")),
+                    "fingerprint": match.group("fp"),
+                }
+            )
+    return keys
 
 
 _WILDCARDS = {"0.0.0.0", "::", "*", ""}  # noqa: S104 - addresses we read, not bind
