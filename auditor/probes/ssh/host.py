@@ -46,11 +46,8 @@ Run = Callable[..., str]
 
 
 def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, Any], dict[str, str]]:
-    done: dict[Call, tuple[int, str, str]] = {}
-
     def run(name: str, **args: str) -> str:
-        key = call(name, **args)
-        status, out, err = done.pop(key) if key in done else session.run(name, limit, **args)
+        status, out, err = session.run(name, limit, **args)
         if status != 0:
             reason = err.strip().splitlines()[0][:160] if err.strip() else ""
             raise CommandFailed(f"`{name}` exited {status}" + (f": {reason}" if reason else ""))
@@ -91,7 +88,7 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
     sudo_args = {"sudo": sudo}
     calls = [call(name, **(sudo_args if priv else {})) for name, priv, _ in readers.values()]
     calls += _retention_calls(target, sudo)
-    done.update(session.run_batch(calls, limit))
+    session.prefetch(calls, limit)
     facts: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for fact, (name, privileged, parse) in readers.items():

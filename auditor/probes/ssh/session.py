@@ -376,6 +376,7 @@ class Session:
         self.deadline = deadline
         self.watchdog = watchdog
         self._stable: dict[Call, tuple[int, str, str]] = {}
+        self._ready: dict[Call, tuple[int, str, str]] = {}
 
     @property
     def methods(self) -> tuple[str, ...] | None:
@@ -396,10 +397,13 @@ class Session:
         """Run one allowlisted command; returns (exit status, stdout, stderr), size-capped.
 
         `timeout` caps this command; the session's deadline caps them all together.
-        A command whose answer cannot change within a session (STABLE) runs once."""
+        A command whose answer cannot change within a session (STABLE) runs once, and one
+        that a `prefetch` batch already ran gives that answer."""
         key = call(name, **args)
         if key in self._stable:
             return self._stable[key]
+        if key in self._ready:
+            return self._ready.pop(key)
         if self.deadline is not None:
             try:
                 timeout = min(timeout, self.deadline.remaining())
@@ -442,45 +446,42 @@ class Session:
             channel.close()
         return status, text, error
 
-    def run_batch(self, calls: Sequence[Call], timeout: float) -> dict[Call, tuple[int, str, str]]:
-        """Run allowlisted commands in turn on one channel: one shell instead of one per
-        command, which is most of what a command costs the server (bench: ~6 ms of sshd
-        CPU per channel, twenty channels per host probe).
+    def prefetch(self, calls: Sequence[Call], timeout: float) -> None:
+        """Run allowlisted commands in turn on one channel, for `run` to hand out: one shell
+        instead of one per command, which is most of what a command costs the server
+        (bench: ~6 ms of sshd CPU per channel, twenty channels per host probe).
 
         Each command runs in its own subshell between markers that carry a random nonce,
         so its output, stderr and exit status come back apart, as separate channels would
-        give them, and a server's output cannot forge another command's. A call missing
-        from the result (the batch failed, ran past `timeout`, or printed too much) is for
-        the caller to run alone, with its own limit: a batch never turns a slow command
-        into a failed one, nor a failed batch into a pass."""
-        known = {c: self._stable[c] for c in calls if c in self._stable}
-        calls = [c for c in calls if c not in known]
+        give them, and a server's output cannot forge another command's. A call the batch
+        did not finish (it failed, ran past `timeout`, or printed too much) simply runs
+        alone when asked for, with its own limit: a batch never turns a slow command into
+        a failed one, nor a failed batch into a pass."""
+        calls = [c for c in calls if c not in self._stable and c not in self._ready]
         if not calls:
-            return known
+            return
         nonce = secrets.token_hex(16)
         script = batch_script(nonce, calls)
         if self.deadline is not None:
             try:
                 timeout = min(timeout, self.deadline.remaining())
             except TimeoutError:
-                return known
+                return
         out, err = bytearray(), bytearray()
         try:
             status, _, _ = self._exec(script, "batch", timeout, MAX_OUTPUT * len(calls), out, err)
         except CommandTimedOut:
             status = 0  # what finished before the cut stands; the rest run alone
         except ProbeFailure:
-            return known  # no channel, lost connection, too much output: each runs alone
+            return  # no channel, lost connection, too much output: each runs alone
         if status != 0:
-            return known
+            return
         finished = split_batch(nonce, out.decode(errors="replace"), err.decode(errors="replace"))
-        results = {
-            calls[i]: (code, text, error)
-            for i, (code, text, error) in finished.items()
-            if max(len(text.encode()), len(error.encode())) <= MAX_OUTPUT  # alone, it is named
-        }
-        self._stable.update((c, r) for c, r in results.items() if c[0] in STABLE)
-        return known | results
+        for i, (code, text, error) in finished.items():
+            if max(len(text.encode()), len(error.encode())) > MAX_OUTPUT:
+                continue  # alone, the command is named as printing too much
+            store = self._stable if calls[i][0] in STABLE else self._ready
+            store[calls[i]] = (code, text, error)
 
     def close(self) -> None:
         if self.watchdog is not None:

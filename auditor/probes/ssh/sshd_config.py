@@ -36,14 +36,13 @@ class SshdConfigProbe(LoginProbe):
 
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
         # Commands that need nothing from another's answer share one channel.
-        first = session.run_batch(
+        session.prefetch(
             [call("uid"), call("client_address"), call("ssh_file_modes"), call("host_key_sizes")],
             limit,
         )
 
         def run(name: str) -> tuple[int, str, str]:
-            key = call(name)
-            return first[key] if key in first else session.run(name, limit)
+            return session.run(name, limit)
 
         status, uid, _ = run("uid")
         sudo = "" if status == 0 and uid.strip() == "0" else "sudo -n "
