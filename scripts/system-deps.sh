@@ -1,43 +1,92 @@
 #!/usr/bin/env bash
-# Installs the real software the tests and the demo lab run: nmap, OpenSSH server, Redis,
-# nginx, memcached... On a fresh Debian nothing is there and apt has no package lists yet.
+# Installs the real software that the auditor, the demo lab and the test lab run, in two
+# sets so that a newcomer's `make demo` does not wait for Chromium, Java and RabbitMQ:
+#
+#   scripts/system-deps.sh demo   what `make demo` runs (the auditor's own tools included)
+#   scripts/system-deps.sh test   everything: the demo's set plus the whole test lab
+#
+# The table below is the one place that says which Debian package brings which program.
+# tests/test_install.py reads it and fails when the code, the lab, the tests or the Makefile
+# run a program that no row of the right set installs: a green CI on a machine with hand-
+# installed extras can no longer hide a missing install step.
+#
+# On a fresh Debian nothing is there and apt has no package lists yet. As root this runs
+# apt-get; otherwise it says what to install.
 set -euo pipefail
 
-packages=(nmap openssh-server openssh-client redis-server redis-tools nginx-light memcached etcd-server prometheus
-          chromium fonts-dejavu-core
-          vsftpd rsync sudo iproute2 util-linux python3-venv postgresql mariadb-server openssl
-          tigervnc-standalone-server tigervnc-tools inetutils-inetd inetutils-telnetd samba smbclient
-          zookeeper rabbitmq-server docker-registry nfs-kernel-server rpcbind)
-commands=(nmap sshd redis-server nginx memcached vsftpd rsync sudo ss unshare etcd prometheus chromium
-          mariadbd openssl Xtigervnc tigervncpasswd inetutils-inetd telnetd smbd smbclient
-          java rabbitmq-server docker-registry rpcbind rpc.mountd exportfs rpcinfo)
+want="${1:-test}"
+case "$want" in
+  demo | test) ;;
+  *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
+esac
 
+# set   package                      programs (a name on PATH or in /usr/sbin, or a path)
+table=$(cat <<'EOF'
+demo    python3-venv                 -
+demo    nmap                         nmap
+demo    openssh-client               ssh ssh-keygen
+demo    openssh-server               sshd
+demo    iproute2                     ip ss
+demo    util-linux                   unshare setsid setpriv findmnt
+demo    openssl                      openssl
+demo    redis-server                 redis-server
+demo    postgresql                   /usr/lib/postgresql/*/bin/postgres /usr/lib/postgresql/*/bin/initdb
+demo    mariadb-server               mariadbd mariadb-install-db
+demo    samba                        smbd
+demo    smbclient                    smbclient
+demo    nginx-light                  nginx
+test    redis-tools                  redis-cli
+test    memcached                    memcached
+test    etcd-server                  etcd
+test    prometheus                   prometheus
+test    chromium                     chromium
+test    fonts-dejavu-core            /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+test    vsftpd                       vsftpd
+test    rsync                        rsync
+test    sudo                         sudo
+test    tigervnc-standalone-server   Xtigervnc
+test    tigervnc-tools               tigervncpasswd
+test    inetutils-inetd              inetutils-inetd
+test    inetutils-telnetd            telnetd
+test    zookeeper                    java /usr/share/java/zookeeper.jar
+test    rabbitmq-server              rabbitmq-server
+test    docker-registry              docker-registry
+test    nfs-kernel-server            rpc.mountd exportfs
+test    rpcbind                      rpcbind rpcinfo
+test    npm                          npm node
+test    jq                           jq
+test    systemd                      systemd-analyze
+test    git                          git
+EOF
+)
+
+packages=()
 missing=()
-for cmd in "${commands[@]}"; do
-  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
-    missing+=("$cmd")
-  fi
-done
+while read -r set package programs; do
+  [ "$want" = test ] || [ "$set" = demo ] || continue
+  packages+=("$package")
+  for program in $programs; do
+    [ "$program" = - ] && continue
+    if [[ "$program" == /* ]]; then
+      compgen -G "$program" >/dev/null || missing+=("$package")
+    elif ! command -v "$program" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$program" ]; then
+      missing+=("$package")
+    fi
+  done
+done <<<"$table"
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=(python3-venv)
-fi
-# Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<version>/bin.
-if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
-  missing+=(postgresql)
-fi
-# ZooKeeper is a set of jars, not a command.
-if [ ! -e /usr/share/java/zookeeper.jar ]; then
-  missing+=(zookeeper)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
+readarray -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing: ${missing[*]}" >&2
-  echo "install them with: sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi
-echo "installing system packages (missing: ${missing[*]})" >&2
+echo "installing the $want set's missing Debian packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # The lab starts every daemon itself, on its own addresses. Packages whose postinst would
@@ -49,4 +98,4 @@ if [ ! -e "$policy" ]; then
   chmod 755 "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

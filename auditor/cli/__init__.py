@@ -11,14 +11,6 @@ from pathlib import Path
 
 import click
 
-from auditor.cli import (  # noqa: F401 - registers the commands
-    audit,
-    history,
-    inventory,
-    merge,
-    rules,
-    verify,
-)
 from auditor.cli.base import cli
 from auditor.exitcodes import ExitCode
 

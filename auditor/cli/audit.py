@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,6 +20,9 @@ from auditor.addresses import check_endpoint
 from auditor.alerts.drift import ALERT_ON, drift
 from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
+from auditor.cli.outputs import Destination as ReportDestination
+from auditor.cli.outputs import Output, Terminal, open_outputs
+from auditor.cli.outputs import destinations as output_destinations
 from auditor.cloud.aws.settings import AwsSettings
 from auditor.engine import AuditSettings, run_audit
 from auditor.errors import InputError
@@ -45,7 +46,7 @@ from auditor.models import (
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh.session import SshOptions
 from auditor.reporting import REPORTERS
-from auditor.reporting.base import Reporter, Sink
+from auditor.reporting.base import Reporter
 from auditor.reporting.common import verdict_line
 from auditor.reporting.json import JsonReporter
 from auditor.reporting.serialize import LATEST
@@ -92,8 +93,8 @@ def _output_options(func: F) -> F:
             envvar="AUDITOR_FORMAT",
             metavar="FORMAT[=FILE]",
             help=(
-                f"Output format ({', '.join(sorted(REPORTERS))}), to stdout or, as "
-                "FORMAT=FILE, to a file; repeatable, e.g. -f table -f json=report.json."
+                f"Output format ({', '.join(sorted(REPORTERS))}) on stdout, or as FORMAT=FILE "
+                "to a file; repeatable, e.g. -f json=report.json -f sarif=audit.sarif."
             ),
         ),
         click.option(
@@ -105,7 +106,7 @@ def _output_options(func: F) -> F:
             type=click.Path(dir_okay=False, path_type=Path),
             help=(
                 "Write a report to FILE, its format taken from the extension (.json .sarif "
-                ".xml .md .html .txt) or, for compatibility, from the -f at the same position."
+                ".xml .md .html .txt); repeatable. The table stays on stdout."
             ),
         ),
         click.option(
@@ -314,7 +315,8 @@ def audit(
     \b
     Examples:
       auditor audit inventories/lab.yaml
-      auditor audit inv.yaml -f table -f json -o report.json --fail-on medium
+      auditor audit inv.yaml -o report.json --fail-on medium
+      auditor audit inv.yaml -f table -f json -o report.json -o audit.sarif
       auditor audit changes.yaml --ansible hosts.ini
       terraform show -json > state.json && auditor audit changes.yaml --terraform state.json
     """
@@ -440,7 +442,7 @@ def _run(
     sign_key: Path | None,
 ) -> None:
     """Validate options, then the inventory and rule packs, and only then probe."""
-    destinations = _destinations(formats, outputs)
+    destinations = output_destinations(formats, outputs)
     alert_on, targets = _alerting(alert_on, notify, heartbeat, no_history)
     if alert_on is not None and shard:
         raise click.UsageError(
@@ -481,7 +483,7 @@ def _run(
         ),
     )
     history = None if no_history else History(history_path or default_path())
-    writers = _open_outputs(destinations)  # before any probe: a bad path costs nothing
+    writers = open_outputs(destinations)  # before any probe: a bad path costs nothing
     if bundle is not None and sign_key is not None:
         try:
             evidence.prepare(bundle, sign_key)  # a key that cannot sign costs no probing
@@ -526,8 +528,8 @@ def _run(
 
 def emit(
     report: Report,
-    destinations: list[tuple[str, Path | None]],
-    writers: list[_Output | None],
+    destinations: list[ReportDestination],
+    writers: list[Output | None],
     color: str,
     show_severity: str | None,
     report_schema: int = LATEST,
@@ -545,7 +547,7 @@ def emit(
         else:
             reporter = REPORTERS[name]()
         if writer is None:
-            reporter.write(shown, _Terminal())
+            reporter.write(shown, Terminal())
         else:
             writer.finish(functools.partial(reporter.write, shown))
             log.info("wrote %s report to %s", name, path)
@@ -555,63 +557,6 @@ def emit(
     if alert_failures:
         sys.exit(ExitCode.ALERT_NOT_DELIVERED)
     sys.exit(exit_code(report))
-
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once, at import, before any thread exists
-
-
-class _Output:
-    """A report file whose folder was proven writable before probing: written to a
-    temporary file beside it, then renamed over it (no half-written report)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        if path.is_dir():
-            raise InputError("is a folder, not a file", path=path, hint="give a file name")
-        try:
-            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open until finish
-                "w",
-                encoding="utf-8",
-                dir=path.parent,
-                prefix=f".{path.name}.",
-                delete=False,
-            )
-        except OSError as exc:
-            raise InputError(
-                f"cannot write the report: {exc.strerror or exc}",
-                path=path,
-                hint="choose a writable -o/--output path",
-            ) from None
-        self._handle = handle
-
-    def finish(self, write: Callable[[Sink], None]) -> None:
-        """Let `write` stream the report into the temporary file, then put it in place."""
-        try:
-            with self._handle:
-                write(self._handle)
-            temporary = Path(self._handle.name)
-            temporary.chmod(0o666 & ~_UMASK)  # as if created directly (temp files are 0600)
-            temporary.replace(self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                Path(self._handle.name).unlink()
-            raise InputError(
-                f"cannot write the report: {exc.strerror or exc}", path=self.path
-            ) from None
-
-
-class _Terminal:
-    """Standard output for a streaming reporter: through click, whose colour handling
-    (already decided by --color) and encoding fallbacks the table relies on."""
-
-    def write(self, text: str) -> int:
-        click.echo(text, nl=False, color=True)
-        return len(text)
-
-
-def _open_outputs(destinations: list[tuple[str, Path | None]]) -> list[_Output | None]:
-    return [None if path is None else _Output(path) for _, path in destinations]
 
 
 def _interrupted(history: History | None, run_id: int) -> NoReturn:
@@ -629,79 +574,6 @@ def _interrupted(history: History | None, run_id: int) -> NoReturn:
         click.echo("auditor: interrupted", err=True)
     sys.stderr.flush()
     os._exit(130)  # 128 + SIGINT, the shell convention; probe threads are abandoned
-
-
-EXTENSIONS = {
-    ".json": "json",
-    ".sarif": "sarif",
-    ".xml": "junit",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-    ".txt": "table",
-}
-"""The format a report file's extension names (`-o report.sarif`)."""
-
-
-def _destinations(
-    formats: tuple[str, ...], outputs: tuple[Path, ...]
-) -> list[tuple[str, Path | None]]:
-    """Where each report goes, refusing anything that could send one format to the wrong
-    file. `-f FORMAT=FILE` says it outright; `-o FILE` alone takes its format from the
-    extension; an `-f FORMAT` and an `-o FILE` at the same position still pair (the old
-    contract) unless the extension names another format, which is refused."""
-    named: list[tuple[str, Path | None]] = []
-    plain: list[str] = []
-    for item in formats:
-        fmt, sep, target = item.partition("=")
-        fmt = fmt.strip().lower()
-        if fmt not in REPORTERS:
-            raise click.UsageError(
-                f"-f {item!r}: unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})"
-            )
-        if sep:
-            if not target:
-                raise click.UsageError(f"-f {item!r}: give a file after '='")
-            named.append((fmt, Path(target)))
-        else:
-            plain.append(fmt)
-    pairs: list[tuple[str, Path | None]] = []
-    if plain and outputs:
-        if len(outputs) > len(plain):
-            raise click.UsageError(
-                "more -o than plain -f: write each as -f FORMAT=FILE (e.g. -f json=report.json)"
-            )
-        for fmt, path in zip(plain, outputs, strict=False):
-            implied = EXTENSIONS.get(path.suffix.lower())
-            if implied is not None and implied != fmt:
-                raise click.UsageError(
-                    f"-o {path} is paired with -f {fmt} by position, but its extension says "
-                    f"{implied}: write -f {implied}={path} (or -f {fmt}={path} to insist)"
-                )
-            pairs.append((fmt, path))
-        pairs += [(fmt, None) for fmt in plain[len(outputs) :]]
-    elif outputs:
-        for path in outputs:
-            implied = EXTENSIONS.get(path.suffix.lower())
-            if implied is None:
-                raise click.UsageError(
-                    f"-o {path}: cannot tell the format from its extension; write -f FORMAT={path}"
-                )
-            pairs.append((implied, path))
-    else:
-        pairs += [(fmt, None) for fmt in plain]
-    pairs += named
-    if not pairs:
-        pairs = [("table", None)]
-    if sum(path is None for _, path in pairs) > 1:
-        raise click.UsageError(
-            "only one format can go to stdout: write the others as -f FORMAT=FILE"
-        )
-    files = [path.resolve() for _, path in pairs if path is not None]
-    if len(files) != len(set(files)):
-        raise click.UsageError("two reports would go to the same file")
-    return pairs
 
 
 def _digest(path: str) -> str:

@@ -4,6 +4,7 @@ AuditorError becomes one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import sys
 from collections.abc import Callable
@@ -34,7 +35,54 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group that imports a command's module only when that command runs.
+
+    The audit command pulls in paramiko, boto3, the CEL binding and every probe; `auditor
+    --help`, `auditor verify` or shell completion should not pay for that. Each command is
+    declared here by name, module and one-line help; its module registers it with
+    `@cli.command()` when imported.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(self.lazy[cmd_name][0])
+        return self.commands.get(cmd_name)
+
+    def _short(self, name: str) -> str:
+        return self.commands[name].get_short_help_str()
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, self.lazy[name][1] if name in self.lazy else self._short(name))
+            for name in self.list_commands(ctx)
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("auditor.cli.audit", "Audit every server of an inventory and gate its launch."),
+    "scan": ("auditor.cli.audit", "Ad-hoc audit of HOSTS without an inventory."),
+    "merge": ("auditor.cli.merge", "Merge shard reports into one verdict."),
+    "diff": ("auditor.cli.history", "What changed between two runs."),
+    "history": ("auditor.cli.history", "Recent runs recorded in the history."),
+    "inventory": ("auditor.cli.inventory", "Inventory commands (check)."),
+    "rules": ("auditor.cli.rules", "Rule pack commands (list, show)."),
+    "verify": ("auditor.cli.verify", "Verify a signed evidence bundle."),
+}
+"""Every command: the module that defines it, and its line in `auditor --help`."""
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="auditor")
 @click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress.")

@@ -8,15 +8,10 @@ from pathlib import Path
 import click
 
 from auditor import __version__
-from auditor.cli.audit import (
-    HISTORY,
-    NO_HISTORY,
-    REPORT_SCHEMA,
-    _destinations,
-    _open_outputs,
-    emit,
-)
+from auditor.cli.audit import HISTORY, NO_HISTORY, REPORT_SCHEMA, emit
 from auditor.cli.base import cli, log, user_errors
+from auditor.cli.outputs import destinations as output_destinations
+from auditor.cli.outputs import open_outputs
 from auditor.history import History, default_path, inventory_key
 from auditor.merge import merge
 
@@ -58,9 +53,9 @@ def merge_command(
     Example:
       auditor merge shard-1.json shard-2.json shard-3.json -f table -f sarif=merged.sarif
     """
-    destinations = _destinations(formats, outputs)
+    destinations = output_destinations(formats, outputs)
     report = merge(list(reports))
-    writers = _open_outputs(destinations)
+    writers = open_outputs(destinations)
     if not no_history:  # the merged run is a run of the inventory, as if audited at once
         history = History(history_path or default_path())
         run_id = history.start(inventory_key(report.inventory), _time(report.started), __version__)

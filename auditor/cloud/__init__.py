@@ -57,6 +57,32 @@ class Provider:
     """Whether these settings ask for account-wide discovery."""
     discover: Callable[[Any], list[Target]]
     """Every resource of the account or project as a target of its own (List calls only)."""
+    sdk: tuple[str, ...] = ()
+    """The SDK's top modules, imported only when a probe runs: an SSH-only audit never
+    loads them, and a default install does not even have them."""
+    extra: str | None = None
+    """The pip extra that installs the SDK (`server-auditor[azure]`); None when it is a
+    dependency of every install."""
+
+    def missing_sdk(self) -> tuple[str, str] | None:
+        """(what is missing, the command that installs it), or None when installed."""
+        absent = [name for name in self.sdk if not _importable(name)]
+        if not absent or self.extra is None:
+            return None
+        return (
+            f"{self.title} needs its SDK, which is not installed ({', '.join(absent)})",
+            f"pip install 'server-auditor[{self.extra}]'",
+        )
+
+
+def _importable(module: str) -> bool:
+    """Whether `module` can be imported, without importing it."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing
+        return False
 
 
 @cache

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.addresses import resolve
-from auditor.cloud import providers
+from auditor.cloud import Provider, providers
 from auditor.errors import InputError
 from auditor.inventory.model import INVENTORY_VERSION, Inventory
 from auditor.models import (
@@ -110,7 +110,22 @@ def _clouds(node: Node | None) -> dict[str, Any]:
     if node is None:
         return {}
     node.mapping({p.name for p in providers()})
-    return {p.name: p.parse_settings(n) for p in providers() if (n := node.get(p.name)) is not None}
+    settings: dict[str, Any] = {}
+    for provider in providers():
+        section = node.get(provider.name)
+        if section is not None:
+            _require_sdk(provider, section)
+            settings[provider.name] = provider.parse_settings(section)
+    return settings
+
+
+def _require_sdk(provider: Provider, node: Node) -> None:
+    """An inventory that needs a cloud whose SDK extra is not installed is bad input, named
+    where it asks for that cloud, rather than a probe error on every server."""
+    missing = provider.missing_sdk()
+    if missing is not None:
+        what, fix = missing
+        raise node.error(what, hint=fix)
 
 
 def _merge_imported(root: Node, imported: Sequence[Mapping[str, Any]]) -> None:
@@ -169,7 +184,12 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
     tags = {**_tags(defaults.get("tags") if defaults else None), **_tags(node.get("tags"))}
     ssh = _ssh(defaults.get("ssh") if defaults else None, node.get("ssh"))
     change_node = node.get("change")
-    links = {p.name: p.parse_link(n) for p in providers() if (n := node.get(p.name)) is not None}
+    links: dict[str, Any] = {}
+    for provider in providers():
+        link = node.get(provider.name)
+        if link is not None:
+            _require_sdk(provider, link)
+            links[provider.name] = provider.parse_link(link)
     return Target(
         name=name,
         address=address,

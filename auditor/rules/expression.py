@@ -16,7 +16,43 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import cel
+
+def _load_binding() -> Any:
+    """The binding's compiled core, without its package's `__init__`.
+
+    `import cel` runs `cel/__init__.py`, which imports the binding's own REPL (typer, rich,
+    prompt_toolkit): about 0.2 s of start-up for every `auditor` command and every worker
+    process, for code we never call. The Rust extension `cel.cel` holds everything we use
+    (`compile`, `Context`); loading it by its file skips that. If the layout ever changes,
+    the ordinary import still works.
+    """
+    import importlib.machinery
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    loaded = sys.modules.get("cel.cel")
+    if loaded is not None:
+        return loaded
+    package = importlib.util.find_spec("cel")
+    for folder in (package.submodule_search_locations or []) if package else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"cel{suffix}"
+            if not path.is_file():
+                continue
+            spec = importlib.util.spec_from_file_location("cel.cel", path)
+            if spec is None or spec.loader is None:
+                continue
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules["cel.cel"] = module
+            return module
+    import cel  # pragma: no cover - another layout of the binding
+
+    return cel
+
+
+cel = _load_binding()
 
 # Comprehension macros bind a variable: `list.exists(x, ...)`. The binding reports such
 # names among the expression's variables, so we collect them to tell them from unknown facts.

@@ -45,4 +45,6 @@ AZURE = Provider(
     make_probe=_probe,
     discovers=lambda settings: bool(settings.discover),
     discover=_discover,
+    sdk=("azure.identity", "azure.mgmt.storage", "azure.storage.blob"),
+    extra="azure",
 )

@@ -45,4 +45,6 @@ GCP = Provider(
     make_probe=_probe,
     discovers=lambda settings: bool(settings.discover),
     discover=_discover,
+    sdk=("google.cloud.storage",),
+    extra="gcp",
 )
