@@ -1,0 +1,162 @@
+"""Every program the code, the lab, the tests and the Makefile run is installed by
+scripts/system-deps.sh (issue 23): CI runs on a machine where hand-installed packages stay,
+so a green run could hide a missing install step (npm and jq once did). Fast: static
+reading of the sources, no lab."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = {
+    # Essential packages of every Debian 12 (debootstrap --variant=minbase) or the Python
+    # that runs the suite: never installed by system-deps.
+    "sh", "bash", "cat", "chmod", "chown", "cp", "env", "id", "kill", "ln", "ls", "mkdir",
+    "mount", "umount", "mv", "rm", "sleep", "test", "touch", "true", "false", "sha256sum",
+    "python3", "make", "tar", "grep", "sed", "ssh-agent", "ssh-add",
+}  # fmt: skip
+
+OPTIONAL = {
+    "ansible-inventory": "used when installed (--ansible); the built-in parser otherwise",
+}
+"""Programs the code uses when present, with the reason it may be absent."""
+
+VENV_PROGRAMS = {"pip", "pytest", "ruff", "mypy", "gcp-storage-emulator", "moto_server"}
+"""Console scripts of the project's own virtual environment (pyproject's extras)."""
+
+
+def system_deps() -> dict[str, set[str]]:
+    """Program → the sets (demo, test) whose rows install it, from the script's table."""
+    text = (REPO / "scripts" / "system-deps.sh").read_text()
+    table = text.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    found: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        kind, _package, *programs = line.split()
+        for program in programs:
+            name = program.rsplit("/", 1)[-1]
+            found.setdefault(name, set()).add(kind)
+    return found
+
+
+def _strings(module: ast.Module) -> dict[str, str]:
+    """Module-level NAME = "literal" (SSHD = "/usr/sbin/sshd")."""
+    return {
+        target.id: node.value.value
+        for node in module.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }  # fmt: skip
+
+
+def _literal(node: ast.AST, names: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    return None
+
+
+RUNNERS = {"run", "Popen", "check_output", "check_call", "call", "execvp"}
+SYSTEM_PATH = re.compile(r"^/usr/s?bin/[\w.+-]+$")
+
+
+def programs_in_python(path: Path) -> set[str]:
+    """argv[0] of subprocess calls with a literal list, `shutil.which("x")`, the
+    `binaries()` every lab service declares, and any literal /usr/bin or /usr/sbin path."""
+    module = ast.parse(path.read_text(), str(path))
+    names = _strings(module)
+    found: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Constant) and SYSTEM_PATH.match(str(node.value)):
+            found.add(str(node.value))
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == "which" and node.args:
+                value = _literal(node.args[0], names)
+                if value:
+                    found.add(value)
+            elif called in RUNNERS and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+                elements = node.args[0].elts
+                if elements:
+                    value = _literal(elements[0], names)
+                    if value:
+                        found.add(value)
+        if isinstance(node, ast.FunctionDef) and node.name == "binaries":
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Tuple):
+                    found.update(v for e in inner.value.elts if (v := _literal(e, names)))
+    return {p.rsplit("/", 1)[-1] for p in found if not p.startswith("$")}
+
+
+def programs_in_makefile() -> set[str]:
+    found = set()
+    for line in (REPO / "Makefile").read_text().splitlines():
+        if line.startswith("\t"):
+            word = line.strip().lstrip("@-").split()[0]
+            if not word.startswith(("$", "#", "./")):
+                found.add(word)
+    return found
+
+
+def every_program() -> dict[str, set[str]]:
+    """Program → the files that run it."""
+    found: dict[str, set[str]] = {}
+    for folder in ("auditor", "tests"):
+        for path in (REPO / folder).rglob("*.py"):
+            for program in programs_in_python(path):
+                found.setdefault(program, set()).add(str(path.relative_to(REPO)))
+    for program in programs_in_makefile():
+        found.setdefault(program, set()).add("Makefile")
+    return found
+
+
+def test_the_scanner_sees_what_it_must() -> None:
+    """The reader finds the programs issue 23 was about, so it is not vacuous."""
+    found = every_program()
+    for program in ("jq", "nmap", "ssh-keygen", "npm", "sshd", "redis-server", "chromium"):
+        assert program in found, program
+
+
+def test_every_program_that_runs_is_installed_by_system_deps() -> None:
+    installed = system_deps()
+    missing = {
+        program: sorted(files)
+        for program, files in every_program().items()
+        if program not in installed
+        and program not in BASE
+        and program not in OPTIONAL
+        and program not in VENV_PROGRAMS
+    }
+    assert not missing, f"add a row to scripts/system-deps.sh for: {missing}"
+
+
+def test_the_demo_runs_only_what_the_demo_set_installs() -> None:
+    """`make demo` installs the demo set only: the programs of the demo's lab hosts, the
+    auditor's own tools, and the Makefile's demo recipe must all be in it."""
+    from tests.lab.lab import FLEET
+
+    installed = system_deps()
+    demo = {
+        binary.rsplit("/", 1)[-1]
+        for host in FLEET
+        for service in host.services
+        for binary in service.binaries()
+    }
+    demo |= programs_in_python(REPO / "auditor" / "probes" / "ports" / "nmap_scan.py")
+    demo |= programs_in_python(REPO / "auditor" / "probes" / "services" / "smb.py")
+    demo |= {"ip", "ssh-keygen"}  # lab.py adds addresses; the lab makes the client key
+    outside = sorted(p for p in demo if p not in BASE and "demo" not in installed.get(p, set()))
+    assert not outside, f"the demo runs these, but only the test set installs them: {outside}"
+
+
+def test_the_makefile_demo_uses_the_demo_install() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^demo: \$\(DEMO_STAMP\)", makefile, flags=re.M)
+    assert "system-deps.sh demo" in makefile and "system-deps.sh test" in makefile
+    assert "npm" not in makefile.split("$(DEMO_STAMP): ")[1].split("\n\n")[0]
