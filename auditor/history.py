@@ -256,7 +256,7 @@ class History:
 class Change:
     target: str
     change: str
-    """`new`, `open`, `resolved` or `unverified` (see `diff`)."""
+    """`new`, `open`, `resolved`, `waived` or `unverified` (see `diff`)."""
     rule: str
     resource: str
     severity: str
@@ -272,7 +272,9 @@ def diff(
     """Failing findings per server between two runs.
 
     `new`: fails now, did not before. `open`: fails in both. `resolved`: failed before and
-    the later run judged the same rule on the same resource and it no longer fails.
+    the later run judged the same rule on the same resource and it passes. `waived`: failed
+    before and still fails, but a waiver accepts the risk now: not fixed, so never counted
+    as resolved.
     A resource gone from a server the later run audited completely (a port that closed) is
     resolved too. `unverified`: failed before, but the later run could not say (the rule
     was `error`, or the server is missing from it or was not completely audited): never
@@ -296,9 +298,12 @@ def diff(
         if now_failing:
             kind = "open" if was_failing else "new"
         elif was_failing:
-            judged = now is not None and now["status"] in ("pass", "skip", "waived")
+            judged = now is not None and now["status"] in ("pass", "skip")
             gone = now is None and key[0] in (complete_after or set())
-            kind = "resolved" if judged or gone else "unverified"
+            if now is not None and now["status"] == "waived":
+                kind = "waived"
+            else:
+                kind = "resolved" if judged or gone else "unverified"
         else:
             continue
         finding = now if now_failing and now is not None else was

@@ -45,6 +45,15 @@ def test_diff_never_calls_an_error_or_a_missing_server_resolved() -> None:
     assert [c.change for c in diff(port, gone, set())] == ["unverified"]  # incomplete
 
 
+def test_diff_shows_a_waived_finding_apart_from_a_resolved_one() -> None:
+    """Issue 23: `auditor diff` reported waived findings as "resolved"; a waiver accepts
+    a risk, it fixes nothing."""
+    before = {"a": [_finding("r1", "fail"), _finding("r2", "fail")]}
+    after = {"a": [_finding("r1", "waived"), _finding("r2", "pass")]}
+    kinds = {c.rule: c.change for c in diff(before, after, {"a"})}
+    assert kinds == {"r1": "waived", "r2": "resolved"}
+
+
 def test_diff_refuses_interrupted_runs_and_other_inventories(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"

@@ -37,7 +37,7 @@ def history_command(db: Path | None, limit: int) -> None:
 def diff_command(
     run_a: int | None, run_b: int | None, db: Path | None, inventory_path: str | None, fmt: str
 ) -> None:
-    """Show new, resolved and still-open failing findings between two runs.
+    """Show new, resolved, waived and still-open failing findings between two runs.
 
     \b
     Default: the last two finished runs of the same inventory.
@@ -69,7 +69,7 @@ def diff_command(
         payload = {"from": run_a, "to": run_b, "changes": [c.__dict__ for c in changes]}
         click.echo(json.dumps(payload, indent=2))
         return
-    order = {"new": 0, "open": 1, "unverified": 2, "resolved": 3}
+    order = {"new": 0, "open": 1, "unverified": 2, "waived": 3, "resolved": 4}
     rows = [
         [
             terminal(c.target),
@@ -87,6 +87,7 @@ def diff_command(
     )
     counts = {k: sum(c.change == k for c in changes) for k in order}
     click.echo(
-        f"{counts['new']} new, {counts['resolved']} resolved, {counts['open']} still open, "
+        f"{counts['new']} new, {counts['resolved']} resolved, {counts['waived']} waived "
+        f"(still failing), {counts['open']} still open, "
         f"{counts['unverified']} not re-checked (errors or missing in run {run_b})"
     )
