@@ -13,6 +13,7 @@ import yaml
 
 from tests.conftest import LISTENER_NETWORK, REPO, Listeners, run_auditor, write_inventory
 from tests.lab.lab import Lab
+from tests.lab.services import Redis, stop_group, wait_for_port
 
 DEMO_HOSTS = ["hardened", "vendor-built"]
 
@@ -175,9 +176,58 @@ def test_scan_without_an_inventory(listeners: Listeners) -> None:
     assert any("no change record was checked" in n for n in target["notes"])
 
 
-def test_scan_of_a_host_with_nothing_open_is_go(listeners: Listeners) -> None:
-    result = run_auditor("scan", f"{LISTENER_NETWORK}.96", "--ports", "1", "--no-history")
-    assert result.code == 0, result.stdout + result.stderr
+def test_scan_of_a_host_where_nothing_answered_says_so_instead_of_go(
+    listeners: Listeners,
+) -> None:
+    """Issue 23: an address where nothing answered was GO."""
+    result = run_auditor("scan", f"{LISTENER_NETWORK}.96", "-p", "1", "--no-history", "-f", "json")
+    assert result.code == 1, result.stdout + result.stderr
+    (target,) = result.json()["targets"]
+    (answered,) = [f for f in target["findings"] if f["rule"] == "baseline.host-answered"]
+    assert answered["status"] == "fail" and "nothing answered" in answered["message"]
+
+
+def test_scan_judges_what_answers_and_lists_open_ports_as_information(
+    tmp_path: Path,
+) -> None:
+    """Issue 23: with the baseline pack alone every open port was a high "undeclared"
+    NO-GO, and an open Redis showed only with --rules services. Now a real Redis without a
+    password fails the services check by default, its port is information, and the draft
+    inventory that --emit-inventory writes is a valid inventory declaring it."""
+    ip = f"{LISTENER_NETWORK}.91"
+    redis = Redis(port=6390).start(ip, tmp_path)
+    try:
+        wait_for_port(ip, 6390, redis, timeout=10)
+        draft = tmp_path / "draft.yaml"
+        result = run_auditor(
+            "scan", ip, "-p", "6390", "--no-history", "-f", "json",
+            "--emit-inventory", str(draft),
+        )  # fmt: skip
+    finally:
+        stop_group(redis.pid)
+    assert result.code == 1, result.stderr
+    assert "need --ssh-user" in result.stderr
+    findings = result.json()["targets"][0]["findings"]
+    failing = {(f["rule"], f["severity"]) for f in findings if f["status"] == "fail"}
+    assert ("services.redis-unauthenticated", "critical") in failing
+    assert ("baseline.open-port", "info") in failing
+    assert not any("undeclared" in rule for rule, _ in failing)
+    assert not any(f["rule"].startswith(("sshd.", "host.")) for f in findings)
+    text = draft.read_text()
+    assert "port: 6390" in text and "approved: false" in text
+    assert run_auditor("inventory", "check", str(draft)).code == 0
+
+
+def test_two_host_port_targets_stay_apart_in_the_table(listeners: Listeners) -> None:
+    """Issue 23: both `127.0.131.1:2222` and `:2223` were cut to `127.0.131.1…`."""
+    ip, first = listeners.open(93, 2222)
+    _, second = listeners.open(93, 2223)
+    result = run_auditor(
+        "scan", f"{ip}:{first}", f"{ip}:{second}", "--no-history", env={"COLUMNS": "80"}
+    )
+    rows = [line.split()[0] for line in result.stdout.splitlines()[2:] if line.strip()]
+    shown = {row for row in rows if row.endswith(("2222", "2223"))}
+    assert len(shown) == 2, result.stdout
 
 
 def test_scan_host_port_and_cidr_forms(listeners: Listeners) -> None:
@@ -192,6 +242,10 @@ def test_scan_host_port_and_cidr_forms(listeners: Listeners) -> None:
     )
     names = [t["name"] for t in ranged.json()["targets"]]
     assert names == [f"{LISTENER_NETWORK}.97", f"{LISTENER_NETWORK}.98"], ranged.stderr
+    octets = run_auditor(
+        "scan", f"{LISTENER_NETWORK}.97-98", "-p", "1", "-f", "json", "--no-history"
+    )  # nmap's last-octet range (issue 23)
+    assert [t["name"] for t in octets.json()["targets"]] == names, octets.stderr
     too_wide = run_auditor("scan", "127.79.0.0/16", "--no-history")
     assert too_wide.code == 2 and "more than 256" in too_wide.stderr
 

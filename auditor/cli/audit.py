@@ -20,6 +20,7 @@ from auditor.addresses import check_endpoint
 from auditor.alerts.drift import ALERT_ON, drift
 from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
+from auditor.cli.draft import draft_inventory
 from auditor.cli.outputs import Destination as ReportDestination
 from auditor.cli.outputs import Output, Terminal, open_outputs
 from auditor.cli.outputs import destinations as output_destinations
@@ -58,6 +59,10 @@ from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
 from auditor.yamlsource import load_plain
 
 SEVERITIES = [s.value for s in Severity]
+SCAN_PACKS = ("baseline", "services", "ssh")
+"""What `auditor scan` judges by default: exposure, what answers, SSH before login."""
+LOGIN_PROBES = frozenset({"sshd", "host"})
+"""Probes that log in: an ad-hoc scan runs them only with --ssh-user."""
 PARAM_EXAMPLE = "ssh.max-auth-tries.max=4"
 """Kept valid by a test: the help's example must work."""
 
@@ -338,6 +343,7 @@ def audit(
 @cli.command()
 @click.argument("hosts", nargs=-1, required=False)
 @click.option(
+    "-p",
     "--ports",
     default="1-65535",
     show_default=True,
@@ -347,9 +353,16 @@ def audit(
     "--rules",
     "rule_packs",
     multiple=True,
-    default=["baseline"],
+    default=list(SCAN_PACKS),
     show_default=True,
-    help="Rule pack name or file; repeat for several.",
+    help="Rule pack name or file; repeat for several. Checks that log in (sshd settings, "
+    "host) run only with --ssh-user.",
+)
+@click.option(
+    "--emit-inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a draft inventory v1 of what was found (each open port as a declared "
+    "exposure to review), to gate the next run on a change record.",
 )
 @click.option("--ssh-user", help="SSH user for probes that log in.")
 @click.option("--ssh-port", type=click.IntRange(1, 65535), default=22, show_default=True)
@@ -374,16 +387,19 @@ def scan(
     aws_discover: bool,
     aws_regions: tuple[str, ...],
     aws_endpoint_url: str | None,
+    emit_inventory: Path | None,
     **options: Any,
 ) -> None:
     """Ad-hoc audit of HOSTS without an inventory; the scope is exactly these hosts.
 
-    With no change record, every open port counts as undeclared.
+    With no change record, open ports are information; what answers on them is judged
+    (services, SSH before login). A host where nothing answered is said so, never GO.
 
     \b
     Examples:
       auditor scan 127.0.0.1
-      auditor scan 10.0.0.5 10.0.0.6 --ports 22,80,443,6379 -f json
+      auditor scan 10.0.0.5 10.0.0.6 -p 22,80,443,6379 -f json
+      auditor scan 10.0.0.10-12 --ssh-user audit --emit-inventory draft.yaml
       auditor scan --aws-discover --aws-region eu-west-1
     """
     if not hosts and not aws_discover:
@@ -394,6 +410,11 @@ def scan(
         if aws_discover
         else None
     )
+    if ssh_user is None and not click.get_current_context().find_root().obj["quiet"]:
+        click.echo(
+            "auditor: scan: checks that log in (sshd settings, host) need --ssh-user: not run",
+            err=True,
+        )
     _run(
         lambda: adhoc_inventory(
             list(hosts),
@@ -402,6 +423,8 @@ def scan(
             ssh=ssh,
             clouds={"aws": aws} if aws is not None else {},
         ),
+        login=ssh_user is not None,
+        emit_inventory=emit_inventory,
         **options,
     )
 
@@ -409,6 +432,8 @@ def scan(
 def _run(
     load: Callable[[], Inventory],
     *,
+    login: bool = True,
+    emit_inventory: Path | None = None,
     formats: tuple[str, ...],
     outputs: tuple[Path, ...],
     fail_on: str,
@@ -460,6 +485,8 @@ def _run(
     catalog = catalog_for(inventory, search=rules_dirs, extra_overrides=overrides).select(
         only, skip
     )
+    if not login:  # an ad-hoc scan without --ssh-user: no credentials to log in with
+        catalog = catalog.without_probes(LOGIN_PROBES)
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
         if strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
@@ -523,6 +550,9 @@ def _run(
         except (SignatureError, OSError) as exc:
             raise InputError(f"--bundle: {exc}", path=bundle) from None
         log.info("signed evidence bundle: %s", manifest)
+    if emit_inventory is not None:
+        draft_inventory(report, emit_inventory)
+        log.warning("wrote a draft inventory to %s: review every exposure", emit_inventory)
     emit(report, destinations, writers, color, show_severity, report_schema, failures)
 
 

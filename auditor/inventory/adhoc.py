@@ -1,13 +1,14 @@
 """`auditor scan HOST...`: an implicit inventory whose scope is exactly the named hosts.
 
 A host is an address or a name, `HOST:PORT` (that port is scanned, and is the SSH port
-when it is the only one), or a CIDR range of at most MAX_RANGE addresses, whose every
-address is then in scope by construction.
+when it is the only one), a CIDR range of at most MAX_RANGE addresses, or a last-octet
+range as nmap writes it (`10.0.0.10-12`); every address is then in scope by construction.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -37,7 +38,16 @@ def _split(host: str) -> tuple[str, int | None]:
     return address, int(port)
 
 
+_OCTET_RANGE = re.compile(r"^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})-(\d{1,3})$")
+
+
 def _expand(host: str) -> list[str]:
+    ranged = _OCTET_RANGE.match(host)
+    if ranged:  # nmap's last-octet range: 10.0.0.10-12
+        prefix, first, last = ranged.group(1), int(ranged.group(2)), int(ranged.group(3))
+        if not first <= last <= 255:
+            raise InputError(f"{host!r}: the range must run upwards within 0-255")
+        return [f"{prefix}{octet}" for octet in range(first, last + 1)]
     if "/" not in host:
         return [host]
     try:

@@ -33,6 +33,15 @@ _STATUS_COLOUR = {Status.ERROR: "\x1b[35m", Status.WAIVED: "\x1b[2m"}
 _VERDICT_COLOUR = {"GO": "\x1b[1;32m", "NO-GO": "\x1b[1;31m", "INCOMPLETE": "\x1b[1;35m"}
 
 
+def cut_middle(text: str, width: int) -> str:
+    """A server name cut in the middle: `127.0.131.1:2222` and `127.0.131.1:2223` stay
+    apart (their ends differ, and so do most hosts' of one fleet: web-01, web-02)."""
+    if len(text) <= width or width < 5:
+        return cut(text, width)
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + text[-tail:]
+
+
 def cut(text: str, width: int) -> str:
     """One line of at most `width` characters, "…" marking a cut."""
     text = " ".join(text.split())
@@ -124,7 +133,7 @@ class TableReporter(Reporter):
             rows.append(
                 [
                     terminal(r.target.name),
-                    terminal(r.target.address),
+                    terminal(r.target.address),  # cut below, once widths are known
                     verdict,
                     "yes" if r.complete else "NO",
                     str(len(blocking(r.findings, report.fail_on))),
@@ -139,6 +148,9 @@ class TableReporter(Reporter):
         room = self.width - sum(counts) - len(_GAP) * 7
         address_w = min(room // 2, max(7, *(len(r[1]) for r in rows)))
         name_w = max(6, min(room - address_w, max(6, *(len(r[0]) for r in rows))))
+
+        for row in rows:
+            row[0] = cut_middle(row[0], name_w)
 
         def verdict_paint(text: str, row: int) -> str:
             return self._paint(text, _VERDICT_COLOUR[verdicts[row][0]])
@@ -206,7 +218,7 @@ class TableReporter(Reporter):
             return text
 
         table = [
-            [names[i], f.status.value, f.severity.value, f.rule, resources[i]]
+            [cut_middle(names[i], server_w), f.status.value, f.severity.value, f.rule, resources[i]]
             + ([messages[i]] if wide else [])
             for i, (_, f) in enumerate(rows)
         ]

@@ -51,6 +51,18 @@ class RuleCatalog:
             }
         )
 
+    def without_probes(self, probes: frozenset[str]) -> RuleCatalog:
+        """The catalogue less every rule that needs one of `probes` (an ad-hoc scan
+        without credentials has no login to give the sshd and host probes)."""
+        return RuleCatalog(
+            {
+                ref: replace(
+                    pack, rules=tuple(r for r in pack.rules if not r.required_probes & probes)
+                )
+                for ref, pack in self.packs.items()
+            }
+        )
+
     def info(self) -> tuple[RulePackInfo, ...]:
         return tuple(RulePackInfo(p.name, p.path, p.digest) for p in self.packs.values())
 
