@@ -272,3 +272,22 @@ def test_an_expression_is_handed_only_the_facts_it_reads() -> None:
     assert expression.evaluate(facts) is True
     with pytest.raises(EvaluationError):
         expression.evaluate({"ports": [{"number": 22}], "host": unrelated})
+
+
+def test_bare_weak_cipher_names_and_mac_none_fail() -> None:
+    """Issue 24 #7: `MAC none`, and the bare names `3des` and `blowfish`, passed."""
+    catalog = load_catalog(["ssh"])
+    rules = [r for r in catalog.all_rules() if r.id in ("ssh.weak-ciphers", "ssh.weak-macs")]
+    assert len(rules) == 2
+
+    def verdicts(ciphers: list[str], macs: list[str]) -> dict[str, Status]:
+        facts = {"kex": [], "host_key_algorithms": [], "ciphers": ciphers, "macs": macs}
+        outcome = ProbeOutcome("ssh", facts={"ssh": facts})
+        return {f.rule: f.status for f in evaluate_target(_target(), rules, {"ssh": outcome})}
+
+    good = verdicts(["aes256-gcm@openssh.com", "aes128-ctr"], ["hmac-sha2-256-etm@openssh.com"])
+    assert good == {"ssh.weak-ciphers": Status.PASS, "ssh.weak-macs": Status.PASS}
+    for cipher in ("3des", "blowfish", "3des-cbc", "blowfish-cbc", "none"):
+        assert verdicts([cipher], ["hmac-sha2-256"])["ssh.weak-ciphers"] is Status.FAIL, cipher
+    for mac in ("none", "hmac-md5-96", "hmac-sha1"):
+        assert verdicts(["aes128-ctr"], [mac])["ssh.weak-macs"] is Status.FAIL, mac

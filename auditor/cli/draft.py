@@ -34,7 +34,8 @@ def draft_inventory(report: Report, path: Path) -> None:
                 continue
             if match is None:
                 continue
-            service = finding.evidence.get("port.service") or ""
+            port = finding.evidence.get("port")
+            service = port.get("service", "") if isinstance(port, dict) else ""
             entry: dict[str, Any] = {"port": int(match.group(1)), "proto": match.group(2)}
             if service:
                 entry["service"] = str(service)
