@@ -2,9 +2,11 @@
 
 `--shard K/N` keeps the servers whose name hashes to K (SHA-256 of the name, modulo N, so
 adding a server moves only that server). `auditor merge` reads the N shard reports back and
-refuses anything that would make the merged verdict a lie: reports of another inventory,
-other rule packs or another auditor version, a shard missing or given twice, a server
-judged in two shards. The merged report is a normal `Report`, so every format renders it.
+refuses anything that would make the merged verdict a lie: shards whose inputs differ (any
+digest of `auditor.runinputs`: inventory and imports, rules and selection, parameters,
+waivers, check files, options, version), a shard missing or given twice, a server judged in
+two shards, a server of the inventory judged by none. Verdicts are recomputed from the
+findings. The merged report is a normal `Report`, so every format renders it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor.errors import InputError
+from auditor.gate import judge
 from auditor.models import (
     ChangeRecord,
     Exposure,
@@ -34,6 +37,7 @@ from auditor.models import (
     Waiver,
 )
 from auditor.reporting.serialize import SCHEMAS
+from auditor.runinputs import INPUT_NAMES
 from auditor.yamlsource import read_json
 
 _T = TypeVar("_T")
@@ -106,6 +110,7 @@ def merge(paths: Sequence[Path]) -> Report:
             path=next((p for p, s in shards if not isinstance(s, Mapping)), first_path),
         )
     (count,) = counts
+    _same_inputs(reports)
     seen: dict[int, Path] = {}
     for path, shard in shards:
         assert isinstance(shard, Mapping)
@@ -129,6 +134,24 @@ def merge(paths: Sequence[Path]) -> Report:
                 raise InputError(f"server {target['name']} is in two shards", path=path)
             names[target["name"]] = path
             results.append(_parsed(path, _result, target, rules))
+    expected = first["shard"]["expected"]
+    never = sorted(set(expected) - set(names))
+    if never:
+        raise InputError(
+            f"{len(never)} server(s) of the inventory judged by no shard: "
+            f"{', '.join(never[:5])}{' ...' if len(never) > 5 else ''}",
+            hint="a shard ran on another inventory or failed before judging them; re-run it",
+        )
+    strays = sorted(set(names) - set(expected))
+    if strays:
+        raise InputError(
+            f"server(s) not in the inventory the shards share: {', '.join(strays[:5])}",
+            path=names[strays[0]],
+        )
+    fail_on = Severity(first["fail_on"])
+    # Verdicts are recomputed from findings, errors and --fail-on, never taken as stored:
+    # an edited `verdict: go` beside two critical failures stays what its findings say.
+    results = [judge(r.target, r.findings, r.errors, fail_on, r.notes) for r in results]
     order = sorted(results, key=lambda r: (r.target.line or 0, r.target.name))
     return Report(
         started=min(_moment(d["started"]) for _, d in reports),
@@ -143,7 +166,38 @@ def merge(paths: Sequence[Path]) -> Report:
         rules=rules or _rules(results),
         ran_from=", ".join(sorted({str(d.get("ran_from", "")) for _, d in reports} - {""})),
         inventory_digest=str(first.get("inventory_sha256", "")),
+        inputs=dict(first["shard"]["inputs"]),
+        expected=tuple(expected),
     )
+
+
+def _same_inputs(reports: Sequence[tuple[Path, Mapping[str, Any]]]) -> None:
+    """Every shard digested the same inputs and expects the same servers, or a refusal
+    naming the first input that differs."""
+    first_path, first = reports[0]
+    for path, data in reports:
+        shard = data["shard"]
+        if not isinstance(shard.get("inputs"), Mapping) or not isinstance(
+            shard.get("expected"), list
+        ):
+            raise InputError(
+                "the report does not say which inputs its shard audited (an auditor before 0.5.0?)",
+                path=path,
+                hint="re-run every shard with this auditor version",
+            )
+    inputs = first["shard"]["inputs"]
+    for path, data in reports[1:]:
+        other = data["shard"]["inputs"]
+        for name in sorted(set(inputs) | set(other)):
+            if inputs.get(name) != other.get(name):
+                raise InputError(
+                    f"{INPUT_NAMES.get(name, name)} differs from {first_path.name}'s",
+                    path=path,
+                    hint="run every shard with the same inventory, imports, rules, "
+                    "parameters, waivers and options",
+                )
+        if sorted(data["shard"]["expected"]) != sorted(first["shard"]["expected"]):
+            raise InputError(f"expects other servers than {first_path.name}", path=path)
 
 
 def _moment(text: str) -> datetime:

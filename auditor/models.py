@@ -224,6 +224,12 @@ class Report:
     """sha256 of the inventory file, so shard reports can prove they share one inventory."""
     shard: tuple[int, int] | None = None
     """(K, N) when this run audited shard K of N (`--shard K/N`)."""
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    """Digest of every input that decided what was audited and how (`auditor.runinputs`):
+    shards whose inputs differ are refused by `auditor merge`."""
+    expected: tuple[str, ...] = ()
+    """Every server of the whole inventory (all shards): merge refuses a server no shard
+    judged."""
 
     @property
     def verdict(self) -> Verdict:

@@ -136,6 +136,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_inputs",
     "test_deadlines",
     "test_exit_codes",
+    "test_merge_trust",
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import shutil
 import sys
@@ -53,6 +52,7 @@ from auditor.reporting.json import JsonReporter
 from auditor.reporting.serialize import LATEST
 from auditor.reporting.table import TableReporter
 from auditor.rules import catalog_for
+from auditor.runinputs import input_digests
 from auditor.spool import mapped
 from auditor.untrusted import clean
 from auditor.waivers import DEFAULT_MAX_DAYS, WaiverSet, load_waivers
@@ -337,7 +337,7 @@ def audit(
         inventory = load_inventory(inventory_file, imported)
         return replace(inventory, targets=(*inventory.targets, *extra)) if extra else inventory
 
-    _run(load, **options)
+    _run(load, imports={"ansible": ansible_file, "terraform": terraform_file}, **options)
 
 
 @cli.command()
@@ -432,6 +432,7 @@ def scan(
 def _run(
     load: Callable[[], Inventory],
     *,
+    imports: dict[str, Path | None] | None = None,
     login: bool = True,
     emit_inventory: Path | None = None,
     formats: tuple[str, ...],
@@ -491,6 +492,30 @@ def _run(
         if strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
         click.echo(f"auditor: warning: {problem}", err=True)
+    # Digests of everything that decides what is audited and how, read before any probe
+    # (a file edited mid-run cannot change them): shards that differ are refused by merge.
+    inputs = input_digests(
+        version=__version__,
+        inventory=inventory.path,
+        ansible=(imports or {}).get("ansible"),
+        terraform=(imports or {}).get("terraform"),
+        rules={
+            "packs": {p.name: p.digest for p in catalog.info()},
+            "selected": sorted(r.id for r in catalog.all_rules()),
+        },
+        params=overrides,
+        waivers=waivers_file,
+        max_waiver_days=max_waiver_days,
+        service_checks=service_checks_dirs,
+        probing={
+            "fail_on": fail_on,
+            "timeout": timeout,
+            "scanner": scanner,
+            "service_detection": service_detection,
+            "try_default_credentials": try_default_credentials,
+        },
+    )
+    expected = tuple(t.name for t in inventory.targets)
     if chosen is not None:  # after every check of the whole inventory: shards agree
         inventory = replace(inventory, targets=select(inventory.targets, chosen))
     ssh = SshOptions(
@@ -534,8 +559,10 @@ def _run(
         _interrupted(history, run_id)
     report = replace(
         report,
-        inventory_digest=_digest(inventory.path),
+        inventory_digest=inputs["inventory"],
         shard=(chosen.index, chosen.count) if chosen else None,
+        inputs=inputs,
+        expected=expected,
     )
     failures = 0
     if history is not None:
@@ -604,15 +631,6 @@ def _interrupted(history: History | None, run_id: int) -> NoReturn:
         click.echo("auditor: interrupted", err=True)
     sys.stderr.flush()
     os._exit(130)  # 128 + SIGINT, the shell convention; probe threads are abandoned
-
-
-def _digest(path: str) -> str:
-    if path.startswith("<"):
-        return ""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 def _shown(report: Report, least: Severity) -> Report:

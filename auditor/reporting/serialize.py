@@ -45,7 +45,12 @@ def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
     if report.inventory_digest:
         data["inventory_sha256"] = report.inventory_digest
     if report.shard is not None:
-        data["shard"] = {"index": report.shard[0], "count": report.shard[1]}
+        data["shard"] = {
+            "index": report.shard[0],
+            "count": report.shard[1],
+            "inputs": dict(sorted(report.inputs.items())),
+            "expected": list(report.expected),
+        }
     return data
 
 
