@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS alerted (
     run_id INTEGER NOT NULL,
     PRIMARY KEY (inventory, target, rule, resource)
 );
+CREATE TABLE IF NOT EXISTS undelivered (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id)
+);
 """
 
 
@@ -207,13 +210,20 @@ class History:
         return int(rows[1][0]), int(rows[0][0])
 
     def previous_finished(self, inventory: str, before: int) -> int | None:
-        """The last finished (never interrupted) run of this inventory before `before`."""
+        """The last finished (never interrupted) run of this inventory before `before`
+        whose alerts, if it had any, were delivered: a run whose alerts were lost is no
+        baseline, so the next run alerts on the same changes again."""
         row = self._db.execute(
             "SELECT id FROM runs WHERE inventory = ? AND finished IS NOT NULL AND id < ? "
-            "ORDER BY id DESC LIMIT 1",
+            "AND id NOT IN (SELECT run_id FROM undelivered) ORDER BY id DESC LIMIT 1",
             (inventory, before),
         ).fetchone()
         return int(row[0]) if row else None
+
+    def mark_undelivered(self, run_id: int) -> None:
+        """This run's alerts could not be delivered: it is nobody's baseline."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO undelivered VALUES (?)", (run_id,))
 
     def verdicts(self, run_id: int) -> dict[str, str]:
         """Each server's verdict in a run: `go`, `no-go`, or `incomplete`."""

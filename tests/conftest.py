@@ -137,6 +137,7 @@ _REAL_SOFTWARE_MODULES = {
     "test_deadlines",
     "test_exit_codes",
     "test_merge_trust",
+    "test_alert_delivery",
 }
 
 

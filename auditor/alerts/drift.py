@@ -45,10 +45,24 @@ class Drift:
     alerts: tuple[Alert, ...]
     baseline: bool
     """True when this was the inventory's first finished run: nothing to compare with."""
+    opened: frozenset[tuple[str, str, str]] = frozenset()
+    """Failing findings this run alerts on for the first time: remembered as alerted only
+    once the alerts were delivered (`record`)."""
+    resolved: frozenset[tuple[str, str, str]] = frozenset()
+
+
+def record(history: History, inventory: str, run_id: int, found: Drift, delivered: bool) -> None:
+    """Remember what was alerted, only when it reached every destination: after a failed
+    delivery the next run alerts on the same findings and verdict changes again."""
+    if delivered:
+        history.update_alerted(inventory, run_id, set(found.opened), set(found.resolved))
+    else:
+        history.update_alerted(inventory, run_id, set(), set(found.resolved))
+        history.mark_undelivered(run_id)
 
 
 def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift:
-    """The alerts of run `run_id`, and the history updated so they do not repeat."""
+    """The alerts of run `run_id`; nothing is written (see `record`)."""
     previous = history.previous_finished(inventory, run_id)
     now = history.findings(run_id)
     verdicts = history.verdicts(run_id)
@@ -93,8 +107,7 @@ def drift(history: History, inventory: str, run_id: int, alert_on: str) -> Drift
                     after=after,
                 )
             )
-    history.update_alerted(inventory, run_id, opened, resolved)
-    return Drift(tuple(alerts), previous is None)
+    return Drift(tuple(alerts), previous is None, frozenset(opened), frozenset(resolved))
 
 
 def _finding_alert(key: tuple[str, str, str], finding: dict[str, Any]) -> Alert:

@@ -16,6 +16,7 @@ printed and reflected in the exit status (5).
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import os
@@ -124,9 +125,16 @@ def send(
             body: dict[str, Any] = payload
             if destination.kind == "slack":
                 body = {"text": text(_alerts(payload), payload["inventory"])}
-            _post(destination.url, body, environ.get("AUDITOR_WEBHOOK_TOKEN", ""))
+            # The bearer token belongs to the generic webhook it was made for; a Slack
+            # webhook's secret is its URL, and it must never receive our token.
+            token = (
+                environ.get("AUDITOR_WEBHOOK_TOKEN", "") if destination.kind == "webhook" else ""
+            )
+            _post(destination.url, body, token)
     except urllib.error.HTTPError as exc:
         return f"{destination.shown}: HTTP {exc.code}"
+    except http.client.HTTPException as exc:  # a malformed status line, a cut-off reply
+        return f"{destination.shown}: {type(exc).__name__}: not an HTTP reply"
     except (urllib.error.URLError, OSError, smtplib.SMTPException, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         return f"{destination.shown}: {type(exc).__name__}: {str(reason)[:120]}"
@@ -145,9 +153,20 @@ def _post(url: str, body: dict[str, Any], token: str) -> None:
     request = urllib.request.Request(  # noqa: S310
         url, data=json.dumps(body).encode(), headers=headers, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=SECONDS) as response:  # noqa: S310
+    with _OPENER.open(request, timeout=SECONDS) as response:
         if not 200 <= response.status < 300:
             raise ValueError(f"HTTP {response.status}")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is a failed delivery, never followed: following turned the alert into a
+    bodiless GET elsewhere, counted as delivered, with our bearer token sent along."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _smtp(destination: Destination, payload: dict[str, Any], environ: Mapping[str, str]) -> None:

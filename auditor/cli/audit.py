@@ -16,7 +16,7 @@ import click
 
 from auditor import __version__
 from auditor.addresses import check_endpoint
-from auditor.alerts.drift import ALERT_ON, drift
+from auditor.alerts.drift import ALERT_ON, drift, record
 from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
 from auditor.cli.draft import draft_inventory
@@ -719,6 +719,7 @@ def _alert(
     for alert in found.alerts:
         click.echo(f"auditor: alert: {clean(alert.summary, 300)}", err=True)
     if not targets or (not found.alerts and not heartbeat):
+        record(history, inventory, run_id, found, delivered=True)
         return 0
     payload = document(found.alerts, inventory, run_id, heartbeat)
     failures = 0
@@ -729,4 +730,5 @@ def _alert(
         else:
             failures += 1
             click.echo(f"auditor: error: alert not delivered to {problem}", err=True)
+    record(history, inventory, run_id, found, delivered=failures == 0)
     return failures
