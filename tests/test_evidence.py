@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,79 @@ def test_a_key_that_cannot_sign_is_refused_before_probing(tmp_path: Path) -> Non
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_verify_says_what_the_signer_attested(signed: tuple[Path, Path, Path]) -> None:
+    """Issue 24 #14: "every file intact" alone let an old GO bundle pass for today's."""
+    folder, allowed, _ = signed
+    result = run_auditor("verify", str(folder), "--allowed-signers", str(allowed))
+    assert result.code == 0, result.stderr
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "verdict:   GO" in result.stdout
+    assert f"signed by {PRINCIPAL}" in result.stdout
+    assert manifest["started"] in result.stdout and manifest["finished"] in result.stdout
+    assert "inv.yaml (sha256 " + manifest["inventory"]["sha256"][:16] in result.stdout
+
+
+def test_verify_refuses_a_symlink_in_the_bundle(signed: tuple[Path, Path, Path]) -> None:
+    folder, allowed, _ = signed
+    copy = folder.parent / "elsewhere.html"
+    shutil.copy(folder / "report.html", copy)
+    (folder / "report.html").unlink()
+    (folder / "report.html").symlink_to(copy)  # same bytes, so digests alone would pass
+    ok, said = _auditor_verifies(folder, allowed)
+    assert not ok and "report.html: a symbolic link (refused)" in said
+
+
+def _empty_report() -> Any:
+    from datetime import UTC, datetime
+
+    from auditor.models import Report, Severity
+
+    now = datetime.now(UTC)
+    return Report(now, now, "test", "inv.yaml", Severity.HIGH, ())
+
+
+def test_a_symlink_planted_after_the_key_check_is_never_written_through(tmp_path: Path) -> None:
+    """Issue 24 #16: root's audit wrote through a symlink a local user planted in the
+    bundle folder after the key check, overwriting a file outside the bundle."""
+    from auditor.evidence import bundle
+    from auditor.evidence.sshsig import SignatureError
+
+    key = _key(tmp_path, "k")
+    folder = tmp_path / "bundle"
+    bundle.prepare(folder, key)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (folder / "report.json").symlink_to(victim)
+    with pytest.raises((OSError, SignatureError)):
+        bundle.write(folder, _empty_report(), key)
+    assert victim.read_text() == "precious\n"
+    link = tmp_path / "link-to-folder"
+    link.symlink_to(tmp_path / "other", target_is_directory=True)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(SignatureError, match="symbolic link"):
+        bundle.prepare(link, key)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a folder of another user needs root to make")
+def test_a_foreign_or_non_empty_bundle_folder_is_refused_before_probing(tmp_path: Path) -> None:
+    key = _key(tmp_path, "k")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        f"version: 1\nscope: ['{SERVER_IP}/32']\nservers:\n  - name: web\n"
+        f"    address: {SERVER_IP}\n    ports: '22'\n"
+    )
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    os.chown(foreign, 65534, 65534)  # nobody's
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "old.txt").write_text("x")
+    for folder, said in ((foreign, "belongs to uid 65534"), (full, "not empty")):
+        result = run_auditor(
+            "audit", str(inventory), "--no-history", "--bundle", str(folder),
+            "--sign-key", str(key),
+        )  # fmt: skip
+        assert result.code == 2 and said in result.stderr, result.stderr
+        assert result.stdout == ""

@@ -10,6 +10,7 @@ import click
 from auditor.cli.base import cli, user_errors, verbosity_options
 from auditor.evidence import bundle
 from auditor.evidence.sshsig import SignatureError
+from auditor.reporting.escape import terminal
 
 
 @cli.command("verify")
@@ -30,14 +31,29 @@ def verify_command(folder: Path, allowed_signers: Path, **_: object) -> None:
         -s FOLDER/manifest.json.sig < FOLDER/manifest.json
     """
     try:
-        problems, principals = bundle.check(folder, allowed_signers)
+        checked = bundle.check(folder, allowed_signers)
     except (SignatureError, OSError) as exc:
-        problems, principals = [str(exc)], []
-    for problem in problems:
-        click.echo(f"auditor: verify: {problem}", err=True)
-    if problems:
+        checked = bundle.Checked([str(exc)], [], {})
+    for problem in checked.problems:
+        click.echo(f"auditor: verify: {terminal(problem)}", err=True)
+    if checked.problems:
         sys.exit(1)
-    click.echo(f"verified: {folder} signed by {', '.join(principals)}; every file intact")
+    manifest = checked.manifest
+    inventory = manifest.get("inventory") or {}
+    click.echo(
+        f"verified: {folder} signed by {terminal(', '.join(checked.signers))}; every file intact"
+    )
+    # What the signer attested, so that an old GO bundle is not taken for today's.
+    for label, value in (
+        ("verdict", str(manifest.get("verdict", "")).upper()),
+        (
+            "inventory",
+            f"{inventory.get('path', '')} (sha256 {str(inventory.get('sha256', ''))[:16]}…)",
+        ),
+        ("audited", f"{manifest.get('started', '')} → {manifest.get('finished', '')}"),
+        ("auditor", str(manifest.get("auditor_version", ""))),
+    ):
+        click.echo(f"  {label + ':':<10} {terminal(value)}")
 
 
 for option in reversed(verbosity_options):

@@ -40,13 +40,14 @@ def _run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedPro
         raise SignatureError(f"ssh-keygen did not finish within {SECONDS}s") from None
 
 
-def sign(key: Path, message: Path) -> Path:
-    """`message`.sig, signed with `key` (a private key, or a public key held by the agent)."""
-    result = _run(["-Y", "sign", "-q", "-n", NAMESPACE, "-f", str(key), str(message)])
-    signature = message.with_name(message.name + ".sig")
-    if result.returncode != 0 or not signature.exists():
+def sign(key: Path, message: bytes) -> bytes:
+    """The SSHSIG signature of `message` by `key` (a private key, or a public key held by
+    the agent). ssh-keygen reads the message on stdin and writes the signature to stdout:
+    it never opens a file of the bundle, so it cannot follow a symlink planted there."""
+    result = _run(["-Y", "sign", "-q", "-n", NAMESPACE, "-f", str(key)], stdin=message)
+    if result.returncode != 0 or b"BEGIN SSH SIGNATURE" not in result.stdout:
         raise SignatureError(f"cannot sign with {key}: {_said(result)}")
-    return signature
+    return result.stdout
 
 
 def signers(allowed: Path, signature: Path) -> list[str]:
