@@ -10,6 +10,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -251,7 +252,7 @@ checks:
         require: {prefix: 'STAT '}
         open: {words: ['STAT curr_connections']}
     evidence: "stats → version {version}, pid {pid}"
-    redact: ['(?<=pid )[0-9]+', '^[0-9]+$']
+    redact: ['secret-[a-z]+', '^[0-9]+$']
 """
 
 
@@ -288,3 +289,51 @@ def test_a_raw_check_reads_a_real_memcached_redacts_and_fails_closed_elsewhere(
         pytest.raises(ServiceError, match="not a cache-stats answer"),
     ):
         check.check(ip, port, Deadline(5))
+
+
+CATASTROPHIC = """\
+format: 1
+checks:
+  - id: slow-match
+    protocol: http
+    ports: [8090]
+    reference: "issue 24"
+    steps:
+      - http: {path: /body.txt}
+        protected: {status: [401]}
+        open: {regex: ['^(a+)+$']}
+"""
+
+
+def test_a_users_regex_cannot_outlive_the_deadline(tmp_path: Path) -> None:
+    """Issue 24 #17: `^(a+)+$` against a 41-byte body ran past 90 s at `--timeout 5`
+    (Python's backtracking engine). User patterns run on RE2, in linear time."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "body.txt").write_bytes(b"a" * 41 + b"!")
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "slow.yaml").write_text(CATASTROPHIC)
+    ip, port = f"{LISTENER_NETWORK}.65", 8090
+    inventory = write_inventory(
+        tmp_path / "inv.yaml",
+        [{"name": "slow", "address": ip, "ports": str(port), "rules": ["services"]}],
+    )
+    with _http_server(ip, port, site):
+        started = time.monotonic()
+        result = run_auditor(
+            "audit", str(inventory), "--service-checks-dir", str(checks),
+            "--timeout", "5", "-f", "json", "--no-history",
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert elapsed < 30, elapsed
+    assert result.code in (1, 3), result.stderr
+
+
+def test_a_pattern_re2_cannot_run_is_refused_at_load(tmp_path: Path) -> None:
+    for pattern in ("(a)\\1", "(?<=pid )[0-9]+"):
+        path = tmp_path / "bad.yaml"
+        path.write_text(CATASTROPHIC.replace("^(a+)+$", pattern))
+        with pytest.raises(InputError, match="RE2") as caught:
+            load_check_file(path)
+        assert "bad.yaml:" in str(caught.value) and "\n" not in str(caught.value)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from auditor.errors import InputError
 from auditor.probes.services.wire import MAX_READ
+from auditor.userregex import RegexError, UserRegex, compile_user_regex
 from auditor.yamlsource import Node, load_yaml, read_text
 
 CHECK_FORMAT = 1
@@ -76,11 +77,11 @@ class Matcher:
     any: bool = False
     status: tuple[int, ...] = ()
     words: tuple[bytes, ...] = ()
-    regex: tuple[re.Pattern[bytes], ...] = ()
+    regex: tuple[UserRegex, ...] = ()
     prefix: bytes | None = None
     json: tuple[str, ...] = ()
     """Dotted key paths that must exist in a JSON body."""
-    header: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    header: tuple[tuple[str, UserRegex], ...] = ()
     length: tuple[int, int | None] | None = None
 
 
@@ -88,7 +89,7 @@ class Matcher:
 class Extractor:
     name: str
     json: str | None = None
-    regex: re.Pattern[bytes] | None = None
+    regex: UserRegex | None = None
     header: str | None = None
 
 
@@ -129,7 +130,7 @@ class NetworkCheck:
     otherwise: str
     """What no matcher deciding means: `error` (default: fail closed) or `protected`."""
     evidence: str
-    redact: tuple[re.Pattern[bytes], ...]
+    redact: tuple[UserRegex, ...]
     default_login: tuple[str, str] | None = None
     """A product's documented default user and password (RabbitMQ's guest/guest), for the
     steps marked `login: default`. A well-known default, never a secret of the user's."""
@@ -385,18 +386,17 @@ def _status(node: Node) -> int:
     return status
 
 
-def _regex(node: Node) -> re.Pattern[bytes]:
-    text = node.string()
-    if len(text) > 300:
-        raise node.error("a regex is at most 300 characters")
+def _regex(node: Node, *, ignore_case: bool = False) -> UserRegex:
+    """A user pattern, compiled for RE2 (linear time: a server's reply cannot make a match
+    outlive the probe's deadline)."""
     try:
-        return re.compile(text.encode("utf-8"))
-    except re.error as exc:
-        raise node.error(f"not a valid regex: {exc}") from None
+        return compile_user_regex(node.string(), ignore_case=ignore_case)
+    except RegexError as exc:
+        raise node.error(str(exc)) from None
 
 
-def _text_regex(node: Node) -> re.Pattern[str]:
-    return re.compile(_regex(node).pattern.decode("utf-8"), re.IGNORECASE)
+def _text_regex(node: Node) -> UserRegex:
+    return _regex(node, ignore_case=True)
 
 
 _ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|[rnt0\\])")

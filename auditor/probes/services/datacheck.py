@@ -149,7 +149,7 @@ def _matches(matcher: Matcher, reply: _Reply) -> bool:
         tests.append(body.startswith(matcher.prefix))
     tests += [_lookup(reply.json(), key) is not None for key in matcher.json]
     headers = reply.http.headers if reply.http else {}
-    tests += [bool(p.search(headers.get(name, ""))) for name, p in matcher.header]
+    tests += [p.search_text(headers.get(name, "")) for name, p in matcher.header]
     if matcher.length is not None:
         low, high = matcher.length
         tests.append(low <= len(body) and (high is None or len(body) <= high))
