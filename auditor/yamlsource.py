@@ -258,16 +258,22 @@ def _load(text: str, name: str, path: Path | str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _QUOTED.sub("'…'", exc.problem or exc.context or "invalid YAML")
         raise InputError(
             f"YAML syntax error: {problem}", path=path, line=line, hint="fix the YAML syntax"
         ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
+        first = _QUOTED.sub("'…'", str(exc).splitlines()[0])
+        raise InputError(f"YAML error: {first}", path=path) from None
     except RecursionError:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
     finally:
         loader.dispose()
+
+
+_KEY_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+"""What PyYAML quotes of the file in its messages: never repeated to the user."""
 
 
 class Node:
@@ -302,11 +308,14 @@ class Node:
         if allowed is not None:
             for key in value:
                 if key not in allowed:
+                    # A key is quoted only when it looks like one: a file that is not what
+                    # we expected (a shadow file in --rules-dir) must not be echoed.
+                    shown = isinstance(key, str) and _KEY_LIKE.match(key) is not None
                     raise InputError(
-                        "unknown key",
+                        "unknown key" if shown else "unknown key (not quoted: not a key name)",
                         path=self.path,
                         line=_key_lines(value).get(key, self.line),
-                        key=self._child_key(key),
+                        key=self._child_key(key) if shown else self.key or None,
                         hint=f"allowed keys: {', '.join(sorted(allowed))}",
                     )
         return value

@@ -157,7 +157,9 @@ def test_evidence_of_a_finding_is_what_its_rule_read_not_the_megabyte() -> None:
 def test_merge_reads_shards_of_either_schema(tmp_path: Path) -> None:
     report = _report(4)
     results = list(report.results)
-    shard = replace(report, inventory_digest="d" * 64)
+    # As a real --shard run writes: every server of the whole inventory is expected.
+    expected = tuple(r.target.name for r in results)
+    shard = replace(report, inventory_digest="d" * 64, expected=expected)
     one = replace(shard, results=tuple(results[:2]), shard=(1, 2))
     two = replace(shard, results=tuple(results[2:]), shard=(2, 2))
     (tmp_path / "1.json").write_text(JsonReporter(1).render(one))
@@ -174,6 +176,7 @@ def test_merge_reads_shards_of_either_schema(tmp_path: Path) -> None:
 def test_a_merged_run_goes_into_the_history_for_diff(tmp_path: Path) -> None:
     report = replace(_report(4), inventory_digest="e" * 64, inventory="<fleet>")
     results = list(report.results)
+    report = replace(report, expected=tuple(r.target.name for r in results))
     for index, part in ((1, results[:3]), (2, results[3:])):
         shard = replace(report, results=tuple(part), shard=(index, 2))
         (tmp_path / f"{index}.json").write_text(JsonReporter().render(shard))

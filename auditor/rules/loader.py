@@ -107,6 +107,12 @@ def load_pack(path: Path) -> RulePack:
     root = Node.root(load_yaml(path, text), path)
     if root.value is None:
         raise InputError("the rule pack is empty", path=path)
+    if not isinstance(root.value, dict) or not {"format", "rules"} & set(root.value):
+        raise InputError(
+            "not a rule pack: no `format:` or `rules:` key (nothing of it is quoted)",
+            path=path,
+            hint="keep only rule packs in a --rules-dir folder",
+        )
     root.mapping(PACK_KEYS)
     fmt = root.require("format")
     if fmt.as_(int) != PACK_FORMAT:

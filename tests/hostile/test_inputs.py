@@ -290,3 +290,29 @@ def test_a_plain_http_cloud_endpoint_to_another_host_is_refused(tmp_path: Path) 
         + SERVER
     )
     _one_line_exit_2(*_check(path), "cloud.aws.endpoint_url", "https")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "root:$6$CANARY-hash:19000:0:99999:7:::\n",
+        "CANARY: value\n",
+        "rules_x: 1\nCANARY-key-of-a-real-pack-typo: 2\nformat: 1\n",
+        'key: "CANARY unterminated\n',
+        "- CANARY\n",
+    ],
+)
+def test_a_file_that_is_not_a_pack_is_never_quoted(tmp_path: Path, content: str) -> None:
+    """Issue 24 #18: a shadow-like file in --rules-dir had its first line echoed."""
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(HEAD + SERVER)
+    for command, folder in (
+        (("rules", "list", "--rules-dir"), "rules"),  # reads every pack of the folder
+        (("audit", str(inventory), "--service-checks-dir"), "checks"),
+    ):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "shadow.yaml").write_text(content)
+        result = run_auditor(*command, str(tmp_path / folder))
+        assert result.code == 2, result.stderr
+        assert "CANARY" not in result.stderr + result.stdout, result.stderr
+        assert result.stderr.count("\n") == 1

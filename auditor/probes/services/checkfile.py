@@ -173,6 +173,12 @@ def load_check_dirs(directories: Iterable[Path]) -> tuple[NetworkCheck, ...]:
 
 def load_check_file(path: Path) -> tuple[NetworkCheck, ...]:
     root = Node.root(load_yaml(path, read_text(path, "check file")), path)
+    if not isinstance(root.value, dict) or not {"format", "checks"} & set(root.value):
+        raise InputError(
+            "not a network check file: no `format:` or `checks:` key (nothing of it is quoted)",
+            path=path,
+            hint="keep only check files in a --service-checks-dir folder",
+        )
     root.mapping(FILE_KEYS)
     version = root.require("format").as_(int, "an integer")
     if version != CHECK_FORMAT:
