@@ -151,21 +151,36 @@ COMMANDS: Mapping[str, str] = {
     ),
     # Database settings that decide authentication; secrets are reduced to "set". A file
     # that exists but cannot be read (sudo refused) fails the command: never "missing".
-    "redis_config": _or_missing("/etc/redis/redis.conf")
-    + (
-        '{sudo}awk \'$1 == "protected-mode" {{print "protected-mode", $2}} '
-        '$1 == "requirepass" {{print "requirepass set"}} '
-        '$1 == "bind" {{print "bind", $2}} END {{print "found"}}\' /etc/redis/redis.conf'
+    # A Redis config file (the main one, then each `include`), as Redis reads it: every
+    # line, in order, so that the parser can apply Redis's own rules (keywords in any case,
+    # the last occurrence wins, includes in place). Secrets are reduced on the host: the
+    # value of requirepass/masterauth becomes <set> or "" (empty = no password), and ACL
+    # passwords (>pw, #hash) become <set>. Capped at 256 KiB; a bigger file is an error.
+    "redis_config": (
+        "if ! test -e {path}; then p={path}; "
+        'if test -d "${{p%/*}}" && ! test -x "${{p%/*}}"; then '
+        'echo "cannot search ${{p%/*}}" >&2; exit 77; fi; echo missing; exit 0; fi; '
+        "out=$({sudo}head -c 262145 -- {path}) || exit $?; "
+        "test ${{#out}} -le 262144 || {{ echo 'larger than 256 KiB' >&2; exit 27; }}; "
+        "printf '%s\\n' \"$out\" | awk '"
+        "{{k = tolower($1)}} "
+        'k == "requirepass" || k == "masterauth" {{v = $0; '
+        'sub(/^[ \\t]*[^ \\t]+[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v); '
+        'if (v == "" || v == "\\"\\"" || v == "\\047\\047") print $1, "\\"\\""; '
+        'else print $1, "<set>"; next}} '
+        'k == "user" {{for (i = 3; i <= NF; i++) if ($i ~ /^[>#<!]/) $i = "<set>"}} '
+        '{{print}} END {{print "__found__"}}\''
     ),
-    "mongod_config": _or_missing("/etc/mongod.conf")
-    + (
-        "{sudo}awk '/^[[:space:]]*authorization:/ {{print}} END {{print \"found\"}}' "
-        "/etc/mongod.conf"
-    ),
-    "elasticsearch_config": _or_missing("/etc/elasticsearch/elasticsearch.yml")
-    + (
-        "{sudo}awk '/^[[:space:]]*xpack.security.enabled:/ {{print}} END {{print \"found\"}}' "
-        "/etc/elasticsearch/elasticsearch.yml"
+    # A YAML config file (mongod.conf, elasticsearch.yml) whole, capped at 256 KiB, for the
+    # auditor to read as YAML the way the daemon does (nesting, flat dotted keys); only the
+    # values the rules need are kept as facts.
+    "config_file": (
+        "if ! test -e {path}; then p={path}; "
+        'if test -d "${{p%/*}}" && ! test -x "${{p%/*}}"; then '
+        'echo "cannot search ${{p%/*}}" >&2; exit 77; fi; echo missing; exit 0; fi; '
+        "out=$({sudo}head -c 262145 -- {path}) || exit $?; "
+        "test ${{#out}} -le 262144 || {{ echo 'larger than 256 KiB' >&2; exit 27; }}; "
+        "printf '%s\\n__found__\\n' \"$out\""
     ),
     # Every PostgreSQL cluster's pg_hba.conf (Debian: /etc/postgresql/VERSION/CLUSTER/):
     # one line per file, then one per line whose method is `trust` (its connection type
@@ -183,7 +198,7 @@ COMMANDS: Mapping[str, str] = {
     "mysqld_options": (
         "if ! command -v my_print_defaults >/dev/null; then echo missing; exit 0; fi; "
         "out=$({sudo}my_print_defaults --mysqld) || exit $?; "
-        "printf '%s\\n' \"$out\" | awk -F= '$1 ~ /^--(skip[-_]grant[-_]tables|"
+        "printf '%s\\n' \"$out\" | awk -F= 'tolower($1) ~ /^--(loose[-_])?(skip[-_]grant[-_]tables|"
         'bind[-_]address|skip[-_]networking)$/ {{print}} END {{print "found"}}\''
     ),
     # Samba's effective configuration (testparm resolves includes and synonyms such as
@@ -236,6 +251,8 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,
+    ("redis_config", "path"): _config_path,
+    ("config_file", "path"): _config_path,
 }
 
 

@@ -22,6 +22,13 @@ from typing import Any
 
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import ProbeFailure
+from auditor.probes.ssh.daemon_configs import (
+    ELASTICSEARCH_CONF,
+    MONGOD_CONF,
+    REDIS_CONF,
+    redis_facts,
+    yaml_setting,
+)
 from auditor.probes.ssh.session import Call, LoginProbe, Session, call, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
@@ -73,13 +80,6 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         ),
         "log_forwarding": ("log_forwarding", False, lambda out: sum(_ints(out)) > 0),
         "security_updates": ("security_updates", False, _count),
-        "redis_conf": ("redis_config", True, _redis),
-        "mongod_conf": ("mongod_config", True, lambda out: _keyed(out, "authorization")),
-        "elasticsearch_conf": (
-            "elasticsearch_config",
-            True,
-            lambda out: _keyed(out, "xpack.security.enabled"),
-        ),
         "pg_hba": ("pg_hba", True, _pg_hba),
         "mysqld": ("mysqld_options", True, _mysqld),
         "samba": ("samba_guest_shares", True, _samba),
@@ -88,6 +88,13 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
     sudo_args = {"sudo": sudo}
     calls = [call(name, **(sudo_args if priv else {})) for name, priv, _ in readers.values()]
     calls += _retention_calls(target, sudo)
+    calls.append(call("redis_config", sudo=sudo, path=REDIS_CONF))
+    yaml_configs = {
+        # fact: (file, setting, whether the daemon takes flat dotted keys)
+        "mongod_conf": (MONGOD_CONF, "security.authorization", False),
+        "elasticsearch_conf": (ELASTICSEARCH_CONF, "xpack.security.enabled", True),
+    }
+    calls += [call("config_file", sudo=sudo, path=path) for path, _, _ in yaml_configs.values()]
     session.prefetch(calls, limit)
     facts: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
@@ -100,6 +107,19 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         facts["retention"] = _retention(run, target, sudo)
     except (CommandFailed, ValueError) as exc:
         unavailable["retention"] = str(exc)
+    for fact, (path, setting, flat) in yaml_configs.items():
+        try:
+            text = run("config_file", sudo=sudo, path=path)
+            facts[fact] = yaml_setting(text, setting, flat_keys=flat)
+        except (CommandFailed, ValueError) as exc:
+            unavailable[fact] = str(exc)
+    try:
+        facts["redis_conf"] = redis_facts(
+            run("redis_config", sudo=sudo, path=REDIS_CONF),
+            lambda path: run("redis_config", sudo=sudo, path=path),
+        )
+    except (CommandFailed, ValueError) as exc:
+        unavailable["redis_conf"] = str(exc)
     return facts, unavailable
 
 
@@ -188,20 +208,6 @@ def _ints(text: str) -> list[int]:
     return [int(x) for x in words]
 
 
-def _redis(text: str) -> dict[str, Any]:
-    lines = text.split("\n")
-    found = "found" in (line.strip() for line in lines)
-    if not found and text.strip() != "missing":
-        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
-    protected = next((ln.split()[1] for ln in lines if ln.startswith("protected-mode ")), "yes")
-    return {
-        "found": found,
-        "protected_mode": protected.lower() if found else "",
-        "requirepass_set": any(ln.strip() == "requirepass set" for ln in lines),
-        "bind": next((ln.split(maxsplit=1)[1] for ln in lines if ln.startswith("bind ")), ""),
-    }
-
-
 def _pg_hba(text: str) -> dict[str, Any]:
     """Counts of `trust` lines in every pg_hba.conf, by kind: `host*` (TCP) and `local`."""
     lines = [ln.split() for ln in text.splitlines() if ln.strip()]
@@ -230,16 +236,29 @@ def _mysqld(text: str) -> dict[str, Any]:
         }
     if not lines or lines[-1] != "found":
         raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
-    options = {}
-    for line in lines[:-1]:
-        name, _, value = line.partition("=")
-        options[name.lstrip("-").replace("_", "-")] = value
+    options: dict[str, str] = {}
+    for line in lines[:-1]:  # in the order mysqld reads them: the last one wins
+        name, sep, value = line.partition("=")
+        name = name.lstrip("-").lower().replace("_", "-").removeprefix("loose-")
+        options[name] = value if sep else ""
     return {
         "found": True,
-        "skip_grant_tables": "skip-grant-tables" in options,
+        "skip_grant_tables": _mysql_bool(options.get("skip-grant-tables")),
         "bind_address": options.get("bind-address", ""),
-        "skip_networking": "skip-networking" in options,
+        "skip_networking": _mysql_bool(options.get("skip-networking")),
     }
+
+
+def _mysql_bool(value: str | None) -> bool:
+    """A boolean option as mysqld reads it: bare = on; 1/ON/TRUE on; 0/OFF/FALSE off."""
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in ("", "1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"a boolean option with the value {value[:20]!r}")
 
 
 def _nfs_exports(text: str) -> dict[str, Any]:
@@ -260,14 +279,6 @@ def _samba(text: str) -> dict[str, Any]:
     if len(words) != 2 or words[1] != "found" or not words[0].isdigit():
         raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
     return {"found": True, "guest_shares": int(words[0])}
-
-
-def _keyed(text: str, key: str) -> dict[str, Any]:
-    lines = [ln.strip() for ln in text.splitlines()]
-    if "found" not in lines and lines != ["missing"]:
-        raise ValueError(f"unexpected answer {text.strip()[:40]!r}")
-    value = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key + ":")), "")
-    return {"found": "found" in lines, "value": value.strip("'\"").lower()}
 
 
 def _retention_calls(target: Target, sudo: str) -> list[Call]:
