@@ -291,3 +291,14 @@ def test_bare_weak_cipher_names_and_mac_none_fail() -> None:
         assert verdicts([cipher], ["hmac-sha2-256"])["ssh.weak-ciphers"] is Status.FAIL, cipher
     for mac in ("none", "hmac-md5-96", "hmac-sha1"):
         assert verdicts(["aes128-ctr"], [mac])["ssh.weak-macs"] is Status.FAIL, mac
+
+
+def test_a_declared_data_path_that_does_not_exist_is_a_finding() -> None:
+    """Issue 24 #3: a data path that does not exist passed the retention check silently."""
+    catalog = load_catalog(["host"])
+    rules = [r for r in catalog.all_rules() if r.id in ("host.retention", "host.data-path-exists")]
+    target = _target(id="C", approved=True, retention_days=90, data_paths=("/srv/data",))
+    retention = [{"path": "/srv/data", "exists": False, "count": 0, "oldest_days": 0}]
+    outcome = ProbeOutcome("host", facts={"retention": retention, "unavailable": {}})
+    found = {f.rule: f.status for f in evaluate_target(target, rules, {"host": outcome})}
+    assert found == {"host.retention": Status.PASS, "host.data-path-exists": Status.FAIL}

@@ -230,12 +230,19 @@ COMMANDS: Mapping[str, str] = {
     # oldest modification time, never a file name (names can be personal data). find's
     # own failure (sudo refused, an unreadable folder) fails the command, never "0 files".
     "retention": (
-        "if ! test -d {path}; then "
-        'p={path}; if test -d "${{p%/*}}" && ! test -x "${{p%/*}}"; then '
-        'echo "cannot search ${{p%/*}}" >&2; exit 77; fi; echo missing; exit 0; fi; '
-        "out=$({sudo}find {path} -xdev -type f -mtime +{days} -printf '%T@\\n') || exit $?; "
+        "p={path}; "
+        'if {sudo}test -d "$p"; then '
+        "out=$({sudo}find \"$p\" -xdev -type f -mtime +{days} -printf '%T@\\n') || exit $?; "
         "printf '%s\\n' \"$out\" "
-        "| awk 'NF {{n++; if (n == 1 || $1 < min) min = $1}} END {{print n+0, min}}'"
+        "| awk 'NF {{n++; if (n == 1 || $1 < min) min = $1}} END {{print n+0, min}}'; exit 0; fi; "
+        'if {sudo}test -e "$p" || {sudo}test -L "$p"; then '
+        'echo "not a folder" >&2; exit 20; fi; '
+        # Absent is proven only by its deepest existing ancestor being a folder that can
+        # be searched (by the user the reads run as): an unsearchable one (0700, another
+        # owner) or a refused sudo proves nothing, and fails the command.
+        'a="${{p%/*}}"; while [ -n "$a" ] && ! {sudo}test -e "$a"; do a="${{a%/*}}"; done; '
+        'a="${{a:-/}}"; if ! {sudo}test -d "$a" || ! {sudo}test -x "$a"; then '
+        'echo "cannot search $a" >&2; exit 77; fi; echo missing'
     ),
 }
 
