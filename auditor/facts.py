@@ -210,7 +210,8 @@ ROOTS = {
             ),
             "firewall": {
                 "tool": "`nft`, `iptables` or `none`",
-                "active": "an input filter is in place",
+                "active": "inbound traffic is denied by default (bool)",
+                "default": "`deny` or `accept`: the verdict on inbound traffic no rule took",
                 "rules": "number of rule lines",
             },
             "auditd_running": "bool",

@@ -57,6 +57,8 @@ test    npm                          npm node
 test    jq                           jq
 test    systemd                      systemd-analyze
 test    git                          git
+test    nftables                     nft
+test    iptables                     iptables iptables-restore
 EOF
 )
 

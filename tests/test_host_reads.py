@@ -5,13 +5,16 @@ prove is an error, never an empty answer (issue 24 #3)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from auditor.probes.ssh.commands import command
+from auditor.probes.ssh.hostnet import firewall_facts, log_targets_leave
 
 NOBODY = 65534
 
@@ -59,3 +62,121 @@ def test_only_a_path_proven_absent_is_missing(data: Path) -> None:
     not_folder = command("retention", sudo="", path=str(file_path), days="90")
     result = _run(not_folder)
     assert result.returncode != 0 and "not a folder" in result.stderr
+
+
+# ---------------------------------------------------------------- firewall (issue 24 #4)
+
+NFT_RULESETS = {
+    "accept-all input hook": (
+        "table inet filter {\n chain input {\n  type filter hook input priority 0;"
+        " policy accept;\n  tcp dport 22 accept\n }\n}\n",
+        False,
+    ),
+    "policy drop": (
+        "table inet filter {\n chain input {\n  type filter hook input priority 0;"
+        " policy drop;\n  ct state established,related accept\n  tcp dport 22 accept\n }\n}\n",
+        True,
+    ),
+    "accept policy ending in a counted drop": (
+        "table inet filter {\n chain input {\n  type filter hook input priority 0;"
+        " policy accept;\n  tcp dport 22 accept\n  counter drop\n }\n}\n",
+        True,
+    ),
+    "drop only on the output hook": (
+        "table inet filter {\n chain output {\n  type filter hook output priority 0;"
+        " policy drop;\n }\n chain input {\n  type filter hook input priority 0;"
+        " policy accept;\n }\n}\n",
+        False,
+    ),
+    "conditional reject is not a default": (
+        "table inet filter {\n chain input {\n  type filter hook input priority 0;"
+        " policy accept;\n  tcp dport 6379 reject\n }\n}\n",
+        False,
+    ),
+}
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    name = f"auditor-fw-{os.getpid()}"
+    if shutil.which("nft") is None or os.geteuid() != 0:
+        pytest.skip("needs root and nftables (make system-deps)")
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.mark.parametrize("name", sorted(NFT_RULESETS))
+def test_nftables_rulesets_are_judged_by_their_default(
+    netns: str, tmp_path: Path, name: str
+) -> None:
+    """A real ruleset loaded into a network namespace the test made, listed by nft."""
+    ruleset, denies = NFT_RULESETS[name]
+    (tmp_path / "rules.nft").write_text(ruleset)
+    subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", str(tmp_path / "rules.nft")],
+                   check=True)  # fmt: skip
+    listed = subprocess.run(
+        ["ip", "netns", "exec", netns, "nft", "list", "ruleset"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    facts = firewall_facts("tool=nft\n" + listed)
+    assert facts["active"] is denies, (name, listed)
+
+
+@pytest.mark.parametrize(
+    ("rules", "denies"),
+    [
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n", False),
+        ("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n", True),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n",
+            True,
+        ),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 23 -j DROP\nCOMMIT\n", False),
+    ],
+)
+def test_iptables_rulesets_are_judged_by_their_default(
+    netns: str, tmp_path: Path, rules: str, denies: bool
+) -> None:
+    if shutil.which("iptables-restore") is None:
+        pytest.skip("iptables not installed")
+    subprocess.run(["ip", "netns", "exec", netns, "iptables-restore"], input=rules,
+                   text=True, check=True)  # fmt: skip
+    listed = subprocess.run(
+        ["ip", "netns", "exec", netns, "iptables", "-S"], capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    assert firewall_facts("tool=iptables\n" + listed)["active"] is denies, listed
+
+
+# ---------------------------------------------------------------- log forwarding
+
+
+@pytest.mark.parametrize(
+    ("rsyslog", "journal", "leaves"),
+    [
+        ("*.* @localhost:514\n", "", False),  # on main: counted as forwarding
+        ("*.* @@127.0.0.1:514\n", "", False),
+        ("*.* @@logs.example.net:6514\n", "", True),
+        ("auth.* @[2001:db8::5]:514\n", "", True),
+        (
+            '*.* action(type="omfwd"\n  target="siem.example.net" port="514" protocol="tcp")\n',
+            "",
+            True,
+        ),  # on main: missed
+        ('*.* action(type="omfwd" target="localhost" port="514")\n', "", False),
+        ('module(load="imuxsock")\n*.* /var/log/syslog\n', "", False),
+        ("", "URL=https://journal.example.net:19532\n", True),
+        ("", "URL=http://localhost:19532\n", False),
+    ],
+)
+def test_log_forwarding_means_leaving_the_host(rsyslog: str, journal: str, leaves: bool) -> None:
+    text = f"== rsyslog\n{rsyslog}== journal-upload\n{journal}== end\n"
+    assert log_targets_leave(text) is leaves
+
+
+def test_a_cut_short_log_listing_is_unknown() -> None:
+    with pytest.raises(ValueError, match="cut short"):
+        log_targets_leave("== rsyslog\n*.* @localhost\n")

@@ -133,14 +133,20 @@ COMMANDS: Mapping[str, str] = {
         "command -v pidof >/dev/null || exit 127; "
         "if pidof auditd >/dev/null; then echo running; else echo stopped; fi"
     ),
-    # Remote log targets in rsyslog (@host, @@host) or journal-upload URL= lines: counts
-    # only. Absent files count 0; a missing awk fails the command.
+    # rsyslog's configuration (rsyslog.conf and rsyslog.d/*.conf, comments dropped) and
+    # journal-upload's URL= lines, at most 256 KiB: the auditor decides which targets
+    # leave the host (a legacy `@host`, `action(type="omfwd" target=...)`, omrelp; never a
+    # loopback target). Absent files are no forwarding; an unreadable one fails awk.
     "log_forwarding": (
-        "cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf 2>/dev/null "
-        "| awk '/^[^#]*@@?[A-Za-z0-9[]/ {{n++}} END {{print n+0}}' || exit $?; "
+        "files=; for f in /etc/rsyslog.conf /etc/rsyslog.d/*.conf; do "
+        'if test -e "$f"; then files="$files $f"; fi; done; '
+        "echo '== rsyslog'; "
+        "if test -n \"$files\"; then awk '!/^[[:space:]]*(#|$)/' $files | head -c 262144 "
+        "|| exit $?; fi; "
+        "echo '== journal-upload'; "
         "if [ -e /etc/systemd/journal-upload.conf ]; then "
-        "awk '/^[^#]*URL=/ {{n++}} END {{print n+0}}' /etc/systemd/journal-upload.conf; "
-        "else echo 0; fi"
+        "awk '/^[[:space:]]*URL=/' /etc/systemd/journal-upload.conf || exit $?; fi; "
+        "echo '== end'"
     ),
     # Simulated upgrade (no changes, no lock): number of packages from a security suite.
     # apt-get's own failure is the command's failure (no pipe hides it).

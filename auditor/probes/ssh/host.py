@@ -29,6 +29,7 @@ from auditor.probes.ssh.daemon_configs import (
     redis_facts,
     yaml_setting,
 )
+from auditor.probes.ssh.hostnet import firewall_facts, log_targets_leave
 from auditor.probes.ssh.session import Call, LoginProbe, Session, call, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
@@ -72,13 +73,13 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         "empty_password_accounts": ("empty_password_accounts", True, _empty_passwords),
         "files": ("account_file_modes", False, parse_modes),
         "listening": ("listening_sockets", False, lambda out: _listening(out, str(target.ip))),
-        "firewall": ("firewall_rules", True, _firewall),
+        "firewall": ("firewall_rules", True, firewall_facts),
         "auditd_running": (
             "auditd_running",
             False,
             lambda out: _one_of(out, {"running": True, "stopped": False}),
         ),
-        "log_forwarding": ("log_forwarding", False, lambda out: sum(_ints(out)) > 0),
+        "log_forwarding": ("log_forwarding", False, log_targets_leave),
         "security_updates": ("security_updates", False, _count),
         "pg_hba": ("pg_hba", True, _pg_hba),
         "mysqld": ("mysqld_options", True, _mysqld),
@@ -184,21 +185,6 @@ def _listening(text: str, target_ip: str) -> list[dict[str, Any]]:
             }
         )
     return sockets
-
-
-def _firewall(text: str) -> dict[str, Any]:
-    lines = text.splitlines()
-    tool = lines[0].removeprefix("tool=") if lines and lines[0].startswith("tool=") else "none"
-    body = [line for line in lines[1:] if line.strip()]
-    if tool == "nft":
-        active = any("hook input" in line for line in body)
-    elif tool == "iptables":
-        active = any(line.startswith("-A ") for line in body) or any(
-            line.startswith("-P INPUT") and ("DROP" in line or "REJECT" in line) for line in body
-        )
-    else:
-        active = False
-    return {"tool": tool, "active": active, "rules": len(body)}
 
 
 def _ints(text: str) -> list[int]:
