@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from auditor.probes.ssh.host import _firewall, _listening, _redis
+from auditor.probes.ssh.daemon_configs import redis_facts
+from auditor.probes.ssh.host import _listening
+from auditor.probes.ssh.hostnet import firewall_facts
 from tests.conftest import run_auditor
 from tests.lab.lab import Lab
 
@@ -115,11 +117,12 @@ def test_parsers_on_real_tool_output() -> None:
     assert sockets[("0.0.0.0", 6379)]["reachable"] and sockets[("::", 22)]["wildcard"]
     assert not sockets[("127.0.0.1", 631)]["reachable"]
     assert sockets[("10.0.0.5", 8080)]["reachable"]
-    assert _firewall(
-        "tool=nft\ntable inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n"
+    assert firewall_facts(
+        "tool=nft\ntable inet filter {\n chain input {\n  type filter hook input priority 0;"
+        " policy drop;\n }\n}\n"
     )["active"]
-    assert not _firewall("tool=iptables\n-P INPUT ACCEPT\n-P FORWARD ACCEPT\n")["active"]
-    assert _redis("protected-mode no\nrequirepass set\nfound\n") == {
+    assert not firewall_facts("tool=iptables\n-P INPUT ACCEPT\n-P FORWARD ACCEPT\n")["active"]
+    assert redis_facts("protected-mode no\nrequirepass <set>\n__found__\n", str) == {
         "found": True,
         "protected_mode": "no",
         "requirepass_set": True,
