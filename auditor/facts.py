@@ -187,8 +187,19 @@ _MODE_FIELDS: Mapping[str, Any] = {
     "other_readable": "bool",
 }
 
+LISTENER_FIELDS: Mapping[str, Any] = {
+    "address": "bound address (an IPv4-mapped IPv6 address as its IPv4 form)",
+    "port": "port (int)",
+    "wildcard": "bound to all addresses",
+    "loopback": "bound to a loopback address only (IPv4-mapped loopback included)",
+    "reachable": "reachable from outside the host (wildcard or non-loopback)",
+}
+
 ROOTS = {
     **ROOTS,
+    "listener": FactRoot(
+        "listener", "host", "the listening socket a `listener` rule judges", LISTENER_FIELDS
+    ),
     "host": FactRoot(
         "host",
         "host",
@@ -198,16 +209,7 @@ ROOTS = {
             "uid0_accounts": "accounts with UID 0 (list of names)",
             "empty_password_accounts": "accounts whose password field is empty (needs root)",
             "files": ListOf(_MODE_FIELDS, "modes of /etc/passwd and /etc/shadow"),
-            "listening": ListOf(
-                {
-                    "address": "bound address",
-                    "port": "port (int)",
-                    "wildcard": "bound to all addresses",
-                    "loopback": "bound to a loopback address only",
-                    "reachable": "reachable from outside the host (wildcard or non-loopback)",
-                },
-                "listening TCP sockets",
-            ),
+            "listening": ListOf(LISTENER_FIELDS, "listening TCP sockets"),
             "firewall": {
                 "tool": "`nft`, `iptables` or `none`",
                 "active": "inbound traffic is denied by default (bool)",
@@ -283,6 +285,7 @@ RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
     "host": _HOST_ROOTS,
     "port": (*_HOST_ROOTS, "port"),
     "service": (*_HOST_ROOTS, "service"),
+    "listener": (*_HOST_ROOTS, "listener"),
     **{k.name: (*_HOST_ROOTS, k.name) for p in providers() for k in p.kinds},
 }
 """Which roots a rule of each `applies_to` kind may read."""
@@ -291,6 +294,7 @@ RESOURCE_PROVIDER: Mapping[str, str | None] = {
     "host": None,
     "port": "ports",
     "service": "services",
+    "listener": "host",
     **{k.name: p.name for p in providers() for k in p.kinds},
 }
 """The probe whose facts enumerate the resources of each kind."""

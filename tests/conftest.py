@@ -138,6 +138,8 @@ _REAL_SOFTWARE_MODULES = {
     "test_exit_codes",
     "test_merge_trust",
     "test_alert_delivery",
+    "test_daemon_configs",
+    "test_host_reads",
 }
 
 

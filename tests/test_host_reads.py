@@ -180,3 +180,84 @@ def test_log_forwarding_means_leaving_the_host(rsyslog: str, journal: str, leave
 def test_a_cut_short_log_listing_is_unknown() -> None:
     with pytest.raises(ValueError, match="cut short"):
         log_targets_leave("== rsyslog\n*.* @localhost\n")
+
+
+# ---------------------------------------------------------------- listeners (issue 24 #5)
+
+
+def test_an_ipv4_mapped_loopback_listener_is_loopback(tmp_path: Path) -> None:
+    """How Java binds localhost on a dual-stack socket: `[::ffff:127.0.131.60]:9301` was a
+    high "reachable" finding. A real socket, listed by the real `ss`."""
+    import socket
+
+    from auditor.probes.ssh.host import _listening
+
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::ffff:127.0.131.60", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    try:
+        listed = _run(command("listening_sockets")).stdout
+    finally:
+        sock.close()
+    (mine,) = [s for s in _listening(listed, "127.0.131.61") if s["port"] == port]
+    assert mine["address"] == "127.0.131.60"
+    assert mine["loopback"] is True and mine["reachable"] is False
+
+
+def test_each_undeclared_socket_is_its_own_finding_and_a_waiver_covers_only_it() -> None:
+    """One finding per host let a waiver for one socket hide a new Redis for 90 days."""
+    import ipaddress
+    from datetime import date, timedelta
+
+    from auditor.models import ChangeRecord, Exposure, ProbeOutcome, Status, Target, Waiver
+    from auditor.rules import evaluate_target, load_catalog
+    from auditor.waivers import WaiverRule, WaiverSet
+
+    rules = [r for r in load_catalog(["host"]).all_rules() if r.id == "host.undeclared-listener"]
+    target = Target(
+        name="web",
+        address="10.0.0.5",
+        ip=ipaddress.ip_address("10.0.0.5"),
+        change=ChangeRecord(id="C", approved=True, exposes=(Exposure(22),)),
+    )
+    sockets = [
+        {"address": a, "port": p, "wildcard": a == "0.0.0.0", "loopback": False,
+         "reachable": True}
+        for a, p in (("0.0.0.0", 22), ("0.0.0.0", 9100), ("0.0.0.0", 6379), ("::", 5432))
+    ]  # fmt: skip
+    outcome = ProbeOutcome("host", facts={"listening": sockets, "unavailable": {}})
+    findings = evaluate_target(target, rules, {"host": outcome})
+    by_resource = {f.resource: f.status for f in findings}
+    assert by_resource == {
+        "listener:0.0.0.0:22": Status.PASS,
+        "listener:0.0.0.0:9100": Status.FAIL,
+        "listener:0.0.0.0:6379": Status.FAIL,
+        "listener:[::]:5432": Status.FAIL,
+    }
+    waiver = Waiver(
+        rule="host.undeclared-listener",
+        approver="ciso@example.com",
+        justification="node exporter, firewalled",
+        expires=date.today() + timedelta(days=30),
+    )
+    one_socket = WaiverRule(waiver, resource="listener:0.0.0.0:9100")
+    judged = WaiverSet((one_socket,)).apply(target, findings, date.today())
+    statuses = {f.resource: f.status for f in judged}
+    assert statuses["listener:0.0.0.0:9100"] is Status.WAIVED
+    assert statuses["listener:0.0.0.0:6379"] is Status.FAIL  # the new Redis still blocks
+
+
+def test_a_failed_socket_listing_is_an_error_never_no_finding() -> None:
+    import ipaddress
+
+    from auditor.models import ProbeOutcome, Status, Target
+    from auditor.rules import evaluate_target, load_catalog
+
+    rules = [r for r in load_catalog(["host"]).all_rules() if r.id == "host.undeclared-listener"]
+    target = Target(name="web", address="10.0.0.5", ip=ipaddress.ip_address("10.0.0.5"))
+    why = {"listening": "`listening_sockets` exited 127: ss: not found"}
+    outcome = ProbeOutcome("host", facts={"unavailable": why})
+    (finding,) = evaluate_target(target, rules, {"host": outcome})
+    assert finding.status is Status.ERROR and "exited 127" in finding.message

@@ -39,9 +39,27 @@ def evaluate_target(
             finding = _finding(rule, Status.ERROR, _all_resources(rule), reason, {})
             findings.append(replace(finding, cause=cause))
             continue
+        unknown = _records_unknown(rule, context)
+        if unknown:
+            findings.append(_finding(rule, Status.ERROR, _all_resources(rule), unknown, {}))
+            continue
         for resource, scoped in _resources(rule, context):
             findings.append(evaluate_rule(rule, resource, scoped))
     return findings
+
+
+def _records_unknown(rule: Rule, context: Mapping[str, Any]) -> str:
+    """Why the records a per-resource rule would judge were not collected, else "".
+
+    A rule over the host's sockets whose listing failed has nothing to judge: without this
+    it would yield no finding at all, a silent pass."""
+    if rule.applies_to != "listener":
+        return ""
+    host = context.get("host")
+    if not isinstance(host, Mapping) or "listening" in host:
+        return ""
+    why = (host.get("unavailable") or {}).get("listening", "not collected")
+    return f"rule could not be evaluated: host.listening: {why}"
 
 
 def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Finding:
@@ -79,8 +97,16 @@ _RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callabl
         lambda c: c.get("services", []),
         lambda s: f"service:{s['kind']}@{s['port']}/{s['proto']}",
     ),
+    "listener": (
+        lambda c: list(c.get("host", {}).get("listening", [])),
+        lambda s: f"listener:{_socket(s['address'], s['port'])}",
+    ),
     **{k.name: (k.records, k.resource) for p in providers() for k in p.kinds},
 }
+
+
+def _socket(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _resources(rule: Rule, context: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:

@@ -168,9 +168,14 @@ def _listening(text: str, target_ip: str) -> list[dict[str, Any]]:
             continue
         wildcard = address in {w.strip("[]") for w in WILDCARDS}
         try:
-            loopback = not wildcard and ipaddress.ip_address(address).is_loopback
+            ip = ipaddress.ip_address(address)
         except ValueError:
-            loopback = False
+            ip = None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            # How Java binds 127.0.0.1 on a dual-stack socket: [::ffff:127.0.131.60]:9301.
+            ip = ip.ipv4_mapped
+            address = str(ip)
+        loopback = not wildcard and ip is not None and ip.is_loopback
         key = (address, int(port))
         if key in seen:
             continue
