@@ -260,3 +260,50 @@ def test_account_level_findings_are_judged_once_on_an_account_target(lab: Lab) -
     (account,) = [t for t in targets if t["kind"] == "aws_account"]
     validate(result.json())
     assert account["complete"] is True
+
+
+def test_a_crash_on_one_bucket_stays_with_its_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 24 #6: one bucket raising KeyError turned every other target of the region
+    into "probe crashed: KeyError". A real moto server; the crash is injected into our own
+    code for one bucket, as an unforeseen reply would cause it."""
+    import ipaddress
+
+    from auditor.cloud.aws import probe as aws_probe
+    from auditor.cloud.aws.probe import AwsProbe
+    from auditor.cloud.aws.settings import AwsLink, AwsSettings
+    from auditor.models import Target
+    from auditor.scope import Scope
+
+    lab = Lab(
+        tmp_path / "lab", "127.79.0", (LabHost("crash-cloud", 93, (MotoServer(),), rules=()),)
+    )
+    lab.up()
+    try:
+        real = aws_probe.bucket_facts
+
+        def fragile(s3: Any, bucket: str, account: str) -> dict[str, Any]:
+            if bucket == cloud.PUBLIC_BUCKET:
+                raise KeyError("Grants")
+            return real(s3, bucket, account)
+
+        monkeypatch.setattr(aws_probe, "bucket_facts", fragile)
+        settings = AwsSettings(regions=(cloud.REGION,), endpoint_url=lab.aws_endpoint)
+
+        def server(name: str, bucket: str) -> Target:
+            ip = ipaddress.ip_address("127.79.0.93")
+            link = AwsLink(buckets=(bucket,))
+            return Target(name=name, address=str(ip), ip=ip, clouds={"aws": link})
+
+        targets = [server("a", cloud.GOOD_BUCKET), server("b", cloud.PUBLIC_BUCKET),
+                   server("c", cloud.GOOD_BUCKET)]  # fmt: skip
+        outcomes = AwsProbe(settings, concurrency=2).collect(
+            targets, Scope.of_addresses([t.ip for t in targets if t.ip]), 30
+        )
+    finally:
+        lab.down()
+    assert outcomes["b"].error is not None and "KeyError" in outcomes["b"].error.message
+    for name in ("a", "c"):
+        assert outcomes[name].error is None, outcomes[name].error
+        assert outcomes[name].facts["buckets"][0]["name"] == cloud.GOOD_BUCKET

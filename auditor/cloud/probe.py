@@ -9,76 +9,38 @@ is a record with `error`, which makes every rule on it `error`.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
+from auditor.probes.base import ClientError, ProbeFailure, RunClientProbe
 from auditor.probes.deadline import Deadline
-from auditor.scope import Scope
+
+CloudClientError = ClientError
+"""A cloud client could not be made (credentials, configuration)."""
 
 
-class CloudClientError(Exception):
-    """The provider's client could not be made (credentials, configuration)."""
-
-
-class LinkedResourcesProbe(Probe):
+class LinkedResourcesProbe(RunClientProbe):
     """Facts root `name`: `{records_key: [record, ...]}`, one record per linked resource."""
 
     records_key: str
     """The list under the facts root: `buckets`, `storage_accounts`."""
-
-    def __init__(self, settings: Any, concurrency: int = 16) -> None:
-        self.settings = settings
-        self.concurrency = max(1, concurrency)
-
-    @abstractmethod
-    def connect(self) -> Any:
-        """The client, made once for the run; raises CloudClientError."""
 
     @abstractmethod
     def resources(self, link: Any) -> Sequence[str]:
         """The resources a server's link names."""
 
     @abstractmethod
-    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
+    def read_resource(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
         """One resource's record, every call within `deadline`; a failed call is its
         `error`, never an exception."""
 
-    def collect(
-        self,
-        targets: Sequence[Target],
-        scope: Scope,
-        timeout: float,
-        done: Done | None = None,
-        upstream: Upstream = NO_UPSTREAM,
-    ) -> Mapping[str, ProbeOutcome]:
-        deliver, kept = delivery(done)
-        if self.settings is None:
-            return {
-                t.name: self.failed(f"the inventory has no `cloud.{self.name}` section")
-                for t in targets
-            }
-        try:
-            client = self.connect()
-        except CloudClientError as exc:
-            return {t.name: self.failed(str(exc)) for t in targets}
-
-        def one(target: Target) -> None:
-            link = target.clouds.get(self.name)
-            if link is None:
-                deliver(target.name, self.failed(f"no resources linked (`{self.name}:` key)"))
-                return
-            deadline = Deadline(timeout)  # one deadline for this probe on this target
-            records = [self.read(client, r, deadline) for r in self.resources(link)]
-            deliver(
-                target.name, ProbeOutcome(self.name, facts={self.name: {self.records_key: records}})
-            )
-
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            list(pool.map(one, targets))
-        return kept
+    def read(self, client: Any, target: Target, deadline: Deadline) -> ProbeOutcome:
+        link = target.clouds.get(self.name)
+        if link is None:
+            raise ProbeFailure(f"no resources linked (`{self.name}:` key)")
+        records = [self.read_resource(client, r, deadline) for r in self.resources(link)]
+        return ProbeOutcome(self.name, facts={self.name: {self.records_key: records}})
 
 
 def resource_target(provider: str, kind: str, name: str, link: Any) -> Target:

@@ -12,9 +12,11 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from auditor.errors import ScopeError
 from auditor.models import ProbeError, ProbeOutcome, Target
+from auditor.probes.deadline import Deadline
 from auditor.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,107 @@ class Probe(ABC):
         SSH probes use it to share one session per server; others ignore it."""
 
 
+def contained(probe: Probe, target: Target, work: Callable[[], ProbeOutcome]) -> ProbeOutcome:
+    """`work()`'s outcome for one target, with any failure kept to that target.
+
+    Every probe family goes through here: a reply nobody foresaw (malformed BSON, a
+    60,000-deep JSON body, a bucket whose answer lacks a key) costs this target this probe's
+    facts, never the other targets' results. A scope violation is never contained: the run
+    stops before touching anything else."""
+    try:
+        return work()
+    except ProbeFailure as exc:
+        return probe.failed(str(exc))
+    except ScopeError:
+        raise
+    except Exception as exc:
+        log.debug("probe %s crashed on %s", probe.name, target.name, exc_info=True)
+        return probe.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
+
+
+class ClientError(Exception):
+    """A probe's client could not be made (credentials, configuration, a first call)."""
+
+
+class RunClientProbe(Probe):
+    """A probe that makes its API clients once per run (the clouds), then reads each target
+    on a bounded pool. One shape for every such probe: no `cloud.<name>` settings or a
+    client that cannot be made fails every target it concerns; a target's crash is kept
+    to that target (`contained`)."""
+
+    def __init__(self, settings: Any, concurrency: int = 16) -> None:
+        self.settings = settings
+        self.concurrency = max(1, concurrency)
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """What the run shares (a session, a client); raises ClientError."""
+
+    def group(self, target: Target) -> str:
+        """Targets that share one client (AWS: a region); one group by default."""
+        return ""
+
+    def client(self, run: Any, group: str) -> Any:
+        """The client of one group, made once; raises ClientError."""
+        return run
+
+    @abstractmethod
+    def read(self, client: Any, target: Target, deadline: Deadline) -> ProbeOutcome:
+        """One target's outcome, every call within `deadline`; raise ProbeFailure for a
+        target that cannot be read at all."""
+
+    def collect(
+        self,
+        targets: Sequence[Target],
+        scope: Scope,
+        timeout: float,
+        done: Done | None = None,
+        upstream: Upstream = NO_UPSTREAM,
+    ) -> Mapping[str, ProbeOutcome]:
+        deliver, kept = delivery(done)
+        if self.settings is None:
+            for target in targets:
+                deliver(
+                    target.name, self.failed(f"the inventory has no `cloud.{self.name}` section")
+                )
+            return kept
+        try:
+            run = self.connect()
+        except ClientError as exc:
+            for target in targets:
+                deliver(target.name, self.failed(str(exc)))
+            return kept
+        groups: dict[str, list[Target]] = {}
+        for target in targets:
+            groups.setdefault(self.group(target), []).append(target)
+        for group, members in groups.items():
+            try:
+                client = self.client(run, group)
+            except ClientError as exc:
+                for target in members:
+                    deliver(target.name, self.failed(str(exc)))
+                continue
+            except ScopeError:
+                raise
+            except Exception as exc:  # a group's client: its targets only, never the run
+                log.debug("probe %s crashed making a client", self.name, exc_info=True)
+                for target in members:
+                    crashed = f"probe crashed on this target: {type(exc).__name__}: {exc}"
+                    deliver(target.name, self.failed(crashed))
+                continue
+
+            def one(target: Target, client: Any = client) -> None:
+                def work() -> ProbeOutcome:
+                    return self.read(client, target, Deadline(timeout))
+
+                deliver(target.name, contained(self, target, work))
+
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name) as pool:
+                for _ in pool.map(one, members):
+                    pass
+        return kept
+
+
 class PerTargetProbe(Probe):
     """A probe that talks to one target at a time, run on a bounded thread pool."""
 
@@ -107,19 +210,11 @@ class PerTargetProbe(Probe):
         deliver, kept = delivery(done)
 
         def one(target: Target) -> None:
-            try:
+            def work() -> ProbeOutcome:
                 address_of(target, scope)
-                outcome = self.probe(target, scope, timeout, upstream.get(target.name, {}))
-            except ProbeFailure as exc:
-                outcome = self.failed(str(exc))
-            except ScopeError:
-                raise  # never a finding: the run stops before touching anything else
-            except Exception as exc:
-                # A reply nobody foresaw (malformed BSON, a 60,000-deep JSON body...) must
-                # cost this target this probe's facts, never the other targets' results.
-                log.debug("probe %s crashed on %s", self.name, target.name, exc_info=True)
-                outcome = self.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
-            deliver(target.name, outcome)
+                return self.probe(target, scope, timeout, upstream.get(target.name, {}))
+
+            deliver(target.name, contained(self, target, work))
 
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name) as pool:
             for _ in pool.map(one, targets):

@@ -9,9 +9,6 @@ incomplete. Targets found by account-wide discovery carry just their one resourc
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from auditor.cloud.aws.api import Aws, AwsCallError, call, make_session, regions
@@ -22,54 +19,43 @@ from auditor.cloud.aws.compute import (
     security_group_facts,
 )
 from auditor.cloud.aws.s3 import bucket_facts
-from auditor.cloud.aws.settings import AwsLink, AwsSettings
+from auditor.cloud.aws.settings import AwsLink
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, Upstream, delivery
-from auditor.scope import Scope
+from auditor.probes.base import ClientError, ProbeFailure, RunClientProbe
+from auditor.probes.deadline import Deadline
 
 
-class AwsProbe(Probe):
+class AwsProbe(RunClientProbe):
     name = "aws"
 
-    def __init__(self, settings: AwsSettings | None, concurrency: int = 16) -> None:
-        self.settings = settings
-        self.concurrency = max(1, concurrency)
-
-    def collect(
-        self,
-        targets: Sequence[Target],
-        scope: Scope,
-        timeout: float,
-        done: Done | None = None,
-        upstream: Upstream = NO_UPSTREAM,
-    ) -> Mapping[str, ProbeOutcome]:
-        deliver, kept = delivery(done)
-        if self.settings is None:
-            return {
-                t.name: self.failed("the inventory has no `cloud.aws` section") for t in targets
-            }
+    def connect(self) -> Any:
+        """The session, the default regions and the account id, once for the run."""
         try:
             session = make_session(self.settings)
             default_regions = regions(self.settings, session)
             sts = Aws(session, default_regions[0], self.settings.endpoint_url).client("sts")
             account_id = str(call(sts, "GetCallerIdentity")["Account"])
         except AwsCallError as exc:
-            return {t.name: self.failed(str(exc)) for t in targets}
-        by_region: dict[str, list[Target]] = defaultdict(list)
-        for target in targets:
-            if target.clouds.get("aws") is None:
-                deliver(target.name, self.failed("no AWS resources linked (`aws:` key)"))
-            else:
-                by_region[target.clouds["aws"].region or default_regions[0]].append(target)
-        for region, members in by_region.items():
-            clients = Aws(session, region, self.settings.endpoint_url)
-            region_facts = _Region(clients, account_id)
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"aws-{region}") as pool:
-                for target, facts in zip(
-                    members, pool.map(region_facts.facts_for, members), strict=True
-                ):
-                    deliver(target.name, ProbeOutcome(self.name, facts=facts))
-        return kept
+            raise ClientError(str(exc)) from None
+        return session, default_regions, account_id
+
+    def group(self, target: Target) -> str:
+        link: AwsLink | None = target.clouds.get("aws")
+        return link.region or "" if link is not None else ""
+
+    def client(self, run: Any, group: str) -> Any:
+        """One region's clients and its account facts, shared by that region's targets."""
+        session, default_regions, account_id = run
+        region = group or default_regions[0]
+        try:
+            return _Region(Aws(session, region, self.settings.endpoint_url), account_id)
+        except AwsCallError as exc:
+            raise ClientError(str(exc)) from None
+
+    def read(self, client: Any, target: Target, deadline: Deadline) -> ProbeOutcome:
+        if target.clouds.get("aws") is None:
+            raise ProbeFailure("no AWS resources linked (`aws:` key)")
+        return ProbeOutcome(self.name, facts=client.facts_for(target))
 
 
 class _Region:

@@ -31,6 +31,6 @@ class AzureProbe(LinkedResourcesProbe):
     def resources(self, link: AzureLink) -> Sequence[str]:
         return link.storage_accounts
 
-    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
+    def read_resource(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
         token, arm = client
         return account_facts(arm, token, resource, deadline)

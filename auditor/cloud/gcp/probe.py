@@ -30,5 +30,5 @@ class GcpProbe(LinkedResourcesProbe):
     def resources(self, link: GcpLink) -> Sequence[str]:
         return link.buckets
 
-    def read(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
+    def read_resource(self, client: Any, resource: str, deadline: Deadline) -> dict[str, Any]:
         return bucket_facts(client, resource, deadline)
