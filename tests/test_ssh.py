@@ -22,6 +22,7 @@ from auditor.probes.ssh.session import SshOptions
 from auditor.probes.ssh.sshd_config import SshdConfigProbe
 from auditor.probes.ssh.sshd_files import parse_sshd_config
 from auditor.probes.ssh.wire import SshAlgorithmsProbe
+from auditor.rules import load_catalog
 from auditor.scope import Scope
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab
@@ -36,6 +37,8 @@ SSH_HOSTS = [
     "sudo-password",
     "sudo-nopasswd",
 ]
+
+SSHD_RULES = {r.id for r in load_catalog(["ssh"]).all_rules() if "sshd" in r.required_probes}
 
 
 def _audit(lab: Lab, tmp_path: Path, hosts: list[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -81,7 +84,9 @@ def test_verdicts_of_the_ssh_lab(lab_report: dict[str, Any]) -> None:
         "alt-port": ("go", True),
         "bastion": ("go", True),
         "internal": ("go", True),
-        "sudo-password": ("go", True),
+        # Without root or sudo for `ss -tlnp` the daemon on the port cannot be proven:
+        # the sshd rules are `error` (issue 24), never judged on /etc/ssh/sshd_config.
+        "sudo-password": ("no-go", False),
         "sudo-nopasswd": ("go", True),
     }
 
@@ -182,20 +187,42 @@ def test_non_root_user_reads_sshd_t_through_sudo_without_password(lab: Lab) -> N
     assert outcome.notes == ()
 
 
-def test_sudo_that_wants_a_password_falls_back_to_files_and_says_so(
+def test_sudo_that_wants_a_password_cannot_prove_the_daemon_and_says_so(
     lab: Lab, lab_report: dict[str, Any]
 ) -> None:
+    """Issue 24: reading /etc/ssh/sshd_config proves nothing about the daemon on the port.
+    Without root or sudo for `ss -tlnp`, the sshd rules are `error`, and say why."""
     started = time.monotonic()
     outcome = _sshd(lab, "sudo-password", SshOptions(known_hosts=(lab.known_hosts,)), user="audit")
     assert time.monotonic() - started < 10  # sudo -n never waits for a password
+    assert not outcome.ok and outcome.error is not None
+    assert "cannot tell which daemon serves" in outcome.error.message
+    assert "sudo -n needs a password" in outcome.error.message
+    target = next(t for t in lab_report["targets"] if t["name"] == "sudo-password")
+    sshd_rules = [f for f in target["findings"] if f["rule"] in SSHD_RULES]
+    assert sshd_rules and {f["status"] for f in sshd_rules} == {"error"}
+
+
+@pytest.mark.parametrize(
+    ("host", "config", "loglevel"),
+    [
+        ("own-config", "/etc/ssh/other_config", "VERBOSE"),
+        ("overrides", "/etc/ssh/sshd_config", "DEBUG"),
+    ],
+)
+def test_the_daemon_on_the_audited_port_is_the_one_judged(
+    lab: Lab, host: str, config: str, loglevel: str
+) -> None:
+    """Issue 24 #1: an sshd started as `sshd -f /etc/ssh/other_config` (or with `-o
+    PermitRootLogin=yes`) on port 22 was judged by /etc/ssh/sshd_config: root login
+    "pass", LogLevel INFO. The probe now reads the daemon that owns the socket."""
+    outcome = _sshd(lab, host, SshOptions(known_hosts=(lab.known_hosts,)))
     assert outcome.ok, outcome.error
-    assert outcome.facts["source"] == "files"
-    assert outcome.facts["settings"]["permitrootlogin"] == "prohibit-password"
-    assert outcome.facts["settings"]["loglevel"] == "VERBOSE"
-    (note,) = outcome.notes
-    assert "sudo -n needs a password" in note
-    failing = _failing(lab_report, "sudo-password")
-    assert set(failing) == {"ssh.effective-config"}
+    facts = outcome.facts
+    assert facts["describes"]["config"] == config
+    assert facts["settings"]["permitrootlogin"] == "yes"
+    assert facts["settings"]["loglevel"] == loglevel
+    assert any("started with its own settings" in note for note in outcome.notes)
 
 
 def test_unknown_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:
@@ -291,8 +318,12 @@ def test_command_allowlist_refuses_anything_else() -> None:
     assert command("uid") == "id -u"
     with pytest.raises(UnsafeCommand, match="not in the read-only allowlist"):
         command("rm -rf /")
+    effective = {"sudo": "", "config": "/etc/ssh/sshd_config", "addr": "127.0.0.1"}
     with pytest.raises(UnsafeCommand, match="unsafe user name"):
-        command("sshd_effective", sudo="", user="root;reboot", addr="127.0.0.1")
+        command("sshd_effective_file", **effective, options="", user="root;reboot")
+    for options in (" -o PermitRootLogin=yes;reboot", " -o Match User x", " -c /tmp/x"):
+        with pytest.raises(UnsafeCommand, match="sshd options"):
+            command("sshd_effective_file", **effective, options=options, user="root")
     with pytest.raises(UnsafeCommand, match="not a file under /etc/ssh"):
         command("read_ssh_config", sudo="", path="/etc/shadow")
     with pytest.raises(UnsafeCommand, match="not a file under /etc/ssh"):
@@ -440,3 +471,20 @@ def test_server_output_cannot_forge_or_reorder_batch_markers() -> None:
     reordered = f"\n{n} 0\na\n{n} 0 0\n\n{n} 2\nb\n{n} 2 0\n"
     assert split_batch(n, reordered, "") == {0: (0, "a", "")}
     assert split_batch(n, "no markers at all", "") == {}
+
+
+def test_an_sshd_command_line_is_reproduced_or_refused() -> None:
+    from auditor.probes.base import ProbeFailure
+    from auditor.probes.ssh.sshd_config import DEFAULT_CONFIG, Daemon, daemon_from
+
+    assert daemon_from(["-D"]) == Daemon(DEFAULT_CONFIG, "")
+    assert daemon_from("-D -f /etc/ssh/other -E /var/log/x -o PermitRootLogin=yes".split()) == (
+        Daemon("/etc/ssh/other", " -o PermitRootLogin=yes")
+    )
+    assert daemon_from(["-D", "-p2222", "-4", "-oLogLevel=DEBUG"]).options == (
+        " -p 2222 -4 -o LogLevel=DEBUG"
+    )
+    assert daemon_from(["-o", "PermitRootLogin yes"]).lines() == ["PermitRootLogin yes"]
+    for unreproducible in (["-c", "/etc/ssh/cert"], ["-Z"], ["stray"], ["-h", "/tmp/key"]):
+        with pytest.raises(ProbeFailure):
+            daemon_from(unreproducible)

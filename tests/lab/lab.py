@@ -241,7 +241,7 @@ SSH_FLEET: tuple[LabHost, ...] = (
         (
             Sshd(
                 config=HARDENED_SSHD,
-                sudoers=("audit ALL=(root) NOPASSWD: /usr/sbin/sshd -T *",),
+                sudoers=("audit ALL=(root) NOPASSWD: /usr/sbin/sshd -T *, /usr/bin/ss -Htlnp *",),
             ),
         ),
         change=_ssh_change("CHG-3006"),
@@ -273,6 +273,26 @@ SSH_FLEET: tuple[LabHost, ...] = (
         24,
         (Sshd(config=(*HARDENED_SSHD, 'ForceCommand sleep 1.5; eval "$SSH_ORIGINAL_COMMAND"')),),
         change=_ssh_change("CHG-3009"),
+    ),
+    LabHost(
+        "own-config",
+        28,
+        (
+            # `sshd -f /etc/ssh/other_config` on port 22, beside a hardened-looking
+            # /etc/ssh/sshd_config on the same address that nothing runs (issue 24).
+            Sshd(
+                config=("PermitRootLogin yes", "PasswordAuthentication no", "LogLevel VERBOSE"),
+                config_file="other_config",
+                system_config=("PermitRootLogin no", "PasswordAuthentication no", "LogLevel INFO"),
+            ),
+        ),
+        change=_ssh_change("CHG-3010"),
+    ),
+    LabHost(
+        "overrides",
+        29,
+        (Sshd(config=HARDENED_SSHD, options=("PermitRootLogin=yes", "LogLevel=DEBUG")),),
+        change=_ssh_change("CHG-3011"),
     ),
     LabHost(
         "internal",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -74,6 +75,13 @@ class Sshd(Service):
     """(port, config lines): a second sshd in the same mount namespace, started with
     `-f /etc/ssh/sshd_config_second`, as when someone runs a test daemon beside the real
     one. A remote `sshd -T` then describes the first one."""
+    config_file: str = "sshd_config"
+    """The file under /etc/ssh this daemon runs with (`sshd -f`)."""
+    system_config: tuple[str, ...] | None = None
+    """With another `config_file`: what /etc/ssh/sshd_config says (same listen address and
+    keys, these lines), a config that `sshd -T` alone would describe instead."""
+    options: tuple[str, ...] = ()
+    """`-o Key=value` options on the daemon's command line."""
     stock_host: bool = False
     """When set, this sshd's mount namespace hides what this machine carries and a freshly
     built server would not: root's home becomes a stock one (/etc/skel; this machine's
@@ -105,8 +113,11 @@ class Sshd(Service):
                     cmd += ["-b", bits]
                 subprocess.run(cmd, check=True, capture_output=True)
             lines.append(f"HostKey /etc/ssh/{key.name}")
-        lines += ["AuthorizedKeysFile /etc/ssh/authorized_keys/%u", *self.config]
-        (etc / "sshd_config").write_text("\n".join(lines) + "\n")
+        common = [*lines, "AuthorizedKeysFile /etc/ssh/authorized_keys/%u"]
+        lines = [*common, *self.config]
+        (etc / self.config_file).write_text("\n".join(lines) + "\n")
+        if self.system_config is not None and self.config_file != "sshd_config":
+            (etc / "sshd_config").write_text("\n".join([*common, *self.system_config]) + "\n")
         second = ""
         if self.second is not None:
             port, extra = self.second
@@ -141,7 +152,9 @@ class Sshd(Service):
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)
-            + f" && {second}exec {SSHD} -D -f /etc/ssh/sshd_config -E {log}"
+            + f" && {second}exec {SSHD} -D -f /etc/ssh/{self.config_file}"
+            + "".join(f" -o {shlex.quote(option)}" for option in self.options)
+            + f" -E {log}"
         )
         return _spawn(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script], home, netns

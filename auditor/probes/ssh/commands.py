@@ -63,6 +63,20 @@ def _number(value: str) -> str:
     return value
 
 
+_SSHD_OPTION = re.compile(r"^(-o [A-Za-z]{2,40}=[A-Za-z0-9@.,:_+/*=-]{0,200}|-p [0-9]{1,5}|-[46])$")
+
+
+def _sshd_options(value: str) -> str:
+    """` -o Key=value -p 2222 ...`: a daemon's own command-line settings, each checked
+    against a pattern with no shell metacharacter and no blank inside a value."""
+    if not value:
+        return ""
+    parts = re.findall(r"-o \S+|-p \S+|-[46]|\S+", value.strip())
+    if " ".join(parts) != value.strip() or not all(_SSHD_OPTION.match(p) for p in parts):
+        raise ValueError("sshd options other than -o Key=value, -p PORT, -4, -6")
+    return " " + " ".join(parts)
+
+
 def _sudo(value: str) -> str:
     if value not in ("", "sudo -n "):
         raise ValueError("sudo prefix must be empty or 'sudo -n '")
@@ -92,12 +106,11 @@ COMMANDS: Mapping[str, str] = {
     "uid": "id -u",
     # The client address as the server sees it, for `sshd -T -C addr=...` (Match blocks).
     "client_address": 'printf "%s\\n" "$SSH_CONNECTION"',
-    # The effective sshd configuration, Include and Match resolved by sshd itself.
-    "sshd_effective": "{sudo}/usr/sbin/sshd -T -C user={user},host={addr},addr={addr}",
-    # The same for the daemon that really serves the audited port, when it was started
-    # with its own config file (`sshd -f FILE`): found with the next two commands.
+    # The effective configuration of the daemon that serves the audited socket, Include
+    # and Match resolved by sshd itself: its own `-f` file and command-line `-o`/`-p`
+    # options (found with the next two commands), never merely /etc/ssh/sshd_config.
     "sshd_effective_file": (
-        "{sudo}/usr/sbin/sshd -T -f {config} -C user={user},host={addr},addr={addr}"
+        "{sudo}/usr/sbin/sshd -T -f {config}{options} -C user={user},host={addr},addr={addr}"
     ),
     # Which process listens on the audited port (needs root to name other users' processes).
     "port_listener": "{sudo}ss -Htlnp sport = :{port}",
@@ -266,6 +279,7 @@ PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,
     ("redis_config", "path"): _config_path,
     ("config_file", "path"): _config_path,
+    ("sshd_effective_file", "options"): _sshd_options,
 }
 
 

@@ -8,16 +8,19 @@ the facts say so (`source: files`). Also: owner and mode of /etc/ssh and sshd_co
 host key sizes on disk.
 
 `sshd -T` describes the daemon of /etc/ssh/sshd_config, which need not be the one on the
-audited port: a second sshd started with `-f OTHER_CONFIG` on 2222 would be judged by the
-system daemon's settings. So the facts carry the address:port they describe
-(`describes`); when that is not the audited one, the daemon listening there is found
-(`ss -tlnp` → its command line → `sshd -T -f THAT_CONFIG`), and if it cannot be, the
-probe fails rather than describe another daemon.
+audited port: an sshd started with `-f OTHER_CONFIG` (or `-o PermitRootLogin=yes`) on that
+very port would be judged by the system daemon's settings. So the daemon that owns the
+audited socket is always found first (`ss -tlnp` → its command line), and `sshd -T` is
+told its `-f` file and its `-o`/`-p` options; the facts carry the address:port and config
+they describe (`describes`). If the daemon cannot be proven (no root or sudo for `ss`, two
+processes, a command line we cannot reproduce), the probe fails: the sshd rules are
+`error`, never judged on another daemon's settings.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
@@ -60,31 +63,36 @@ class SshdConfigProbe(LoginProbe):
             ip, port = words[2], int(words[3])
         user = session.client.get_transport().get_username() or "root"  # type: ignore[union-attr]
         notes: list[str] = []
-        status, out, err = session.run("sshd_effective", limit, sudo=sudo, user=user, addr=addr)
-        config = "/etc/ssh/sshd_config"
+        # Always the daemon that serves the audited socket, proven by the socket itself:
+        # /etc/ssh/sshd_config may describe another daemon (`sshd -f OTHER` on port 22).
+        daemon = self._daemon(session, limit, sudo, port, ip)
+        status, out, err = session.run(
+            "sshd_effective_file",
+            limit,
+            sudo=sudo,
+            config=daemon.config,
+            options=daemon.options,
+            user=user,
+            addr=addr,
+        )
         if status == 0 and out.strip():
             settings, source = parse_sshd_t(out), "sshd -T"
         else:
             reason = _why(err, status, sudo)
             notes.append(f"sshd -T could not run ({reason}); settings read from files")
-            settings, source = self._from_files(session, limit, sudo, reason), "files"
-        if not serves(settings, ip, port):
-            config = self._daemon_config(session, limit, sudo, port, ip)
-            status, out, err = session.run(
-                "sshd_effective_file", limit, sudo=sudo, config=config, user=user, addr=addr
+            settings = self._from_files(session, limit, sudo, reason, daemon)
+            source = "files"
+        if daemon.config != DEFAULT_CONFIG or daemon.options:
+            notes.append(
+                f"port {port} is served by an sshd started with its own settings: "
+                f"-f {daemon.config}{daemon.options}"
             )
-            if status != 0 or not out.strip():
-                raise ProbeFailure(
-                    f"the sshd on port {port} runs with {config}, and `sshd -T -f {config}` "
-                    f"failed ({_why(err, status, sudo)})"
-                )
-            settings, source = parse_sshd_t(out), "sshd -T"
-            notes.append(f"port {port} is served by an sshd with its own config: {config}")
-            if not serves(settings, ip, port):
-                raise ProbeFailure(
-                    f"{config} does not listen on {ip}:{port} either: the settings of the "
-                    "daemon on the audited port are unknown"
-                )
+        config = daemon.config
+        if not serves(settings, ip, port):
+            raise ProbeFailure(
+                f"the settings of the sshd serving {ip}:{port} ({config}) do not listen "
+                "there: the daemon on the audited port is unknown"
+            )
         return ProbeOutcome(
             self.name,
             facts={
@@ -97,7 +105,9 @@ class SshdConfigProbe(LoginProbe):
             notes=tuple(notes),
         )
 
-    def _from_files(self, session: Session, limit: float, sudo: str, reason: str) -> dict[str, Any]:
+    def _from_files(
+        self, session: Session, limit: float, sudo: str, reason: str, daemon: Daemon
+    ) -> dict[str, Any]:
         def read(path: str) -> str:
             # sshd_config is usually world-readable: try without privileges first.
             for prefix in dict.fromkeys(("", sudo)):
@@ -109,21 +119,24 @@ class SshdConfigProbe(LoginProbe):
                 f"failed ({_why(err, status, sudo)})"
             )
 
-        return parse_sshd_config(read("/etc/ssh/sshd_config"), read)
+        # Command-line options come first: sshd takes the first value of a keyword.
+        overrides = "\n".join(daemon.lines())
+        return parse_sshd_config(overrides + "\n" + read(daemon.config), read)
 
-    def _daemon_config(self, session: Session, limit: float, sudo: str, port: int, ip: str) -> str:
-        """The `-f` config of the sshd listening on ip:port (default config if none)."""
+    def _daemon(self, session: Session, limit: float, sudo: str, port: int, ip: str) -> Daemon:
+        """The sshd listening on ip:port: its `-f` config and command-line options, read
+        from the process that owns the socket. Anything that cannot be proven fails."""
         status, out, err = session.run("port_listener", limit, sudo=sudo, port=str(port))
         if status != 0:
             raise ProbeFailure(
-                f"sshd -T describes another port than {port}, and the daemon on {port} "
-                f"cannot be found ({_why(err, status, sudo)})"
+                f"cannot tell which daemon serves {ip}:{port} ({_why(err, status, sudo)}): "
+                "root, or sudo for `ss -tlnp`, is needed to prove whose settings to judge"
             )
         pids = listener_pids(out, ip, port)
         if len(pids) != 1:
             raise ProbeFailure(
-                f"sshd -T describes another port than {port}, and `ss -tlnp` names "
-                f"{len(pids)} processes on it (root or sudo is needed to see them)"
+                f"`ss -tlnp` names {len(pids)} processes listening on {ip}:{port}: the "
+                "daemon whose settings to judge is unknown (root or sudo is needed to see them)"
             )
         status, out, err = session.run("process_cmdline", limit, pid=str(pids[0]))
         if status != 0:
@@ -131,16 +144,67 @@ class SshdConfigProbe(LoginProbe):
         words = [w for w in out.split("\n") if w]
         if len(words) == 1 and words[0].startswith("sshd: "):
             # OpenSSH rewrites its title: "sshd: /usr/sbin/sshd -D -f FILE [listener] ..."
-            words = words[0].removeprefix("sshd: ").split()
+            words = words[0].removeprefix("sshd: ").split(" [listener]")[0].split()
         if not words or not words[0].endswith("sshd"):
             shown = words[0][:60] if words else "nothing"
             raise ProbeFailure(f"port {port} is served by {shown!r}, not by sshd")
-        for index, word in enumerate(words):
-            if word == "-f" and index + 1 < len(words):
-                return words[index + 1]
-            if word.startswith("-f") and len(word) > 2:
-                return word[2:]
-        return "/etc/ssh/sshd_config"
+        return daemon_from(words[1:])
+
+
+DEFAULT_CONFIG = "/etc/ssh/sshd_config"
+_FLAGS = set("46DdeGiqTt")
+_WITH_VALUE = set("bcCEfghkopu")
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """How the sshd on the audited socket was started: what `sshd -T` must be told."""
+
+    config: str = DEFAULT_CONFIG
+    options: str = ""
+    """` -o Key=value -p PORT ...`, as `sshd -T` takes them (validated on use)."""
+
+    def lines(self) -> list[str]:
+        """The options as sshd_config lines (for reading the files without sshd -T)."""
+        out = []
+        for part in self.options.split(" -")[1:]:
+            flag, _, value = part.partition(" ")
+            if flag == "o":
+                key, _, setting = value.partition("=")
+                out.append(f"{key} {setting}")
+            elif flag == "p":
+                out.append(f"Port {value}")
+        return out
+
+
+def daemon_from(arguments: list[str]) -> Daemon:
+    """The config and settings of an sshd command line. An option that changes settings in
+    a way we cannot pass on to `sshd -T` fails: the daemon's settings would be guessed."""
+    config, options = DEFAULT_CONFIG, []
+    index = 0
+    while index < len(arguments):
+        word = arguments[index]
+        if not word.startswith("-") or len(word) < 2:
+            raise ProbeFailure(f"unexpected word in the sshd command line: {word[:40]!r}")
+        flag, rest = word[1], word[2:]
+        if flag in _FLAGS and not rest:
+            if flag in "46":
+                options.append(f"-{flag}")
+            index += 1
+            continue
+        if flag not in _WITH_VALUE:
+            raise ProbeFailure(f"sshd option -{flag[:5]} is not understood: settings unknown")
+        value = rest or (arguments[index + 1] if index + 1 < len(arguments) else "")
+        index += 1 if rest else 2
+        if flag == "f":
+            config = value
+        elif flag == "o":
+            options.append(f"-o {value.replace(' ', '=', 1) if '=' not in value else value}")
+        elif flag == "p":
+            options.append(f"-p {value}")
+        elif flag in "cCbghku":
+            raise ProbeFailure(f"sshd runs with -{flag} {value[:40]}: settings not reproducible")
+    return Daemon(config, "".join(f" {o}" for o in options))
 
 
 def _file_modes(status: int, out: str, err: str) -> list[dict[str, Any]]:
