@@ -478,9 +478,9 @@ def test_an_sshd_command_line_is_reproduced_or_refused() -> None:
     from auditor.probes.ssh.sshd_config import DEFAULT_CONFIG, Daemon, daemon_from
 
     assert daemon_from(["-D"]) == Daemon(DEFAULT_CONFIG, "")
-    assert daemon_from("-D -f /etc/ssh/other -E /var/log/x -o PermitRootLogin=yes".split()) == (
-        Daemon("/etc/ssh/other", " -o PermitRootLogin=yes")
-    )
+    assert daemon_from(
+        ["-D", "-f", "/etc/ssh/other", "-E", "/var/log/x", "-o", "PermitRootLogin=yes"]
+    ) == (Daemon("/etc/ssh/other", " -o PermitRootLogin=yes"))
     assert daemon_from(["-D", "-p2222", "-4", "-oLogLevel=DEBUG"]).options == (
         " -p 2222 -4 -o LogLevel=DEBUG"
     )
