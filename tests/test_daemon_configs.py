@@ -20,7 +20,7 @@ from auditor.probes.ssh.daemon_configs import ConfigError, redis_facts, redis_sp
 from tests.conftest import LISTENER_NETWORK
 from tests.lab.services import stop_group, wait_for_port
 
-IP = f"{LISTENER_NETWORK}.120"
+IP = f"{LISTENER_NETWORK}.180"
 
 CASES = {
     # The three configs of the issue: real Redis 7 runs with protected mode off and no

@@ -160,3 +160,29 @@ def test_the_makefile_demo_uses_the_demo_install() -> None:
     assert re.search(r"^demo: \$\(DEMO_STAMP\)", makefile, flags=re.M)
     assert "system-deps.sh demo" in makefile and "system-deps.sh test" in makefile
     assert "npm" not in makefile.split("$(DEMO_STAMP): ")[1].split("\n\n")[0]
+
+
+_ADDRESS = re.compile(
+    r"LISTENER_NETWORK\}\.(\d+)|127\.79\.0\.(\d+)|listeners\.open\((\d+)"
+    r"|LabHost\(\"[a-z-]+\",\s*(\d+)"
+)
+
+
+def test_the_parallel_halves_never_share_an_address() -> None:
+    """`make test` runs the modules that use the session lab and the others at the same
+    time (pytest-xdist, two groups): no loopback address may serve both halves."""
+    from tests.conftest import LAB_MODULES
+
+    users: dict[int, set[str]] = {}
+    for path in [*(REPO / "tests").glob("*.py"), *(REPO / "tests" / "hostile").glob("*.py")]:
+        for match in _ADDRESS.finditer(path.read_text()):
+            octet = int(next(g for g in match.groups() if g))
+            if octet > 1:  # .0 and .1 only appear in scopes and unprobed padding
+                users.setdefault(octet, set()).add(path.stem)
+    shared = {
+        octet: sorted(modules)
+        for octet, modules in users.items()
+        if modules & LAB_MODULES and modules - LAB_MODULES - {"conftest"}
+    }
+    assert len(users) > 40  # the reader sees the addresses the tests use
+    assert not shared, f"give these addresses to one half only: {shared}"

@@ -134,7 +134,7 @@ def test_a_default_login_is_sent_only_by_its_own_steps_and_only_when_asked(
     (spec,) = load_check_file(path)
     assert spec.default_login == ("admin", "admin") and spec.steps[0].login
     # Not asked: nothing is sent at all (the address is one no test listens on).
-    answer = service_check(spec).check(f"{LISTENER_NETWORK}.62", 9, Deadline(1))
+    answer = service_check(spec).check(f"{LISTENER_NETWORK}.152", 9, Deadline(1))
     assert answer.unauthenticated is False and answer.details == {"login": NOT_TRIED}
 
 
@@ -157,7 +157,8 @@ def test_the_cli_refuses_a_bad_checks_dir_before_probing(tmp_path: Path) -> None
         )
     )
     inventory = write_inventory(
-        tmp_path / "inv.yaml", [{"name": "a", "address": f"{LISTENER_NETWORK}.61", "ports": "8088"}]
+        tmp_path / "inv.yaml",
+        [{"name": "a", "address": f"{LISTENER_NETWORK}.151", "ports": "8088"}],
     )
     result = run_auditor(
         "audit", str(inventory), "--service-checks-dir", str(tmp_path / "checks"), "-f", "json"
@@ -184,7 +185,7 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
     (site / "admin" / "status.json").write_text(
         json.dumps({"build": {"version": "4.2.0"}, "note": "token=abcdef0123456789"})
     )
-    ip, port = f"{LISTENER_NETWORK}.62", 8088
+    ip, port = f"{LISTENER_NETWORK}.152", 8088
     with _http_server(ip, port, site):
         checks = tmp_path / "checks"
         checks.mkdir()
@@ -266,7 +267,7 @@ def test_a_raw_check_reads_a_real_memcached_redacts_and_fails_closed_elsewhere(
     from tests.lab.lab import Lab, LabHost
     from tests.lab.services import Memcached
 
-    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (LabHost("mc", 63, (Memcached(),)),))
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (LabHost("mc", 153, (Memcached(),)),))
     if lab.missing():
         pytest.skip("; ".join(lab.missing()))
     (tmp_path / "raw.yaml").write_text(RAW)
@@ -283,7 +284,7 @@ def test_a_raw_check_reads_a_real_memcached_redacts_and_fails_closed_elsewhere(
     assert check.rule == "services.open-access"
     # The same check on a port that is not memcached (a real HTTP server answers `stats`
     # with a 400 page): `require` does not match, so it is an error, never a pass.
-    ip, port = f"{LISTENER_NETWORK}.64", 8089
+    ip, port = f"{LISTENER_NETWORK}.154", 8089
     with (
         _http_server(ip, port, tmp_path),
         pytest.raises(ServiceError, match="not a cache-stats answer"),
@@ -314,7 +315,7 @@ def test_a_users_regex_cannot_outlive_the_deadline(tmp_path: Path) -> None:
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / "slow.yaml").write_text(CATASTROPHIC)
-    ip, port = f"{LISTENER_NETWORK}.65", 8090
+    ip, port = f"{LISTENER_NETWORK}.155", 8090
     inventory = write_inventory(
         tmp_path / "inv.yaml",
         [{"name": "slow", "address": ip, "ports": str(port), "rules": ["services"]}],

@@ -399,7 +399,7 @@ def scan(
     Examples:
       auditor scan 127.0.0.1
       auditor scan 10.0.0.5 10.0.0.6 -p 22,80,443,6379 -f json
-      auditor scan 10.0.0.10-12 --ssh-user audit --emit-inventory draft.yaml
+      auditor scan 10.0.0.5:8000-8100 --ssh-user audit --emit-inventory draft.yaml
       auditor scan --aws-discover --aws-region eu-west-1
     """
     if not hosts and not aws_discover:
@@ -410,11 +410,6 @@ def scan(
         if aws_discover
         else None
     )
-    if ssh_user is None and not click.get_current_context().find_root().obj["quiet"]:
-        click.echo(
-            "auditor: scan: checks that log in (sshd settings, host) need --ssh-user: not run",
-            err=True,
-        )
     _run(
         lambda: adhoc_inventory(
             list(hosts),
@@ -487,7 +482,14 @@ def _run(
         only, skip
     )
     if not login:  # an ad-hoc scan without --ssh-user: no credentials to log in with
+        before = len(catalog.all_rules())
         catalog = catalog.without_probes(LOGIN_PROBES)
+        if len(catalog.all_rules()) < before and not click.get_current_context().obj["quiet"]:
+            click.echo(
+                "auditor: scan: checks that log in (sshd settings, host) need --ssh-user: "
+                "not run",
+                err=True,
+            )
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
         if strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")

@@ -50,7 +50,7 @@ def draft_inventory(report: Report, path: Path) -> None:
                 "change": {
                     "id": "CHG-TODO",
                     "approved": False,
-                    "owner": "",
+                    "owner": "TODO-owner",
                     "exposes": sorted(exposes, key=lambda e: (e["proto"], e["port"])),
                 },
             }

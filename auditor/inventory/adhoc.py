@@ -1,14 +1,13 @@
 """`auditor scan HOST...`: an implicit inventory whose scope is exactly the named hosts.
 
-A host is an address or a name, `HOST:PORT` (that port is scanned, and is the SSH port
-when it is the only one), a CIDR range of at most MAX_RANGE addresses, or a last-octet
-range as nmap writes it (`10.0.0.10-12`); every address is then in scope by construction.
+A host is an address or a name, `HOST:PORTS` (those ports are scanned: `10.0.0.5:2222`,
+`10.0.0.5:10-12`, `[::1]:22`; a single port is also the SSH port), or a CIDR range of at
+most MAX_RANGE addresses, whose every address is then in scope by construction.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -25,29 +24,23 @@ MAX_RANGE = 256
 """Most addresses one CIDR argument may expand to (a /24): a typo must not scan a /8."""
 
 
-def _split(host: str) -> tuple[str, int | None]:
-    """`10.0.0.5:2222` → ("10.0.0.5", 2222); `[::1]:22` → ("::1", 22); IPv6 stays whole."""
+def _split(host: str) -> tuple[str, str | None]:
+    """`10.0.0.5:2222` → ("10.0.0.5", "2222"); `10.0.0.5:10-12` → ("10.0.0.5", "10-12");
+    `[::1]:22` → ("::1", "22"); a bare IPv6 address stays whole."""
     if host.startswith("[") and "]:" in host:
-        address, _, port = host[1:].partition("]:")
+        address, _, ports = host[1:].partition("]:")
     elif host.count(":") == 1:
-        address, _, port = host.partition(":")
+        address, _, ports = host.partition(":")
     else:
         return host, None
-    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise InputError(f"{host!r}: the port after ':' must be 1-65535")
-    return address, int(port)
-
-
-_OCTET_RANGE = re.compile(r"^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})-(\d{1,3})$")
+    try:
+        parse_ports(ports)
+    except ValueError as exc:
+        raise InputError(f"{host!r}: the ports after ':' are not a port list ({exc})") from None
+    return address, ports
 
 
 def _expand(host: str) -> list[str]:
-    ranged = _OCTET_RANGE.match(host)
-    if ranged:  # nmap's last-octet range: 10.0.0.10-12
-        prefix, first, last = ranged.group(1), int(ranged.group(2)), int(ranged.group(3))
-        if not first <= last <= 255:
-            raise InputError(f"{host!r}: the range must run upwards within 0-255")
-        return [f"{prefix}{octet}" for octet in range(first, last + 1)]
     if "/" not in host:
         return [host]
     try:
@@ -84,14 +77,14 @@ def adhoc_inventory(
                 continue
             seen.add(host)
             settings = ssh or SshSettings()
-            if port is not None:
-                settings = replace(settings, port=port)  # the only port: SSH is there
+            if port is not None and port.isdigit():
+                settings = replace(settings, port=int(port))  # the only port: SSH is there
             targets.append(
                 Target(
                     name=host,
                     address=address,
                     ip=resolve(address),
-                    ports=str(port) if port is not None else ports,
+                    ports=port if port is not None else ports,
                     rules=rules,
                     ssh=settings,
                     adhoc=True,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CliResult, run_auditor
 
-SERVER = "servers: [{name: a, address: 127.79.0.80}]\n"
+SERVER = "servers: [{name: a, address: 127.79.0.160}]\n"
 HEAD = "version: 1\nscope: [127.79.0.0/24]\n"
 
 
@@ -97,7 +97,7 @@ def test_bad_values_and_bytes_are_refused_with_their_line(
 ) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(
-        HEAD + "servers:\n  - name: a\n    address: 127.79.0.80\n    change:\n"
+        HEAD + "servers:\n  - name: a\n    address: 127.79.0.160\n    change:\n"
         f"      approved: true\n      {text}\n"
         + ("      id: C\n" if not text.startswith("id") else "")
     )
@@ -109,8 +109,8 @@ def test_bad_values_and_bytes_are_refused_with_their_line(
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("hosts.ini", b"[web]\nweb1 ansible_host=127.79.0.81 ansible_port=notaport\n"),
-        ("hosts.ini", b"[web]\nweb1 ansible_host=127.79.0.81\n\xff\xfe\n"),
+        ("hosts.ini", b"[web]\nweb1 ansible_host=127.79.0.161 ansible_port=notaport\n"),
+        ("hosts.ini", b"[web]\nweb1 ansible_host=127.79.0.161\n\xff\xfe\n"),
         ("hosts.yml", b"all: [1, 2, 3]\n"),
         ("hosts.yml", b"all:\n  hosts:\n    web1: {ansible_host: [1, 2]}\n"),
     ],
@@ -190,7 +190,7 @@ def test_a_costly_rule_is_an_error_within_its_budget_not_a_hang(tmp_path: Path) 
     )
     path = tmp_path / "inv.yaml"
     path.write_text(
-        HEAD + "servers: [{name: a, address: 127.79.0.80, rules: [./costly.yaml], "
+        HEAD + "servers: [{name: a, address: 127.79.0.160, rules: [./costly.yaml], "
         "change: {id: C, approved: true}}]\n"
     )
     started = time.monotonic()
@@ -243,7 +243,7 @@ def test_a_history_file_that_is_not_sqlite_is_exit_2(tmp_path: Path) -> None:
 
 def test_history_is_private(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
-    path.write_text(HEAD + "servers: [{name: a, address: 127.79.0.80, ports: '1'}]\n")
+    path.write_text(HEAD + "servers: [{name: a, address: 127.79.0.160, ports: '1'}]\n")
     history = tmp_path / "state" / "auditor" / "history.sqlite"
     result = run_auditor("audit", str(path), "--history", str(history))
     assert result.code in (0, 1, 3), result.stderr
@@ -270,13 +270,13 @@ def test_an_ipv4_mapped_address_is_judged_as_ipv4(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(
         "version: 1\nscope: ['::ffff:0:0/96']\n"
-        "servers: [{name: a, address: '::ffff:127.79.0.82', ports: '1'}]\n"
+        "servers: [{name: a, address: '::ffff:127.79.0.162', ports: '1'}]\n"
     )
     result, elapsed = _check(path)
     _one_line_exit_2(result, elapsed, "scope")
     path.write_text(
         "version: 1\nscope: [127.79.0.0/24]\n"
-        "servers: [{name: a, address: '::ffff:127.79.0.82', ports: '1'}]\n"
+        "servers: [{name: a, address: '::ffff:127.79.0.162', ports: '1'}]\n"
     )
     result = run_auditor("inventory", "check", str(path))
     assert result.code == 0, result.stderr

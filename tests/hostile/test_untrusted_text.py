@@ -200,7 +200,7 @@ def _evil_ssh(client: socket.socket) -> None:
 
 
 def test_a_hostile_ssh_server_reaches_no_output_raw(tmp_path: Path) -> None:
-    ip = f"{LISTENER_NETWORK}.91"
+    ip = f"{LISTENER_NETWORK}.171"
     with responders.serve(ip, _evil_ssh) as port:
         result = run_auditor(
             *("scan", ip, "--ports", str(port), "--ssh-port", str(port), "--rules", "ssh"),
