@@ -486,8 +486,7 @@ def _run(
         catalog = catalog.without_probes(LOGIN_PROBES)
         if len(catalog.all_rules()) < before and not click.get_current_context().obj["quiet"]:
             click.echo(
-                "auditor: scan: checks that log in (sshd settings, host) need --ssh-user: "
-                "not run",
+                "auditor: scan: checks that log in (sshd settings, host) need --ssh-user: not run",
                 err=True,
             )
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
