@@ -167,6 +167,7 @@ LAB_MODULES = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs the lab of real servers (or starts real software) carries the
     `lab` marker, so that `pytest -m "not lab"` is the fast tier: no daemons, seconds.
