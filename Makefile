@@ -35,7 +35,7 @@ system-deps:  ## nmap, sshd, redis, nginx...: apt-get when root, else say what t
 	./scripts/system-deps.sh test
 
 test: $(STAMP)  ## the whole suite against real local servers (README's test command)
-	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=25
+	$(PY) -m tests.halves --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests

@@ -143,35 +143,42 @@ _REAL_SOFTWARE_MODULES = {
 }
 
 
-# Modules that use the session's lab of real servers (127.78.0.x): with pytest-xdist they
-# all run on one worker, so the lab starts once. Every other module runs on the other
-# worker. The two halves use distinct loopback addresses (checked by
-# tests/test_install.py::test_the_parallel_halves_never_share_an_address), so they can run
-# at the same time; within a half, tests run one after another as they always did.
-LAB_MODULES = {
-    "test_aws",
-    "test_cli",
-    "test_data_services",
-    "test_fail_closed",
-    "test_gcp",
-    "test_host",
-    "test_inventory",
-    "test_launch_gate",
-    "test_messages",
-    "test_run_behaviour",
-    "test_services",
-    "test_shards",
-    "test_ssh",
-    "test_ssh_session",
-    "test_deadlines",
+# Modules that use the session's lab of real servers. `make test` runs them as two pytest
+# processes, each with a lab of its own (127.78.0.x and 127.78.1.x, AUDITOR_LAB_INDEX), and
+# every other module in a third, side by side (tests/halves.py). The groups never use the
+# same loopback address (tests/test_install.py::test_the_parallel_halves_never_share_an_address);
+# within a group, tests run one after another as they always did.
+LAB_GROUPS: dict[str, frozenset[str]] = {
+    "lab-a": frozenset(
+        {
+            "test_services",
+            "test_data_services",
+            "test_launch_gate",
+            "test_messages",
+            "test_shards",
+            "test_inventory",
+            "test_gcp",
+        }
+    ),
+    "lab-b": frozenset(
+        {
+            "test_ssh",
+            "test_ssh_session",
+            "test_fail_closed",
+            "test_cli",
+            "test_aws",
+            "test_host",
+            "test_run_behaviour",
+            "test_deadlines",
+        }
+    ),
 }
+LAB_MODULES = frozenset().union(*LAB_GROUPS.values())
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs the lab of real servers (or starts real software) carries the
-    `lab` marker, so that `pytest -m "not lab"` is the fast tier: no daemons, seconds.
-    Each test also joins its half for `pytest -n 2 --dist loadgroup` (see LAB_MODULES)."""
+    `lab` marker, so that `pytest -m "not lab"` is the fast tier: no daemons, seconds."""
     for item in items:
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
         uses_lab = "lab" in getattr(item, "fixturenames", ())
@@ -179,5 +186,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
         if uses_lab and module not in LAB_MODULES:
             raise pytest.UsageError(f"{module} uses the session lab: add it to LAB_MODULES")
-        half = "with-lab" if module in LAB_MODULES else "without-lab"
-        item.add_marker(pytest.mark.xdist_group(half))

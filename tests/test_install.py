@@ -171,9 +171,12 @@ _ADDRESS = re.compile(
 
 
 def test_the_parallel_halves_never_share_an_address() -> None:
-    """`make test` runs the modules that use the session lab and the others at the same
-    time (pytest-xdist, two groups): no loopback address may serve both halves."""
-    from tests.conftest import LAB_MODULES
+    """`make test` runs the lab groups and the other modules at the same time
+    (tests/halves.py): no loopback address may serve two groups."""
+    from tests.conftest import LAB_GROUPS, LAB_MODULES
+
+    def group(module: str) -> str:
+        return next((n for n, members in LAB_GROUPS.items() if module in members), "no-lab")
 
     users: dict[int, set[str]] = {}
     for path in [*(REPO / "tests").glob("*.py"), *(REPO / "tests" / "hostile").glob("*.py")]:
@@ -184,8 +187,9 @@ def test_the_parallel_halves_never_share_an_address() -> None:
     shared = {
         octet: sorted(modules)
         for octet, modules in users.items()
-        if modules & LAB_MODULES and modules - LAB_MODULES - {"conftest"}
+        if len({group(m) for m in modules - {"conftest"}}) > 1
     }
+    assert {m for members in LAB_GROUPS.values() for m in members} == LAB_MODULES
     assert len(users) > 40  # the reader sees the addresses the tests use
     assert not shared, f"give these addresses to one half only: {shared}"
 

@@ -48,10 +48,13 @@ from tests.lab.services import (
     wait_until_ready,
 )
 
-NETNS_NETWORK = "10.250"
+LAB_INDEX = int(os.environ.get("AUDITOR_LAB_INDEX", "0"))
+"""Which of the test labs running side by side this process owns (tests/halves.py): each
+has its own loopback network, namespace network and namespace names."""
+NETNS_NETWORK = f"10.{250 + LAB_INDEX}"
 """Addresses of lab hosts in network namespaces the lab creates (never routed off-host)."""
 DEMO_NETWORK = "127.77.0"
-TEST_NETWORK = "127.78.0"
+TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
     "21,22,23,80,111,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6379,"
     "8080,8888,9090,9200,9300,10250,11211,15672,27017"
@@ -147,7 +150,11 @@ class LabHost:
 
     @property
     def netns_name(self) -> str:
-        return f"auditor-lab-{self.octet}"
+        return f"auditor-lab{LAB_INDEX or ''}-{self.octet}"
+
+    @property
+    def veth(self) -> str:
+        return f"alab{LAB_INDEX or ''}x{self.octet}" if LAB_INDEX else f"alab{self.octet}"
 
 
 FLEET: tuple[LabHost, ...] = (
@@ -616,14 +623,14 @@ class Lab:
         outside, inside = f"{NETNS_NETWORK}.{octet}.1", f"{NETNS_NETWORK}.{octet}.2"
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
         # A run that died may have left its veth behind (a process kept the namespace).
-        subprocess.run(["ip", "link", "del", f"alab{octet}"], check=False, capture_output=True)
+        subprocess.run(["ip", "link", "del", host.veth], check=False, capture_output=True)
         for command in (
             ["ip", "netns", "add", name],
             [
                 "ip",
                 "link",
                 "add",
-                f"alab{octet}",
+                host.veth,
                 "type",
                 "veth",
                 "peer",
@@ -632,8 +639,8 @@ class Lab:
                 "netns",
                 name,
             ],
-            ["ip", "addr", "add", f"{outside}/30", "dev", f"alab{octet}"],
-            ["ip", "link", "set", f"alab{octet}", "up"],
+            ["ip", "addr", "add", f"{outside}/30", "dev", host.veth],
+            ["ip", "link", "set", host.veth, "up"],
             ["ip", "-n", name, "addr", "add", f"{inside}/30", "dev", "eth0"],
             ["ip", "-n", name, "link", "set", "eth0", "up"],
             ["ip", "-n", name, "link", "set", "lo", "up"],

@@ -112,10 +112,19 @@ COMMANDS: Mapping[str, str] = {
     "sshd_effective_file": (
         "{sudo}/usr/sbin/sshd -T -f {config}{options} -C user={user},host={addr},addr={addr}"
     ),
-    # Which process listens on the audited port (needs root to name other users' processes).
-    "port_listener": "{sudo}ss -Htlnp sport = :{port}",
-    # That process's command line (world-readable), NUL-separated words one per line.
-    "process_cmdline": "tr '\\000' '\\n' < /proc/{pid}/cmdline",
+    # Which process owns the server's side of our own connection ($SSH_CONNECTION: the
+    # socket the daemon really listens on, whatever NAT or a ProxyJump did), and its command
+    # line: `ss -tlnp` (with `sudo -n` when not root: naming another user's process needs
+    # it), then each listed process's argv. One command, so the daemon is known after the
+    # probe's first batch. ss's own failure (sudo refused) fails the command.
+    "socket_daemon": (
+        'set -- $SSH_CONNECTION; [ -n "$4" ] || {{ echo "no SSH_CONNECTION" >&2; exit 2; }}; '
+        'if [ "$(id -u)" = 0 ]; then s=; else s="sudo -n"; fi; '
+        'out=$($s ss -Htlnp "sport = :$4") || exit $?; echo "== ss"; printf "%s\\n" "$out"; '
+        'for p in $(printf "%s\\n" "$out" | grep -o "pid=[0-9]*" | cut -d= -f2 | sort -u); '
+        'do echo "== cmdline $p"; tr "\\000" "\\n" < "/proc/$p/cmdline" || exit $?; echo; '
+        'done; echo "== end"'
+    ),
     # Owner, group and mode of the SSH configuration (dev-sec sshd-04/05).
     "ssh_file_modes": "stat -c '%U %G %a %n' /etc/ssh /etc/ssh/sshd_config",
     # Host key types and sizes on disk (public halves only).
@@ -273,7 +282,6 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "days": _days,
     "config": _config_path,
     "port": _number,
-    "pid": _number,
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,

@@ -39,10 +39,8 @@ class SshdConfigProbe(LoginProbe):
 
     def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
         # Commands that need nothing from another's answer share one channel.
-        session.prefetch(
-            [call("uid"), call("client_address"), call("ssh_file_modes"), call("host_key_sizes")],
-            limit,
-        )
+        batch = ["uid", "client_address", "ssh_file_modes", "host_key_sizes", "socket_daemon"]
+        session.prefetch([call(name) for name in batch], limit)
 
         def run(name: str) -> tuple[int, str, str]:
             return session.run(name, limit)
@@ -65,7 +63,7 @@ class SshdConfigProbe(LoginProbe):
         notes: list[str] = []
         # Always the daemon that serves the audited socket, proven by the socket itself:
         # /etc/ssh/sshd_config may describe another daemon (`sshd -f OTHER` on port 22).
-        daemon = self._daemon(session, limit, sudo, port, ip)
+        daemon = _daemon(*run("socket_daemon"), sudo=sudo, ip=ip, port=port)
         status, out, err = session.run(
             "sshd_effective_file",
             limit,
@@ -123,32 +121,39 @@ class SshdConfigProbe(LoginProbe):
         overrides = "\n".join(daemon.lines())
         return parse_sshd_config(overrides + "\n" + read(daemon.config), read)
 
-    def _daemon(self, session: Session, limit: float, sudo: str, port: int, ip: str) -> Daemon:
-        """The sshd listening on ip:port: its `-f` config and command-line options, read
-        from the process that owns the socket. Anything that cannot be proven fails."""
-        status, out, err = session.run("port_listener", limit, sudo=sudo, port=str(port))
-        if status != 0:
-            raise ProbeFailure(
-                f"cannot tell which daemon serves {ip}:{port} ({_why(err, status, sudo)}): "
-                "root, or sudo for `ss -tlnp`, is needed to prove whose settings to judge"
-            )
-        pids = listener_pids(out, ip, port)
-        if len(pids) != 1:
-            raise ProbeFailure(
-                f"`ss -tlnp` names {len(pids)} processes listening on {ip}:{port}: the "
-                "daemon whose settings to judge is unknown (root or sudo is needed to see them)"
-            )
-        status, out, err = session.run("process_cmdline", limit, pid=str(pids[0]))
-        if status != 0:
-            raise ProbeFailure(f"cannot read the command line of process {pids[0]}")
-        words = [w for w in out.split("\n") if w]
-        if len(words) == 1 and words[0].startswith("sshd: "):
-            # OpenSSH rewrites its title: "sshd: /usr/sbin/sshd -D -f FILE [listener] ..."
-            words = words[0].removeprefix("sshd: ").split(" [listener]")[0].split()
-        if not words or not words[0].endswith("sshd"):
-            shown = words[0][:60] if words else "nothing"
-            raise ProbeFailure(f"port {port} is served by {shown!r}, not by sshd")
-        return daemon_from(words[1:])
+
+def _daemon(status: int, out: str, err: str, *, sudo: str, ip: str, port: int) -> Daemon:
+    """The sshd that owns ip:port, from `socket_daemon`'s answer: its `-f` config and
+    command-line options. Anything that cannot be proven fails the probe."""
+    if status != 0:
+        raise ProbeFailure(
+            f"cannot tell which daemon serves {ip}:{port} ({_why(err, status, sudo)}): "
+            "root, or sudo for `ss -tlnp`, is needed to prove whose settings to judge"
+        )
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in out.split("\n"):
+        if line.startswith("== "):
+            current = line[3:].strip()
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    if "end" not in sections or "ss" not in sections:
+        raise ProbeFailure("the listing of the daemon behind our connection was cut short")
+    pids = listener_pids("\n".join(sections["ss"]), ip, port)
+    if len(pids) != 1:
+        raise ProbeFailure(
+            f"`ss -tlnp` names {len(pids)} processes listening on {ip}:{port}: the daemon "
+            "whose settings to judge is unknown (root or sudo is needed to see them)"
+        )
+    words = [w for w in sections.get(f"cmdline {pids[0]}", []) if w]
+    if len(words) == 1 and words[0].startswith("sshd: "):
+        # OpenSSH rewrites its title: "sshd: /usr/sbin/sshd -D -f FILE [listener] ..."
+        words = words[0].removeprefix("sshd: ").split(" [listener]")[0].split()
+    if not words or not words[0].endswith("sshd"):
+        shown = words[0][:60] if words else "nothing"
+        raise ProbeFailure(f"port {port} is served by {shown!r}, not by sshd")
+    return daemon_from(words[1:])
 
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
