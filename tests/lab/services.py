@@ -364,7 +364,8 @@ class Vnc(Service):
         return ("Xtigervnc", "tigervncpasswd")
 
     def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
-        display = 100 + int(ip.rsplit(".", 1)[1]) * 10 + self.port % 10  # unique per lab host
+        third, fourth = (int(part) for part in ip.split(".")[2:4])
+        display = 100 + third * 3000 + fourth * 10 + self.port % 10  # unique per lab host
         argv = [
             *("Xtigervnc", f":{display}", "-rfbport", str(self.port), "-interface", ip),
             *("-localhost", "no", "-nolisten", "tcp", "-geometry", "320x200", "-depth", "16"),
