@@ -117,6 +117,9 @@ def write_inventory(path: Path, servers: list[dict[str, Any]], **top: Any) -> Pa
     return path
 
 
+# Fixtures that start real software: a test that uses one is `lab`, whatever its module.
+_REAL_SOFTWARE_FIXTURES = {"lab", "odd_ports"}
+
 # Modules whose every test starts real software (moto, nmap, redis, a pip build, the CLI in
 # a subprocess) or waits on deadlines against hostile servers: slow by nature, so outside
 # the fast tier.
@@ -181,8 +184,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `lab` marker, so that `pytest -m "not lab"` is the fast tier: no daemons, seconds."""
     for item in items:
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
-        uses_lab = "lab" in getattr(item, "fixturenames", ())
-        if uses_lab or module in _REAL_SOFTWARE_MODULES:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_lab = "lab" in fixtures
+        if fixtures & _REAL_SOFTWARE_FIXTURES or module in _REAL_SOFTWARE_MODULES:
             item.add_marker(pytest.mark.lab)
         if uses_lab and module not in LAB_MODULES:
             raise pytest.UsageError(f"{module} uses the session lab: add it to LAB_MODULES")
