@@ -185,6 +185,11 @@ def test_scan_of_a_host_where_nothing_answered_says_so_instead_of_go(
     (target,) = result.json()["targets"]
     (answered,) = [f for f in target["findings"] if f["rule"] == "baseline.host-answered"]
     assert answered["status"] == "fail" and "nothing answered" in answered["message"]
+    refused = run_auditor(
+        "scan", f"{LISTENER_NETWORK}.96", "-p", "1,22", "--no-history", "-f", "json"
+    )  # port 22 scanned but refused: no SSH server, so the SSH checks do not apply
+    assert "port 22 refused the connection" in refused.stderr
+    assert refused.json()["targets"][0]["complete"] is True
 
 
 def test_scan_judges_what_answers_and_lists_open_ports_as_information(
@@ -206,8 +211,10 @@ def test_scan_judges_what_answers_and_lists_open_ports_as_information(
     finally:
         stop_group(redis.pid)
     assert result.code == 1, result.stderr
-    assert "need --ssh-user" in result.stderr
-    findings = result.json()["targets"][0]["findings"]
+    assert "port 22 is not among the ports scanned" in result.stderr
+    (target,) = result.json()["targets"]
+    assert target["complete"] is True  # no SSH server asked for: no SSH rule in error
+    findings = target["findings"]
     failing = {(f["rule"], f["severity"]) for f in findings if f["status"] == "fail"}
     assert ("services.redis-unauthenticated", "critical") in failing
     assert ("baseline.open-port", "info") in failing
@@ -422,3 +429,18 @@ def test_full_facts_are_written_once_per_server_only_when_asked(listeners: Liste
     # Findings still carry only what their rule read.
     listed = next(f for f in full["findings"] if f["rule"] == "baseline.open-port")
     assert set(listed["evidence"]) == {"port"}
+
+
+def test_scan_of_a_hardened_sshd_is_go_with_its_ssh_checks(lab: Lab) -> None:
+    """Issue 23: a hardened sshd was a high "undeclared" NO-GO under `auditor scan`. Now
+    its port is information and the SSH checks before login run, and pass."""
+    result = run_auditor(
+        "scan", lab.ip("hardened"), "-p", "22", "--no-history", "-f", "json", "--timeout", "30"
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    (target,) = result.json()["targets"]
+    assert target["complete"] is True
+    ssh = [f for f in target["findings"] if f["rule"].startswith("ssh.")]
+    assert len(ssh) >= 10 and {f["status"] for f in ssh} <= {"pass", "skip"}
+    (port,) = [f for f in target["findings"] if f["rule"] == "baseline.open-port"]
+    assert port["severity"] == "info"

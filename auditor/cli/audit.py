@@ -19,7 +19,7 @@ from auditor.addresses import check_endpoint
 from auditor.alerts.drift import ALERT_ON, drift, record
 from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
-from auditor.cli.draft import draft_inventory
+from auditor.cli.draft import draft_inventory, without_absent_ssh
 from auditor.cli.outputs import Destination as ReportDestination
 from auditor.cli.outputs import Output, Terminal, open_outputs
 from auditor.cli.outputs import destinations as output_destinations
@@ -410,14 +410,19 @@ def scan(
         if aws_discover
         else None
     )
-    _run(
-        lambda: adhoc_inventory(
+
+    def load() -> Inventory:
+        inventory = adhoc_inventory(
             list(hosts),
             ports=ports,
             rules=tuple(rule_packs),
             ssh=ssh,
             clouds={"aws": aws} if aws is not None else {},
-        ),
+        )
+        return without_absent_ssh(inventory, options["timeout"])
+
+    _run(
+        load,
         login=ssh_user is not None,
         emit_inventory=emit_inventory,
         **options,
