@@ -7,7 +7,7 @@ server name and out-of-scope address is an `InputError` naming file, line and ke
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -110,22 +110,24 @@ def _clouds(node: Node | None) -> dict[str, Any]:
     if node is None:
         return {}
     node.mapping({p.name for p in providers()})
-    settings: dict[str, Any] = {}
+    return _per_provider(node, lambda provider, section: provider.parse_settings(section))
+
+
+def _per_provider(node: Node, parse: Callable[[Provider, Node], Any]) -> dict[str, Any]:
+    """`parse` of each provider's key under `node` (`cloud.<name>`, a server's `<name>:`).
+    An inventory that needs a cloud whose SDK extra is not installed is bad input, named
+    where it asks for that cloud, rather than a probe error on every server."""
+    parsed: dict[str, Any] = {}
     for provider in providers():
         section = node.get(provider.name)
-        if section is not None:
-            _require_sdk(provider, section)
-            settings[provider.name] = provider.parse_settings(section)
-    return settings
-
-
-def _require_sdk(provider: Provider, node: Node) -> None:
-    """An inventory that needs a cloud whose SDK extra is not installed is bad input, named
-    where it asks for that cloud, rather than a probe error on every server."""
-    missing = provider.missing_sdk()
-    if missing is not None:
-        what, fix = missing
-        raise node.error(what, hint=fix)
+        if section is None:
+            continue
+        missing = provider.missing_sdk()
+        if missing is not None:
+            what, fix = missing
+            raise section.error(what, hint=fix)
+        parsed[provider.name] = parse(provider, section)
+    return parsed
 
 
 def _merge_imported(root: Node, imported: Sequence[Mapping[str, Any]]) -> None:
@@ -184,12 +186,7 @@ def _target(node: Node, defaults: Node | None, scope: Scope) -> Target:
     tags = {**_tags(defaults.get("tags") if defaults else None), **_tags(node.get("tags"))}
     ssh = _ssh(defaults.get("ssh") if defaults else None, node.get("ssh"))
     change_node = node.get("change")
-    links: dict[str, Any] = {}
-    for provider in providers():
-        link = node.get(provider.name)
-        if link is not None:
-            _require_sdk(provider, link)
-            links[provider.name] = provider.parse_link(link)
+    links = _per_provider(node, lambda provider, link: provider.parse_link(link))
     return Target(
         name=name,
         address=address,
