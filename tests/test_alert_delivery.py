@@ -5,12 +5,10 @@ status line, and a real Redis opened between runs."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,54 +17,18 @@ import pytest
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis
+from tests.receivers import Seen
+from tests.receivers import receiver as receive
 
 SERVER_IP = f"{LISTENER_NETWORK}.87"
 RECEIVER_IP = f"{LISTENER_NETWORK}.88"
 TOKEN = "token-for-the-webhook-only"
 
 
-class Seen:
-    """What a receiver saw: method, path, headers and body of every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-
-
 @contextmanager
 def receiver(status: int = 200, location: str = "") -> Iterator[tuple[str, Seen]]:
-    seen = Seen()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length", "0") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen.requests.append(
-                {
-                    "method": self.command,
-                    "path": self.path,
-                    "headers": dict(self.headers.items()),
-                    "body": json.loads(body) if body else None,
-                }
-            )
-            self.send_response(status)
-            if location:
-                self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_POST = _answer
-        do_GET = _answer
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((RECEIVER_IP, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://{RECEIVER_IP}:{server.server_address[1]}/hook", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receive(RECEIVER_IP, status, location=location) as (url, seen):
+        yield url, seen
 
 
 def _inventory(path: Path) -> Path:

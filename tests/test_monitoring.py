@@ -3,14 +3,11 @@ real SMTP server (aiosmtpd, STARTTLS required), against a real Redis opened betw
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import pytest
 from tests.conftest import LISTENER_NETWORK, run_auditor
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis, tls_pair
+from tests.receivers import receiver as receive
 
 SERVER_IP = f"{LISTENER_NETWORK}.84"
 RECEIVER_IP = f"{LISTENER_NETWORK}.85"
@@ -27,26 +25,8 @@ RECEIVER_IP = f"{LISTENER_NETWORK}.85"
 @contextmanager
 def receiver(status: int = 200, delay: float = 0.0) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A webhook receiver: records every POSTed JSON body, answers `status`."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            received.append(json.loads(self.rfile.read(length)))
-            time.sleep(delay)
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((RECEIVER_IP, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://{RECEIVER_IP}:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receive(RECEIVER_IP, status, delay=delay) as (url, seen):
+        yield url, seen.bodies
 
 
 def _inventory(path: Path) -> Path:
