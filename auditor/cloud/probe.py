@@ -13,11 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import ClientError, ProbeFailure, RunClientProbe
+from auditor.probes.base import ProbeFailure, RunClientProbe
 from auditor.probes.deadline import Deadline
-
-CloudClientError = ClientError
-"""A cloud client could not be made (credentials, configuration)."""
 
 
 class LinkedResourcesProbe(RunClientProbe):

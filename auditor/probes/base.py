@@ -91,16 +91,21 @@ def contained(probe: Probe, target: Target, work: Callable[[], ProbeOutcome]) ->
     stops before touching anything else."""
     try:
         return work()
-    except ProbeFailure as exc:
+    except Exception as exc:  # noqa: BLE001 - failure() logs it, or raises a scope error
+        return failure(probe, exc, target.name)
+
+
+def failure(probe: Probe, exc: Exception, where: str) -> ProbeOutcome:
+    """The error outcome an exception leaves; a scope violation is raised again."""
+    if isinstance(exc, ScopeError):
+        raise exc
+    if isinstance(exc, ProbeFailure):
         return probe.failed(str(exc))
-    except ScopeError:
-        raise
-    except Exception as exc:
-        log.debug("probe %s crashed on %s", probe.name, target.name, exc_info=True)
-        return probe.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
+    log.debug("probe %s crashed on %s", probe.name, where, exc_info=exc)
+    return probe.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
 
 
-class ClientError(Exception):
+class ClientError(ProbeFailure):
     """A probe's client could not be made (credentials, configuration, a first call)."""
 
 
@@ -140,17 +145,18 @@ class RunClientProbe(Probe):
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         deliver, kept = delivery(done)
+
+        def fail(members: Sequence[Target], outcome: ProbeOutcome) -> None:
+            for target in members:
+                deliver(target.name, outcome)
+
         if self.settings is None:
-            for target in targets:
-                deliver(
-                    target.name, self.failed(f"the inventory has no `cloud.{self.name}` section")
-                )
+            fail(targets, self.failed(f"the inventory has no `cloud.{self.name}` section"))
             return kept
         try:
             run = self.connect()
-        except ClientError as exc:
-            for target in targets:
-                deliver(target.name, self.failed(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - every target: there is no client at all
+            fail(targets, failure(self, exc, "every target"))
             return kept
         groups: dict[str, list[Target]] = {}
         for target in targets:
@@ -158,17 +164,8 @@ class RunClientProbe(Probe):
         for group, members in groups.items():
             try:
                 client = self.client(run, group)
-            except ClientError as exc:
-                for target in members:
-                    deliver(target.name, self.failed(str(exc)))
-                continue
-            except ScopeError:
-                raise
-            except Exception as exc:  # a group's client: its targets only, never the run
-                log.debug("probe %s crashed making a client", self.name, exc_info=True)
-                for target in members:
-                    crashed = f"probe crashed on this target: {type(exc).__name__}: {exc}"
-                    deliver(target.name, self.failed(crashed))
+            except Exception as exc:  # noqa: BLE001 - a group's client: its targets only
+                fail(members, failure(self, exc, f"group {group or 'default'}"))
                 continue
 
             def one(target: Target, client: Any = client) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from auditor.cloud.azure.api import AzureCallError, credential, management
 from auditor.cloud.azure.settings import AzureLink
 from auditor.cloud.azure.storage import account_facts
-from auditor.cloud.probe import CloudClientError, LinkedResourcesProbe
+from auditor.cloud.probe import LinkedResourcesProbe
+from auditor.probes.base import ClientError
 from auditor.probes.deadline import Deadline
 
 
@@ -26,7 +27,7 @@ class AzureProbe(LinkedResourcesProbe):
             token = credential()
             return token, management(self.settings, token)
         except (AzureCallError, ImportError, ValueError) as exc:
-            raise CloudClientError(f"Azure client: {exc}") from None
+            raise ClientError(f"Azure client: {exc}") from None
 
     def resources(self, link: AzureLink) -> Sequence[str]:
         return link.storage_accounts

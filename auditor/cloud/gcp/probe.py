@@ -13,7 +13,8 @@ from typing import Any
 from auditor.cloud.gcp.api import GcpCallError, make_client
 from auditor.cloud.gcp.settings import GcpLink
 from auditor.cloud.gcp.storage import bucket_facts
-from auditor.cloud.probe import CloudClientError, LinkedResourcesProbe
+from auditor.cloud.probe import LinkedResourcesProbe
+from auditor.probes.base import ClientError
 from auditor.probes.deadline import Deadline
 
 
@@ -25,7 +26,7 @@ class GcpProbe(LinkedResourcesProbe):
         try:
             return make_client(self.settings)
         except GcpCallError as exc:
-            raise CloudClientError(str(exc)) from None
+            raise ClientError(str(exc)) from None
 
     def resources(self, link: GcpLink) -> Sequence[str]:
         return link.buckets
