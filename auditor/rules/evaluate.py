@@ -51,15 +51,18 @@ def evaluate_target(
 def _records_unknown(rule: Rule, context: Mapping[str, Any]) -> str:
     """Why the records a per-resource rule would judge were not collected, else "".
 
-    A rule over the host's sockets whose listing failed has nothing to judge: without this
-    it would yield no finding at all, a silent pass."""
-    if rule.applies_to != "listener":
+    A kind whose records sit in a fact that a probe may leave out (the host's listening
+    sockets, under `host.unavailable` when `ss` failed) has nothing to judge then: without
+    this the rule would yield no finding at all, a silent pass."""
+    source = _COLLECTED_IN.get(rule.applies_to)
+    if source is None:
         return ""
-    host = context.get("host")
-    if not isinstance(host, Mapping) or "listening" in host:
+    root, fact = source
+    facts = context.get(root)
+    if not isinstance(facts, Mapping) or fact in facts:
         return ""
-    why = (host.get("unavailable") or {}).get("listening", "not collected")
-    return f"rule could not be evaluated: host.listening: {why}"
+    why = (facts.get("unavailable") or {}).get(fact, "not collected")
+    return f"rule could not be evaluated: {root}.{fact}: {why}"
 
 
 def evaluate_rule(rule: Rule, resource: str, context: Mapping[str, Any]) -> Finding:
@@ -103,6 +106,8 @@ _RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callabl
     ),
     **{k.name: (k.records, k.resource) for p in providers() for k in p.kinds},
 }
+_COLLECTED_IN: Mapping[str, tuple[str, str]] = {"listener": ("host", "listening")}
+"""Kinds whose records a probe may fail to collect while its other facts arrive."""
 
 
 def _socket(address: str, port: int) -> str:
