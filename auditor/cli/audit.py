@@ -19,7 +19,7 @@ from auditor.addresses import check_endpoint
 from auditor.alerts.drift import ALERT_ON, drift, record
 from auditor.alerts.notify import Destination, document, parse_destination, send
 from auditor.cli.base import F, cli, log, rules_dir_option, user_errors, verbosity_options
-from auditor.cli.draft import draft_inventory, without_absent_ssh
+from auditor.cli.draft import draft_inventory
 from auditor.cli.outputs import Destination as ReportDestination
 from auditor.cli.outputs import Output, Terminal, open_outputs
 from auditor.cli.outputs import destinations as output_destinations
@@ -44,6 +44,7 @@ from auditor.models import (
     TargetResult,
 )
 from auditor.probes.registry import ProbeSettings, build_probes
+from auditor.probes.ssh.presence import without_absent_ssh
 from auditor.probes.ssh.session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.reporting.base import Reporter

@@ -1,0 +1,51 @@
+"""Whether an SSH server can answer on an ad-hoc scan's host, before its SSH checks run.
+
+`auditor scan` runs the SSH checks before login by default; on a host with no SSH server
+they would all be `error` and the host incomplete. One TCP connection to the SSH port,
+within the scan's scope and a few seconds of the probe's deadline, tells them apart: a
+refusal means no SSH server, anything else (filtered, slow) leaves the checks to say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import replace
+
+from auditor.inventory.model import Inventory
+from auditor.models import Target
+from auditor.portspec import parse_ports
+
+log = logging.getLogger("auditor")
+
+SSH_CHECK_SECONDS = 5.0
+
+
+def without_absent_ssh(inventory: Inventory, timeout: float) -> Inventory:
+    """An ad-hoc scan of a host with no SSH server (its SSH port refused, or not among the
+    ports asked for) runs no SSH checks there, instead of reporting them all `error`. A
+    port that does not refuse (filtered, slow) keeps them: unknown stays unknown."""
+    targets = []
+    for target in inventory.targets:
+        if "ssh" in target.rules and target.ip is not None:
+            address = str(inventory.scope.check(target.ip))  # never outside the scan's hosts
+            absent = _why_no_ssh(target, address, min(timeout, SSH_CHECK_SECONDS))
+            if absent:
+                log.warning("scan: %s: %s: the SSH checks do not apply there", target.name, absent)
+                target = replace(target, rules=tuple(r for r in target.rules if r != "ssh"))
+        targets.append(target)
+    return replace(inventory, targets=tuple(targets))
+
+
+def _why_no_ssh(target: Target, address: str, seconds: float) -> str:
+    """Why no SSH server can answer on the target's SSH port, or "" when one may."""
+    port = target.ssh.port
+    if not any(port in r for r in parse_ports(target.ports)):
+        return f"port {port} is not among the ports scanned"
+    try:
+        with socket.create_connection((address, port), timeout=seconds):
+            return ""
+    except ConnectionRefusedError:
+        return f"port {port} refused the connection"
+    except OSError:
+        return ""  # filtered or slow: the SSH probes will say so, as errors
