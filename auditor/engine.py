@@ -68,17 +68,17 @@ def run_audit(
     settings = settings or AuditSettings()
     started = datetime.now(UTC)
     targets = inventory.targets
-    by_name = {probe.name: probe for probe in probes}
+    by_root = {root: probe for probe in probes for root in probe.roots}
     needs = {
         t.name: _with_dependencies(
-            {p for rule in catalog.rules_for(t) for p in rule.required_probes}, by_name
+            {p for rule in catalog.rules_for(t) for p in rule.required_probes}, by_root
         )
         for t in targets
     }
     progress = Progress(
-        sum(len(n & set(by_name)) for n in needs.values()), enabled=settings.show_progress
+        sum(len(n & set(by_root)) for n in needs.values()), enabled=settings.show_progress
     )
-    tracker = _Tracker(targets, needs, set(by_name), catalog, settings, progress)
+    tracker = _Tracker(targets, needs, set(by_root), catalog, settings, progress)
     for probe in probes:
         probe.plan(needs)
     # Each probe starts as soon as the probes it needs have finished; the pool has a worker
@@ -89,7 +89,7 @@ def run_audit(
     try:
         futures: dict[str, Future[None]] = {}
         for probe in _in_dependency_order(probes):
-            prerequisites = [futures[n] for n in probe.needs]
+            prerequisites = [futures[by_root[n].name] for n in probe.needs if n in by_root]
             futures[probe.name] = pool.submit(
                 _run_probe, probe, prerequisites, targets, needs, tracker, inventory, settings
             )
@@ -159,9 +159,14 @@ class _Tracker:
             if not self.pending[name]:
                 self._judge(name)
 
-    def outcome(self, probe: str) -> Callable[[str, ProbeOutcome], None]:
+    def outcome(self, probe: Probe) -> Callable[[str, ProbeOutcome], None]:
+        """Where `probe` hands each outcome; an outcome for a root it does not provide is
+        a broken probe, kept as an error of its first root rather than trusted."""
+
         def deliver(target: str, outcome: ProbeOutcome) -> None:
-            self.deliver(target, probe, outcome)
+            if outcome.probe not in probe.roots:
+                outcome = probe.failed(f"delivered facts of another probe ({outcome.probe!r})")
+            self.deliver(target, outcome.probe, outcome)
 
         return deliver
 
@@ -244,7 +249,8 @@ def _sanitised(outcome: ProbeOutcome) -> ProbeOutcome:
 
 
 def _with_dependencies(names: set[str], probes: Mapping[str, Probe]) -> set[str]:
-    """A probe's prerequisites must run on a target too (services need the port scan)."""
+    """A probe's prerequisites must run on a target too (services need the port scan);
+    `probes` is by fact root."""
     result = set(names)
     pending = list(names)
     while pending:
@@ -260,7 +266,7 @@ def _in_dependency_order(probes: Sequence[Probe]) -> list[Probe]:
     ordered: list[Probe] = []
     remaining = list(probes)
     while remaining:
-        ready = [p for p in remaining if set(p.needs) <= {o.name for o in ordered}]
+        ready = [p for p in remaining if set(p.needs) <= {r for o in ordered for r in o.roots}]
         if not ready:
             names = ", ".join(p.name for p in remaining)
             raise RuntimeError(f"probe dependencies cannot be satisfied: {names}")
@@ -282,46 +288,35 @@ def _run_probe(
         prerequisite.result()
     runnable: list[Target] = []
     upstream: dict[str, dict[str, ProbeOutcome]] = {}
+    wanted: dict[str, list[str]] = {}
     for target in targets:
-        if probe.name not in needs[target.name]:
+        roots = [r for r in probe.roots if r in needs[target.name]]
+        if not roots:
             continue
         prior = tracker.prior(target.name, probe.needs)
         failed = [n for n, o in prior.items() if not o.ok]
         if failed:
-            tracker.deliver(
-                target.name,
-                probe.name,
-                probe.failed(f"not run: it needs the {', '.join(failed)} probe, which failed"),
-            )
+            why = f"not run: it needs the {', '.join(failed)} probe, which failed"
+            for root in roots:
+                tracker.deliver(target.name, root, probe.failed(why, root))
             continue
         runnable.append(target)
         upstream[target.name] = prior
+        wanted[target.name] = roots
     if not runnable:
         return
-    found = _collect(probe, runnable, upstream, inventory, settings, tracker.outcome(probe.name))
-    for target_name, outcome in found.items():  # what the probe returned, not handed on
-        tracker.deliver(target_name, probe.name, outcome)
-    for target in runnable:  # a target the probe forgot must not pass for clean
-        if not tracker.has(target.name, probe.name):
-            tracker.deliver(
-                target.name, probe.name, probe.failed("probe returned no result for this target")
-            )
-
-
-def _collect(
-    probe: Probe,
-    targets: list[Target],
-    upstream: Mapping[str, Mapping[str, ProbeOutcome]],
-    inventory: Inventory,
-    settings: AuditSettings,
-    deliver: Callable[[str, ProbeOutcome], None],
-) -> Mapping[str, ProbeOutcome]:
+    deliver = tracker.outcome(probe)
+    why = "probe returned no result for this target"
     try:
-        found = dict(probe.collect(targets, inventory.scope, settings.timeout, deliver, upstream))
+        found = probe.collect(runnable, inventory.scope, settings.timeout, deliver, upstream)
+        for target_name, outcome in found.items():  # what the probe returned, not handed on
+            deliver(target_name, outcome)
     except ScopeError:
         raise
     except Exception as exc:
         log.debug("probe %s crashed", probe.name, exc_info=True)
-        message = f"probe crashed: {type(exc).__name__}: {exc}"
-        return {t.name: probe.failed(message) for t in targets}
-    return found
+        why = f"probe crashed: {type(exc).__name__}: {exc}"
+    for target in runnable:  # a root the probe forgot (or crashed on) never passes for clean
+        for root in wanted[target.name]:
+            if not tracker.has(target.name, root):
+                tracker.deliver(target.name, root, probe.failed(why, root))

@@ -81,8 +81,11 @@ class ChangeRecord:
 
 @dataclass(frozen=True)
 class SshSettings:
+    """The inventory's `ssh:` keys; None where the inventory says nothing, so that the
+    user's ssh_config can say it (auditor/probes/ssh/endpoint.py)."""
+
     user: str | None = None
-    port: int = 22
+    port: int | None = None
     identity_file: str | None = None
     known_hosts: str | None = None
     proxy_jump: str | None = None

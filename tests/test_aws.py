@@ -16,7 +16,7 @@ from auditor.cloud.aws import api as aws_api
 from auditor.engine import AuditSettings, run_audit
 from auditor.inventory import load_inventory
 from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.options import SshOptions
 from auditor.rules import catalog_for
 from tests.conftest import REPO, run_auditor
 from tests.lab import cloud

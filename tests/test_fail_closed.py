@@ -33,9 +33,11 @@ from auditor.probes.base import ProbeFailure
 from auditor.probes.ports import connect_scan
 from auditor.probes.services import ServicesProbe
 from auditor.probes.services.http import listing_signature
-from auditor.probes.ssh.auth import SshAuthProbe
-from auditor.probes.ssh.session import Endpoint, SshOptions, name_forms
-from auditor.probes.ssh.sshd_config import SshdConfigProbe, listener_pids, serves
+from auditor.probes.ssh.endpoint import Hop
+from auditor.probes.ssh.hostkeys import name_forms
+from auditor.probes.ssh.options import SshOptions
+from auditor.probes.ssh.probe import SshProbe
+from auditor.probes.ssh.sshd_config import listener_pids, serves
 from auditor.rules import evaluate_target, load_catalog
 from auditor.scope import Scope
 from auditor.yamlsource import load_plain
@@ -396,7 +398,7 @@ def _sshd_outcome(lab: Lab, options: SshOptions, address: str) -> ProbeOutcome:
         ssh=SshSettings(port=2222, identity_file=str(lab.client_key)),
     )
     scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
-    return SshdConfigProbe(options).collect([target], scope, 10.0)["alt-port"]
+    return SshProbe(options, roots=("sshd",)).collect([target], scope, 10.0)["alt-port"]
 
 
 def test_an_entry_by_ip_verifies_an_inventory_address_spelled_otherwise(lab: Lab) -> None:
@@ -425,9 +427,9 @@ def test_trust_on_first_use_never_accepts_a_changed_key_under_another_name(
 
 
 def test_name_forms_cover_address_ip_and_port() -> None:
-    endpoint = Endpoint("db1.internal", "10.0.0.5", 2222, "root", ())
+    endpoint = Hop("db1.internal", "10.0.0.5", 2222, "root", ())
     assert name_forms(endpoint) == ["[db1.internal]:2222", "[10.0.0.5]:2222"]
-    endpoint = Endpoint("db1.internal", "10.0.0.5", 22, "root", ())
+    endpoint = Hop("db1.internal", "10.0.0.5", 22, "root", ())
     assert name_forms(endpoint) == [
         "db1.internal",
         "10.0.0.5",
@@ -505,7 +507,7 @@ def test_a_stalled_rsa_handshake_is_an_error_not_no_rsa_key(lab: Lab) -> None:
         )
         scope = Scope((ipaddress.ip_network(f"{relay_ip}/32"),))
         started = time.monotonic()
-        outcome = SshAuthProbe().collect([target], scope, 3.0)["relay"]
+        outcome = SshProbe(roots=("ssh_auth",)).collect([target], scope, 3.0)["relay"]
         elapsed = time.monotonic() - started
     assert outcome.error is not None, outcome.facts
     assert "rsa-sha2-512" in outcome.error.message and "failed" in outcome.error.message
@@ -533,7 +535,7 @@ def test_settings_come_from_the_daemon_on_the_audited_port(lab: Lab) -> None:
     )
     scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
     options = SshOptions(known_hosts=(lab.known_hosts,), config_file=None, use_agent=False)
-    outcome = SshdConfigProbe(options).collect([target], scope, 10.0)["two-daemons"]
+    outcome = SshProbe(options, roots=("sshd",)).collect([target], scope, 10.0)["two-daemons"]
     assert outcome.ok, outcome.error
     assert outcome.facts["describes"] == {
         "address": ip,

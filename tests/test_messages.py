@@ -20,7 +20,7 @@ from auditor.inventory import load_inventory
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import Done, Probe, Upstream
 from auditor.probes.registry import ProbeSettings, build_probes
-from auditor.probes.ssh.session import SshOptions
+from auditor.probes.ssh.options import SshOptions
 from auditor.rules import catalog_for, load_catalog
 from auditor.rules.context import base_context
 from auditor.rules.evaluate import _evidence, _resources, render
@@ -38,6 +38,7 @@ class _Recording(Probe):
     def __init__(self, inner: Probe, seen: dict[str, dict[str, ProbeOutcome]]) -> None:
         self.inner = inner
         self.name = inner.name
+        self.provides = inner.provides
         self.needs = inner.needs
         self.seen = seen
 
@@ -50,14 +51,17 @@ class _Recording(Probe):
         upstream: Upstream = {},  # noqa: B006 - read only
     ) -> Mapping[str, ProbeOutcome]:
         def keep(name: str, outcome: ProbeOutcome) -> None:
-            self.seen.setdefault(name, {})[self.name] = outcome
+            self.seen.setdefault(name, {})[outcome.probe] = outcome
             if done is not None:
                 done(name, outcome)
 
         found = self.inner.collect(targets, scope, timeout, keep, upstream)
         for name, outcome in found.items():
-            self.seen.setdefault(name, {}).setdefault(self.name, outcome)
+            self.seen.setdefault(name, {}).setdefault(outcome.probe, outcome)
         return found
+
+    def plan(self, needs: Mapping[str, set[str]]) -> None:
+        self.inner.plan(needs)
 
 
 @pytest.fixture(scope="module")

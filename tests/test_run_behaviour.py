@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from auditor.probes.ssh.session import SshOptions
-from auditor.probes.ssh.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.options import SshOptions
+from auditor.probes.ssh.probe import SshProbe
 from tests import responders
 from tests.conftest import LISTENER_NETWORK, REPO, Listeners
 from tests.lab.lab import Lab
@@ -147,7 +147,7 @@ def test_hashed_known_hosts_entries_verify(lab: Lab, tmp_path: Path) -> None:
     hashed.write_text(lab.known_hosts.read_text())
     subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], check=True, capture_output=True)
     assert lab.ip("hardened") not in hashed.read_text()  # names are hashed now
-    outcome = SshdConfigProbe(SshOptions(known_hosts=(hashed,))).collect(
+    outcome = SshProbe(SshOptions(known_hosts=(hashed,)), roots=("sshd",)).collect(
         [_target(lab, "hardened")], _scope(lab), 15
     )["hardened"]
     assert outcome.ok, outcome.error

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 
 from auditor.models import ProbeOutcome, SshSettings, Target
-from auditor.probes.ssh.auth import SshAuthProbe
 from auditor.probes.ssh.commands import UnsafeCommand, command
-from auditor.probes.ssh.session import SshOptions
-from auditor.probes.ssh.sshd_config import SshdConfigProbe
+from auditor.probes.ssh.options import SshOptions
+from auditor.probes.ssh.probe import SshProbe
 from auditor.probes.ssh.sshd_files import parse_sshd_config
-from auditor.probes.ssh.wire import SshAlgorithmsProbe
 from auditor.rules import load_catalog
 from auditor.scope import Scope
 from tests.conftest import LISTENER_NETWORK, run_auditor
@@ -146,17 +144,17 @@ def test_legacy_sshd_fails_everything_ssh_audit_fails(lab: Lab, lab_report: dict
 
 def test_password_login_is_detected_without_credentials(lab: Lab) -> None:
     target = _target(lab, "vendor-built", identity_file=None, user="root")
-    outcome = SshAuthProbe().collect([target], _scope(lab), timeout=10)["vendor-built"]
+    outcome = SshProbe(roots=("ssh_auth",)).collect([target], _scope(lab), timeout=10)["vendor-built"]
     assert outcome.ok, outcome.error
     assert "password" in outcome.facts["methods"]
-    hardened = SshAuthProbe().collect([_target(lab, "hardened")], _scope(lab), 10)["hardened"]
+    hardened = SshProbe(roots=("ssh_auth",)).collect([_target(lab, "hardened")], _scope(lab), 10)["hardened"]
     assert hardened.facts["methods"] == ["publickey"]
     (key,) = hardened.facts["host_keys"]
     assert key["type"] == "ssh-ed25519" and key["fingerprint"].startswith("SHA256:")
 
 
 def test_raw_probe_reads_weak_offers_paramiko_cannot_negotiate(lab: Lab) -> None:
-    outcome = SshAlgorithmsProbe().collect([_target(lab, "legacy")], _scope(lab), 10)["legacy"]
+    outcome = SshProbe(roots=("ssh",)).collect([_target(lab, "legacy")], _scope(lab), 10)["legacy"]
     facts = outcome.facts
     assert facts["software"] == "OpenSSH" and facts["version"].startswith("9.2")
     assert "diffie-hellman-group1-sha1" in facts["kex"]
@@ -166,7 +164,7 @@ def test_raw_probe_reads_weak_offers_paramiko_cannot_negotiate(lab: Lab) -> None
 
 
 def _sshd(lab: Lab, name: str, options: SshOptions, **ssh: Any) -> ProbeOutcome:
-    return SshdConfigProbe(options).collect([_target(lab, name, **ssh)], _scope(lab), 15)[name]
+    return SshProbe(options, roots=("sshd",)).collect([_target(lab, name, **ssh)], _scope(lab), 15)[name]
 
 
 def test_effective_config_comes_from_sshd_t(lab: Lab) -> None:
@@ -410,13 +408,10 @@ def test_hostile_server_ends_as_error_within_deadline(
     target = Target("h", ip, ipaddress.ip_address(ip), ssh=SshSettings(port=port))
     scope = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
     started = time.monotonic()
+    options = SshOptions(known_hosts=())
     outcomes = {
-        probe.name: probe.collect([target], scope, timeout=1.0)["h"]
-        for probe in (
-            SshAlgorithmsProbe(),
-            SshAuthProbe(),
-            SshdConfigProbe(SshOptions(known_hosts=())),
-        )
+        root: SshProbe(options, roots=(root,)).collect([target], scope, timeout=1.0)["h"]
+        for root in ("ssh", "ssh_auth", "sshd")
     }
     elapsed = time.monotonic() - started
     assert elapsed < 3 * 1.0 + 1.5, f"took {elapsed:.1f}s"

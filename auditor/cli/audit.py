@@ -44,8 +44,8 @@ from auditor.models import (
     TargetResult,
 )
 from auditor.probes.registry import ProbeSettings, build_probes
+from auditor.probes.ssh.options import SshOptions
 from auditor.probes.ssh.presence import without_absent_ssh
-from auditor.probes.ssh.session import SshOptions
 from auditor.reporting import REPORTERS
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import verdict_line
@@ -366,7 +366,12 @@ def audit(
     "exposure to review), to gate the next run on a change record.",
 )
 @click.option("--ssh-user", help="SSH user for probes that log in.")
-@click.option("--ssh-port", type=click.IntRange(1, 65535), default=22, show_default=True)
+@click.option(
+    "--ssh-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="SSH port of every HOST  [default: ssh_config's Port, else 22]",
+)
 @click.option("--identity-file", type=click.Path(dir_okay=False), help="SSH private key.")
 @click.option(
     "--aws-discover",
@@ -383,7 +388,7 @@ def scan(
     ports: str,
     rule_packs: tuple[str, ...],
     ssh_user: str | None,
-    ssh_port: int,
+    ssh_port: int | None,
     identity_file: str | None,
     aws_discover: bool,
     aws_regions: tuple[str, ...],
@@ -420,7 +425,7 @@ def scan(
             ssh=ssh,
             clouds={"aws": aws} if aws is not None else {},
         )
-        return without_absent_ssh(inventory, options["timeout"])
+        return without_absent_ssh(inventory, options["timeout"], options["ssh_config"])
 
     _run(
         load,

@@ -57,6 +57,9 @@ NO_UPSTREAM: Upstream = {}
 
 class Probe(ABC):
     name: str = ""
+    provides: tuple[str, ...] = ()
+    """The fact roots this probe delivers, when not just the one named like it (the SSH
+    probe reads `ssh`, `ssh_auth`, `sshd` and `host` on one connection)."""
     needs: tuple[str, ...] = ()
     """Probes whose facts this one builds on (e.g. services probe the ports found open).
     The engine runs those first and hands their outcomes in; where one failed on a target,
@@ -74,12 +77,17 @@ class Probe(ABC):
         """An outcome for every target, exactly once: handed to `done` as soon as it is
         ready when the caller gives one, else in the returned mapping (by target name)."""
 
-    def failed(self, message: str) -> ProbeOutcome:
-        return ProbeOutcome(self.name, error=ProbeError(self.name, message))
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return self.provides or (self.name,)
+
+    def failed(self, message: str, root: str = "") -> ProbeOutcome:
+        root = root or self.name
+        return ProbeOutcome(root, error=ProbeError(root, message))
 
     def plan(self, needs: Mapping[str, set[str]]) -> None:  # noqa: B027 - optional hook
-        """Before any probe starts: which probes each target needs (by target name). The
-        SSH probes use it to share one session per server; others ignore it."""
+        """Before any probe starts: which fact roots each target needs (by target name).
+        A probe of several roots reads only those; others ignore it."""
 
 
 def contained(probe: Probe, target: Target, work: Callable[[], ProbeOutcome]) -> ProbeOutcome:

@@ -15,18 +15,14 @@ from auditor.cloud import providers
 from auditor.probes.base import Probe
 from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, load_checks
-from auditor.probes.ssh.auth import SshAuthProbe
-from auditor.probes.ssh.host import HostProbe
-from auditor.probes.ssh.session import SshOptions
-from auditor.probes.ssh.shared import SharedSessions
-from auditor.probes.ssh.sshd_config import SshdConfigProbe
-from auditor.probes.ssh.wire import SshAlgorithmsProbe
+from auditor.probes.ssh.options import SshOptions
+from auditor.probes.ssh.probe import SshProbe
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     concurrency: int = 16
-    """Targets probed at once by each per-target probe (SSH...)."""
+    """Targets probed at once by each per-target probe (SSH, services, clouds)."""
     service_detection: bool = False
     scanner: str = "nmap"
     ssh: SshOptions = field(default_factory=SshOptions)
@@ -40,17 +36,12 @@ class ProbeSettings:
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
-    # One SSH session per server for ssh_auth, sshd and host (at most `concurrency` open).
-    shared = SharedSessions(settings.ssh, settings.concurrency)
     return [
         PortProbe(service_detection=settings.service_detection, prefer=settings.scanner),
-        SshAlgorithmsProbe(settings.concurrency),
-        SshAuthProbe(settings.concurrency, shared),
-        SshdConfigProbe(settings.ssh, settings.concurrency, shared),
+        SshProbe(settings.ssh, settings.concurrency),
         ServicesProbe(
             settings.concurrency,
             load_checks(settings.service_checks_dirs, settings.try_default_credentials),
         ),
-        HostProbe(settings.ssh, settings.concurrency, shared),
         *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),
     ]

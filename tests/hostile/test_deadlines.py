@@ -21,11 +21,8 @@ import pytest
 from auditor.models import ChangeRecord, Exposure, ProbeOutcome, SshSettings, Target
 from auditor.probes.base import Probe
 from auditor.probes.services import ServicesProbe
-from auditor.probes.ssh.auth import SshAuthProbe
-from auditor.probes.ssh.host import HostProbe
-from auditor.probes.ssh.session import SshOptions
-from auditor.probes.ssh.sshd_config import SshdConfigProbe
-from auditor.probes.ssh.wire import SshAlgorithmsProbe
+from auditor.probes.ssh.options import SshOptions
+from auditor.probes.ssh.probe import SshProbe
 from auditor.scope import Scope
 from tests import responders
 from tests.conftest import LISTENER_NETWORK
@@ -56,10 +53,10 @@ def _stalled_kex(client: socket.socket) -> None:
 def _probes() -> list[Probe]:
     options = SshOptions(known_hosts=(), config_file=None, use_agent=False)
     return [
-        SshAlgorithmsProbe(),
-        SshAuthProbe(),
-        SshdConfigProbe(options),
-        HostProbe(options),
+        SshProbe(roots=("ssh",)),
+        SshProbe(roots=("ssh_auth",)),
+        SshProbe(options, roots=("sshd",)),
+        SshProbe(options, roots=("host",)),
         ServicesProbe(),
     ]
 
@@ -67,7 +64,7 @@ def _probes() -> list[Probe]:
 @pytest.mark.parametrize(
     "behaviour", [_tarpit, _one_byte_per_second, _stalled_kex], ids=["tarpit", "1-byte-s", "stall"]
 )
-@pytest.mark.parametrize("probe", _probes(), ids=lambda p: p.name)
+@pytest.mark.parametrize("probe", _probes(), ids=lambda p: "-".join(sorted(getattr(p, "default_roots", [p.name]))))
 def test_every_probe_ends_within_the_deadline(
     probe: Probe, behaviour: Callable[[socket.socket], None]
 ) -> None:
@@ -158,16 +155,14 @@ def test_a_stalled_authentication_ends_ssh_auth_within_the_deadline(lab: Lab) ->
         )
         scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
         started = time.monotonic()
-        outcome = SshAuthProbe().collect([target], scope, TIMEOUT)["t"]
+        outcome = SshProbe(roots=("ssh_auth",)).collect([target], scope, TIMEOUT)["t"]
         elapsed = time.monotonic() - started
     assert outcome.error is not None, outcome.facts
     assert elapsed <= TIMEOUT + SLACK, f"ssh_auth took {elapsed:.2f}s"
 
 
-@pytest.mark.parametrize("probe_class", [SshdConfigProbe, HostProbe], ids=["sshd", "host"])
-def test_slow_commands_end_login_probes_within_the_deadline(
-    lab: Lab, probe_class: type[SshdConfigProbe] | type[HostProbe]
-) -> None:
+@pytest.mark.parametrize("root", ["sshd", "host"])
+def test_slow_commands_end_login_probes_within_the_deadline(lab: Lab, root: str) -> None:
     # Real sshd whose every command takes 1.5 s, then runs: each is under the deadline,
     # all of them together are not (before, each command had its own 30 s).
     host = lab.host("slow-commands")
@@ -181,7 +176,7 @@ def test_slow_commands_end_login_probes_within_the_deadline(
     scope = Scope((ipaddress.ip_network(f"{ip}/32"),))
     options = SshOptions(known_hosts=(lab.known_hosts,), config_file=None, use_agent=False)
     started = time.monotonic()
-    outcome = probe_class(options).collect([target], scope, 2.0)["slow"]
+    outcome = SshProbe(options, roots=(root,)).collect([target], scope, 2.0)["slow"]
     elapsed = time.monotonic() - started
     assert outcome.error is not None, outcome.facts
-    assert elapsed <= 2.0 + SLACK, f"{probe_class.name} took {elapsed:.2f}s"
+    assert elapsed <= 2.0 + SLACK, f"{root} took {elapsed:.2f}s"

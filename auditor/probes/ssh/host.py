@@ -30,20 +30,16 @@ from auditor.probes.ssh.daemon_configs import (
     yaml_setting,
 )
 from auditor.probes.ssh.hostnet import firewall_facts, log_targets_leave
-from auditor.probes.ssh.session import Call, LoginProbe, Session, call, parse_modes
+from auditor.probes.ssh.session import Call, Session, call, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
 
 
-class HostProbe(LoginProbe):
-    """Facts root `host`."""
-
-    name = "host"
-
-    def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
-        facts, unavailable = _facts(session, target, limit)
-        notes = tuple(f"host: {name} not collected: {why}" for name, why in unavailable.items())
-        return ProbeOutcome(self.name, facts={**facts, "unavailable": unavailable}, notes=notes)
+def read_host(session: Session, target: Target, limit: float) -> ProbeOutcome:
+    """Facts root `host`: accounts, listeners, firewall, logging, updates, retention."""
+    facts, unavailable = _facts(session, target, limit)
+    notes = tuple(f"host: {name} not collected: {why}" for name, why in unavailable.items())
+    return ProbeOutcome("host", facts={**facts, "unavailable": unavailable}, notes=notes)
 
 
 class CommandFailed(Exception):

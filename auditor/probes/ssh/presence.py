@@ -11,25 +11,31 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 from auditor.inventory.model import Inventory
-from auditor.models import Target
 from auditor.portspec import parse_ports
+from auditor.probes.base import ProbeFailure
+from auditor.probes.ssh.endpoint import SshEndpoint, read_ssh_config, resolve_endpoint
 
 log = logging.getLogger("auditor")
 
 SSH_CHECK_SECONDS = 5.0
 
 
-def without_absent_ssh(inventory: Inventory, timeout: float) -> Inventory:
+def without_absent_ssh(inventory: Inventory, timeout: float, ssh_config: Path | None) -> Inventory:
     """An ad-hoc scan of a host with no SSH server (its SSH port refused, or not among the
     ports asked for) runs no SSH checks there, instead of reporting them all `error`. A
     port that does not refuse (filtered, slow) keeps them: unknown stays unknown."""
     targets = []
+    config = read_ssh_config(ssh_config) if ssh_config else None
     for target in inventory.targets:
-        if "ssh" in target.rules and target.ip is not None:
-            address = str(inventory.scope.check(target.ip))  # never outside the scan's hosts
-            absent = _why_no_ssh(target, address, min(timeout, SSH_CHECK_SECONDS))
+        if "ssh" in target.rules and target.ip is not None and config is not None:
+            try:  # the SSH port is the one the checks will use (ssh_config's Port too)
+                endpoint = resolve_endpoint(target, inventory.scope, config)
+            except ProbeFailure:
+                endpoint = None  # the checks will say why, as errors
+            absent = _why_no_ssh(endpoint, target.ports, min(timeout, SSH_CHECK_SECONDS))
             if absent:
                 log.warning("scan: %s: %s: the SSH checks do not apply there", target.name, absent)
                 target = replace(target, rules=tuple(r for r in target.rules if r != "ssh"))
@@ -37,10 +43,13 @@ def without_absent_ssh(inventory: Inventory, timeout: float) -> Inventory:
     return replace(inventory, targets=tuple(targets))
 
 
-def _why_no_ssh(target: Target, address: str, seconds: float) -> str:
-    """Why no SSH server can answer on the target's SSH port, or "" when one may."""
-    port = target.ssh.port
-    if not any(port in r for r in parse_ports(target.ports)):
+def _why_no_ssh(endpoint: SshEndpoint | None, ports: str, seconds: float) -> str:
+    """Why no SSH server can answer on the target's SSH port, or "" when one may (or
+    when it is reached through a bastion: only the checks can tell)."""
+    if endpoint is None or endpoint.jumps:
+        return ""
+    address, port = endpoint.target.ip, endpoint.target.port
+    if not any(port in r for r in parse_ports(ports)):
         return f"port {port} is not among the ports scanned"
     try:
         with socket.create_connection((address, port), timeout=seconds):

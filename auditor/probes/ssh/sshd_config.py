@@ -23,103 +23,101 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import ProbeOutcome, Target
+from auditor.models import ProbeOutcome
 from auditor.probes.base import ProbeFailure
-from auditor.probes.ssh.session import LoginProbe, Session, call, parse_modes
+from auditor.probes.ssh.endpoint import Hop
+from auditor.probes.ssh.session import Session, call, parse_modes
 from auditor.probes.ssh.sshd_files import parse_sshd_config, parse_sshd_t
 
 _KEYGEN_LINE = re.compile(r"^(?P<bits>\d+)\s+(?P<fp>\S+)\s+.*\((?P<type>[A-Z0-9-]+)\)\s*$")
 _SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")
 
 
-class SshdConfigProbe(LoginProbe):
+def read_sshd(session: Session, server: Hop, limit: float) -> ProbeOutcome:
     """Facts root `sshd`: effective settings, file permissions, host keys on disk."""
+    # Commands that need nothing from another's answer share one channel.
+    batch = ["uid", "client_address", "ssh_file_modes", "host_key_sizes", "socket_daemon"]
+    session.prefetch([call(name) for name in batch], limit)
 
-    name = "sshd"
+    def run(name: str) -> tuple[int, str, str]:
+        return session.run(name, limit)
 
-    def read(self, session: Session, target: Target, limit: float) -> ProbeOutcome:
-        # Commands that need nothing from another's answer share one channel.
-        batch = ["uid", "client_address", "ssh_file_modes", "host_key_sizes", "socket_daemon"]
-        session.prefetch([call(name) for name in batch], limit)
-
-        def run(name: str) -> tuple[int, str, str]:
-            return session.run(name, limit)
-
-        status, uid, _ = run("uid")
-        sudo = "" if status == 0 and uid.strip() == "0" else "sudo -n "
-        status, connection, err = run("client_address")
-        if status != 0:
-            # Its addresses select sshd's Match blocks: guessing them could describe the
-            # settings some other client gets.
-            raise ProbeFailure(f"cannot read our own connection's addresses: {err.strip()[:200]}")
-        words = connection.split()
-        addr = words[0] if words else "127.0.0.1"
-        # The server's side of our own connection: the socket the daemon really listens on,
-        # whatever NAT or a ProxyJump did to the address we dialled.
-        ip, port = str(target.ip), target.ssh.port
-        if len(words) == 4 and words[3].isascii() and words[3].isdigit():
-            ip, port = words[2], int(words[3])
-        user = session.client.get_transport().get_username() or "root"  # type: ignore[union-attr]
-        notes: list[str] = []
-        # Always the daemon that serves the audited socket, proven by the socket itself:
-        # /etc/ssh/sshd_config may describe another daemon (`sshd -f OTHER` on port 22).
-        daemon = _daemon(*run("socket_daemon"), sudo=sudo, ip=ip, port=port)
-        status, out, err = session.run(
-            "sshd_effective_file",
-            limit,
-            sudo=sudo,
-            config=daemon.config,
-            options=daemon.options,
-            user=user,
-            addr=addr,
+    status, uid, _ = run("uid")
+    sudo = "" if status == 0 and uid.strip() == "0" else "sudo -n "
+    status, connection, err = run("client_address")
+    if status != 0:
+        # Its addresses select sshd's Match blocks: guessing them could describe the
+        # settings some other client gets.
+        raise ProbeFailure(f"cannot read our own connection's addresses: {err.strip()[:200]}")
+    words = connection.split()
+    addr = words[0] if words else "127.0.0.1"
+    # The server's side of our own connection: the socket the daemon really listens on,
+    # whatever NAT or a ProxyJump did to the address we dialled.
+    ip, port = server.ip, server.port
+    if len(words) == 4 and words[3].isascii() and words[3].isdigit():
+        ip, port = words[2], int(words[3])
+    user = session.user
+    notes: list[str] = []
+    # Always the daemon that serves the audited socket, proven by the socket itself:
+    # /etc/ssh/sshd_config may describe another daemon (`sshd -f OTHER` on port 22).
+    daemon = _daemon(*run("socket_daemon"), sudo=sudo, ip=ip, port=port)
+    status, out, err = session.run(
+        "sshd_effective_file",
+        limit,
+        sudo=sudo,
+        config=daemon.config,
+        options=daemon.options,
+        user=user,
+        addr=addr,
+    )
+    if status == 0 and out.strip():
+        settings, source = parse_sshd_t(out), "sshd -T"
+    else:
+        reason = _why(err, status, sudo)
+        notes.append(f"sshd -T could not run ({reason}); settings read from files")
+        settings = _from_files(session, limit, sudo, reason, daemon)
+        source = "files"
+    if daemon.config != DEFAULT_CONFIG or daemon.options:
+        notes.append(
+            f"port {port} is served by an sshd started with its own settings: "
+            f"-f {daemon.config}{daemon.options}"
         )
-        if status == 0 and out.strip():
-            settings, source = parse_sshd_t(out), "sshd -T"
-        else:
-            reason = _why(err, status, sudo)
-            notes.append(f"sshd -T could not run ({reason}); settings read from files")
-            settings = self._from_files(session, limit, sudo, reason, daemon)
-            source = "files"
-        if daemon.config != DEFAULT_CONFIG or daemon.options:
-            notes.append(
-                f"port {port} is served by an sshd started with its own settings: "
-                f"-f {daemon.config}{daemon.options}"
-            )
-        config = daemon.config
-        if not serves(settings, ip, port):
-            raise ProbeFailure(
-                f"the settings of the sshd serving {ip}:{port} ({config}) do not listen "
-                "there: the daemon on the audited port is unknown"
-            )
-        return ProbeOutcome(
-            self.name,
-            facts={
-                "source": source,
-                "describes": {"address": ip, "port": port, "config": config},
-                "settings": settings,
-                "files": _file_modes(*run("ssh_file_modes")),
-                "host_keys": _host_keys(*run("host_key_sizes")),
-            },
-            notes=tuple(notes),
+    config = daemon.config
+    if not serves(settings, ip, port):
+        raise ProbeFailure(
+            f"the settings of the sshd serving {ip}:{port} ({config}) do not listen "
+            "there: the daemon on the audited port is unknown"
+        )
+    return ProbeOutcome(
+        "sshd",
+        facts={
+            "source": source,
+            "describes": {"address": ip, "port": port, "config": config},
+            "settings": settings,
+            "files": _file_modes(*run("ssh_file_modes")),
+            "host_keys": _host_keys(*run("host_key_sizes")),
+        },
+        notes=tuple(notes),
+    )
+
+
+def _from_files(
+    session: Session, limit: float, sudo: str, reason: str, daemon: Daemon
+) -> dict[str, Any]:
+    def read(path: str) -> str:
+        # sshd_config is usually world-readable: try without privileges first.
+        for prefix in dict.fromkeys(("", sudo)):
+            status, out, err = session.run("read_ssh_config", limit, sudo=prefix, path=path)
+            if status == 0:
+                return out
+        raise ProbeFailure(
+            f"cannot read sshd settings: sshd -T failed ({reason}) and reading {path} "
+            f"failed ({_why(err, status, sudo)})"
         )
 
-    def _from_files(
-        self, session: Session, limit: float, sudo: str, reason: str, daemon: Daemon
-    ) -> dict[str, Any]:
-        def read(path: str) -> str:
-            # sshd_config is usually world-readable: try without privileges first.
-            for prefix in dict.fromkeys(("", sudo)):
-                status, out, err = session.run("read_ssh_config", limit, sudo=prefix, path=path)
-                if status == 0:
-                    return out
-            raise ProbeFailure(
-                f"cannot read sshd settings: sshd -T failed ({reason}) and reading {path} "
-                f"failed ({_why(err, status, sudo)})"
-            )
-
-        # Command-line options come first: sshd takes the first value of a keyword.
-        overrides = "\n".join(daemon.lines())
-        return parse_sshd_config(overrides + "\n" + read(daemon.config), read)
+    # Command-line options come first: sshd takes the first value of a keyword.
+    overrides = "\n".join(daemon.lines())
+    return parse_sshd_config(overrides + "\n" + read(daemon.config), read)
 
 
 def _daemon(status: int, out: str, err: str, *, sudo: str, ip: str, port: int) -> Daemon:

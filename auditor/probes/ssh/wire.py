@@ -10,16 +10,15 @@ garbage banner or a megabyte of banner ends as an error fact in time.
 from __future__ import annotations
 
 import re
-import socket
 import struct
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import PerTargetProbe, ProbeFailure, address_of
+import paramiko
+
+from auditor.probes.base import ProbeFailure
 from auditor.probes.deadline import Deadline
-from auditor.scope import Scope
+from auditor.probes.ssh.connection import Stream
 
 CLIENT_VERSION = b"SSH-2.0-auditor_probe\r\n"
 MAX_LINE = 255  # RFC 4253 §4.2, CR LF included
@@ -47,23 +46,24 @@ class ServerHello:
     lists: dict[str, list[str]]
 
 
-def read_server_hello(ip: str, port: int, timeout: float) -> ServerHello:
-    deadline = Deadline(timeout)
+def read_server_hello(stream: Stream, deadline: Deadline, where: str) -> ServerHello:
+    """The banner and KEXINIT of the server at the other end of `stream` (`where` names it
+    in errors); the stream is the caller's to close."""
     try:
-        with socket.create_connection((ip, port), timeout=deadline.remaining()) as sock:
-            sock.sendall(CLIENT_VERSION)
-            banner = _read_banner(sock, deadline)
-            payload = _read_packet(sock, deadline)
+        stream.settimeout(deadline.remaining())
+        stream.sendall(CLIENT_VERSION)
+        banner = _read_banner(stream, deadline)
+        lists = _parse_kexinit(_read_packet(stream, deadline))
     except TimeoutError:
-        raise ProbeFailure(f"SSH on {ip}:{port}: no answer within {timeout:g}s") from None
-    except ConnectionRefusedError:
-        raise ProbeFailure(f"SSH on {ip}:{port}: connection refused") from None
-    except OSError as exc:
-        raise ProbeFailure(f"SSH on {ip}:{port}: {exc.strerror or exc}") from None
-    return ServerHello(banner, _parse_kexinit(payload, ip, port))
+        raise ProbeFailure(f"SSH on {where}: no answer within {deadline.seconds:g}s") from None
+    except ProbeFailure as exc:
+        raise ProbeFailure(f"SSH on {where}: {exc}") from None
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise ProbeFailure(f"SSH on {where}: {getattr(exc, 'strerror', None) or exc}") from None
+    return ServerHello(banner, lists)
 
 
-def _read_line(sock: socket.socket, deadline: Deadline) -> bytes:
+def _read_line(sock: Stream, deadline: Deadline) -> bytes:
     line = bytearray()
     while not line.endswith(b"\n"):
         if len(line) >= MAX_LINE:
@@ -76,7 +76,7 @@ def _read_line(sock: socket.socket, deadline: Deadline) -> bytes:
     return bytes(line)
 
 
-def _read_banner(sock: socket.socket, deadline: Deadline) -> str:
+def _read_banner(sock: Stream, deadline: Deadline) -> str:
     for _ in range(MAX_PRE_BANNER_LINES + 1):
         line = _read_line(sock, deadline)
         if line.startswith(b"SSH-"):
@@ -87,7 +87,7 @@ def _read_banner(sock: socket.socket, deadline: Deadline) -> str:
     raise ProbeFailure("no SSH banner (is this port SSH?)")
 
 
-def _read_exact(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
+def _read_exact(sock: Stream, size: int, deadline: Deadline) -> bytes:
     data = bytearray()
     while len(data) < size:
         sock.settimeout(deadline.remaining())
@@ -98,7 +98,7 @@ def _read_exact(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
     return bytes(data)
 
 
-def _read_packet(sock: socket.socket, deadline: Deadline) -> bytes:
+def _read_packet(sock: Stream, deadline: Deadline) -> bytes:
     (length,) = struct.unpack(">I", _read_exact(sock, 4, deadline))
     if not 5 <= length <= MAX_PACKET:
         raise ProbeFailure(f"SSH packet length {length} is invalid")
@@ -109,18 +109,18 @@ def _read_packet(sock: socket.socket, deadline: Deadline) -> bytes:
     return body[1 : length - padding]
 
 
-def _parse_kexinit(payload: bytes, ip: str, port: int) -> dict[str, list[str]]:
+def _parse_kexinit(payload: bytes) -> dict[str, list[str]]:
     if not payload or payload[0] != MSG_KEXINIT:
-        raise ProbeFailure(f"SSH on {ip}:{port}: first packet is not KEXINIT")
+        raise ProbeFailure("first packet is not KEXINIT")
     offset = 17  # message number and 16-byte cookie
     lists: dict[str, list[str]] = {}
     for name in NAME_LISTS:
         if offset + 4 > len(payload):
-            raise ProbeFailure(f"SSH on {ip}:{port}: truncated KEXINIT")
+            raise ProbeFailure("truncated KEXINIT")
         (size,) = struct.unpack(">I", payload[offset : offset + 4])
         raw = payload[offset + 4 : offset + 4 + size]
         if len(raw) != size:
-            raise ProbeFailure(f"SSH on {ip}:{port}: truncated KEXINIT")
+            raise ProbeFailure("truncated KEXINIT")
         text = raw.decode("ascii", errors="replace")
         lists[name] = [item for item in text.split(",") if item]
         offset += 4 + size
@@ -149,19 +149,3 @@ def hello_facts(hello: ServerHello) -> dict[str, Any]:
 
 def _union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
-
-
-class SshAlgorithmsProbe(PerTargetProbe):
-    """Facts root `ssh`: banner, software and the algorithms offered before login."""
-
-    name = "ssh"
-
-    def probe(
-        self,
-        target: Target,
-        scope: Scope,
-        timeout: float,
-        upstream: Mapping[str, ProbeOutcome],
-    ) -> ProbeOutcome:
-        hello = read_server_hello(address_of(target, scope), target.ssh.port, timeout)
-        return ProbeOutcome(self.name, facts=hello_facts(hello))
