@@ -144,10 +144,14 @@ def test_legacy_sshd_fails_everything_ssh_audit_fails(lab: Lab, lab_report: dict
 
 def test_password_login_is_detected_without_credentials(lab: Lab) -> None:
     target = _target(lab, "vendor-built", identity_file=None, user="root")
-    outcome = SshProbe(roots=("ssh_auth",)).collect([target], _scope(lab), timeout=10)["vendor-built"]
+    outcome = SshProbe(roots=("ssh_auth",)).collect([target], _scope(lab), timeout=10)[
+        "vendor-built"
+    ]
     assert outcome.ok, outcome.error
     assert "password" in outcome.facts["methods"]
-    hardened = SshProbe(roots=("ssh_auth",)).collect([_target(lab, "hardened")], _scope(lab), 10)["hardened"]
+    hardened = SshProbe(roots=("ssh_auth",)).collect([_target(lab, "hardened")], _scope(lab), 10)[
+        "hardened"
+    ]
     assert hardened.facts["methods"] == ["publickey"]
     (key,) = hardened.facts["host_keys"]
     assert key["type"] == "ssh-ed25519" and key["fingerprint"].startswith("SHA256:")
@@ -164,7 +168,9 @@ def test_raw_probe_reads_weak_offers_paramiko_cannot_negotiate(lab: Lab) -> None
 
 
 def _sshd(lab: Lab, name: str, options: SshOptions, **ssh: Any) -> ProbeOutcome:
-    return SshProbe(options, roots=("sshd",)).collect([_target(lab, name, **ssh)], _scope(lab), 15)[name]
+    return SshProbe(options, roots=("sshd",)).collect([_target(lab, name, **ssh)], _scope(lab), 15)[
+        name
+    ]
 
 
 def test_effective_config_comes_from_sshd_t(lab: Lab) -> None:

@@ -4,14 +4,17 @@ parts it could not read as errors, never passes."""
 
 from __future__ import annotations
 
+import base64
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 
 from tests.conftest import LISTENER_NETWORK, run_auditor
-from tests.lab.lab import HARDENED_SSHD, Lab, LabHost
+from tests.lab.lab import BASTION_SSHD, HARDENED_SSHD, Lab, LabHost
 from tests.lab.services import Sshd
 
 CHANGE: dict[str, Any] = {
@@ -38,12 +41,19 @@ def _connections(lab: Lab) -> int:
 
 
 def _audit(
-    lab: Lab, tmp_path: Path, *extra: str, packs: tuple[str, ...] | None = None
+    lab: Lab,
+    tmp_path: Path,
+    *extra: str,
+    packs: tuple[str, ...] | None = None,
+    ssh: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     inventory = lab.write_inventory(tmp_path / "inv.yaml")
-    if packs is not None:
+    if packs is not None or ssh is not None:
         data = lab.inventory()
-        data["servers"][0]["rules"] = list(packs)
+        if packs is not None:
+            data["servers"][0]["rules"] = list(packs)
+        if ssh is not None:
+            data["defaults"]["ssh"] = ssh
         inventory.write_text(json.dumps(data))
     result = run_auditor(
         "audit",
@@ -157,3 +167,65 @@ def test_a_host_key_listing_that_fails_is_an_error_not_a_shorter_list(tmp_path: 
     assert by_rule["ssh.permit-root-login"]["status"] == "error"
     assert "cannot list the host keys" in by_rule["ssh.permit-root-login"]["message"]
     assert by_rule["host.extra-uid0-account"]["status"] == "pass"  # another part: unharmed
+
+
+def _fingerprints(lab: Lab, host: str) -> set[str]:
+    """The SHA-256 fingerprints of the host keys the lab generated for a host's sshd."""
+    from auditor.probes.ssh.hostkeys import fingerprint
+
+    found = set()
+    for pub in (lab.state_dir / host).glob("ssh-*/etc_ssh/ssh_host_*_key.pub"):
+        kind, blob = pub.read_text().split()[:2]
+        found.add(fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(blob))))
+    return found
+
+
+def test_every_ssh_fact_comes_from_the_daemon_behind_the_bastion(tmp_path: Path) -> None:
+    """Issue 25: `Port 2222` and `ProxyJump` in ssh_config, the server reachable only
+    through the bastion (its own network namespace, no route from here). Every SSH root
+    (the KEXINIT, the methods and host keys, sshd's settings, the host's sockets) must
+    describe the 2222 daemon there; on main, ssh_auth and the KEXINIT read dialled port
+    22 directly, and the server was incomplete."""
+    bastion = LabHost("jump", 45, (Sshd(config=BASTION_SSHD),), netns=True, rules=())
+    hidden = LabHost(
+        "hidden",
+        46,
+        (Sshd(port=2222, config=HARDENED_SSHD, host_keys=("ecdsa", "ed25519")),),
+        change={**CHANGE, "exposes": [{**CHANGE["exposes"][0], "port": 2222}]},
+        rules=("ssh", "host"),
+        netns=True,
+        behind="jump",
+    )
+    lab = Lab(tmp_path / "lab", LISTENER_NETWORK, (bastion, hidden))
+    if lab.missing():
+        pytest.skip("; ".join(lab.missing()))
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host {lab.ip('hidden')}\n  Port 2222\n  ProxyJump root@{lab.ip('jump')}\n"
+        f"Host *\n  IdentityFile {lab.client_key}\n"
+    )
+    lab.up()
+    try:
+        direct = subprocess.run(  # the machine itself cannot reach it
+            ["ssh-keyscan", "-T", "2", "-p", "2222", lab.ip("hidden")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        inventory_ssh = {"known_hosts": str(lab.known_hosts)}  # the rest from ssh_config
+        report = _audit(
+            lab, tmp_path, "--ssh-config", str(config), "--include-facts", ssh=inventory_ssh
+        )
+        keys = _fingerprints(lab, "hidden")
+    finally:
+        lab.down()
+    assert "ssh-" not in direct.stdout
+    (target,) = report["targets"]
+    errors = [f["message"] for f in target["findings"] if f["status"] == "error"]
+    assert target["complete"] is True, errors
+    facts = target["facts"]
+    assert "ecdsa-sha2-nistp256" in facts["ssh"]["host_key_algorithms"]  # the bastion has none
+    assert {k["fingerprint"] for k in facts["ssh_auth"]["host_keys"]} == keys
+    assert facts["sshd"]["describes"]["port"] == 2222
+    assert facts["sshd"]["describes"]["address"] == lab.ip("hidden")
+    assert {s["port"] for s in facts["host"]["listening"]} == {2222}

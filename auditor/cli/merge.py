@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from auditor import __version__
-from auditor.cli.audit import HISTORY, NO_HISTORY, REPORT_SCHEMA, emit
 from auditor.cli.base import cli, log, user_errors
+from auditor.cli.emit import emit
+from auditor.cli.options import HISTORY, NO_HISTORY, REPORT_SCHEMA
 from auditor.cli.outputs import destinations as output_destinations
 from auditor.cli.outputs import open_outputs
 from auditor.history import History, default_path, inventory_key

@@ -64,7 +64,9 @@ def _probes() -> list[Probe]:
 @pytest.mark.parametrize(
     "behaviour", [_tarpit, _one_byte_per_second, _stalled_kex], ids=["tarpit", "1-byte-s", "stall"]
 )
-@pytest.mark.parametrize("probe", _probes(), ids=lambda p: "-".join(sorted(getattr(p, "default_roots", [p.name]))))
+@pytest.mark.parametrize(
+    "probe", _probes(), ids=lambda p: "-".join(sorted(getattr(p, "default_roots", [p.name])))
+)
 def test_every_probe_ends_within_the_deadline(
     probe: Probe, behaviour: Callable[[socket.socket], None]
 ) -> None:

@@ -139,6 +139,11 @@ class LabHost:
     declared as the change record's data path with a 90-day retention limit."""
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
+    behind: str | None = None
+    """With `netns`: name of another namespace host that is this one's only neighbour
+    (a veth pair between the two namespaces). The machine itself has no way to it: an
+    `unreachable` route for its /30, so that a probe dialling it directly fails at once
+    and no packet leaves the machine."""
     aws: dict[str, Any] = field(default_factory=dict)
     """Cloud resources linked to this server (inventory `aws:`); `instance` names which
     seeded instance (`good` or `vendor`) once the cloud is up."""
@@ -556,9 +561,9 @@ class Lab:
         try:
             for host in self.fleet:
                 if host.netns:
-                    self._make_netns(host)
                     running.append({"host": host.name, "netns": host.netns_name})
                     self._save(running)
+                    self._make_netns(host, running)
                 if host.aged_files >= 0:
                     self._make_aged_files(host)
                 ip = host.ip(self.network)
@@ -581,7 +586,8 @@ class Lab:
                     running.append({"host": host.name, "service": service.kind, "pid": process.pid})
                     self._save(running)
                     try:
-                        wait_for_port(ip, service.port, process, service.start_seconds)
+                        inside = host.netns_name if host.behind else ""
+                        wait_for_port(ip, service.port, process, service.start_seconds, inside)
                         wait_until_ready(service, ip, process)
                     except LabError as exc:
                         raise LabError(
@@ -610,6 +616,8 @@ class Lab:
         for entry in entries:
             if "netns" in entry:  # deleting the namespace deletes its veth pair too
                 subprocess.run(["ip", "netns", "del", entry["netns"]], check=False)
+            if "route" in entry:
+                subprocess.run(["ip", "route", "del", entry["route"]], check=False)
             if "lo_address" in entry:
                 subprocess.run(
                     ["ip", "addr", "del", f"{entry['lo_address']}/32", "dev", "lo"],
@@ -618,12 +626,19 @@ class Lab:
                 )
         state.unlink()
 
-    def _make_netns(self, host: LabHost) -> None:
+    def _make_netns(self, host: LabHost, running: list[dict[str, Any]]) -> None:
         name, octet = host.netns_name, host.octet
         outside, inside = f"{NETNS_NETWORK}.{octet}.1", f"{NETNS_NETWORK}.{octet}.2"
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
         # A run that died may have left its veth behind (a process kept the namespace).
         subprocess.run(["ip", "link", "del", host.veth], check=False, capture_output=True)
+        near = ["ip"] if host.behind is None else ["ip", "-n", self.host(host.behind).netns_name]
+        if host.behind is not None:
+            route = f"{NETNS_NETWORK}.{octet}.0/30"
+            subprocess.run(["ip", "route", "del", route], check=False, capture_output=True)
+            subprocess.run(["ip", "route", "add", "unreachable", route], check=True)
+            running.append({"host": host.name, "route": route})
+            self._save(running)
         for command in (
             ["ip", "netns", "add", name],
             [
@@ -639,8 +654,13 @@ class Lab:
                 "netns",
                 name,
             ],
-            ["ip", "addr", "add", f"{outside}/30", "dev", host.veth],
-            ["ip", "link", "set", host.veth, "up"],
+            *(
+                [["ip", "link", "set", host.veth, "netns", self.host(host.behind).netns_name]]
+                if host.behind is not None
+                else []
+            ),
+            [*near, "addr", "add", f"{outside}/30", "dev", host.veth],
+            [*near, "link", "set", host.veth, "up"],
             ["ip", "-n", name, "addr", "add", f"{inside}/30", "dev", "eth0"],
             ["ip", "-n", name, "link", "set", "eth0", "up"],
             ["ip", "-n", name, "link", "set", "lo", "up"],

@@ -926,11 +926,26 @@ def _spawn(
     )
 
 
-def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_for_port(
+    ip: str, port: int, process: subprocess.Popen[bytes], timeout: float, inside: str = ""
+) -> None:
+    """Until something listens on ip:port; `inside` names the network namespace to look
+    from when this machine has no way there (its sockets, as `ss` lists them)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LabError(f"exited with code {process.returncode} before listening on {ip}:{port}")
+        if inside:
+            listening = subprocess.run(
+                ["ip", "netns", "exec", inside, "ss", "-Htln", f"sport = :{port}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if f"{ip}:{port}" in listening:
+                return
+            time.sleep(0.05)
+            continue
         try:
             with socket.create_connection((ip, port), timeout=0.2):
                 return

@@ -164,10 +164,16 @@ class Route:
         transport.auth_timeout = timeout
         if key_types:
             transport.get_security_options().key_types = list(key_types)
+        where = self.endpoint.where
         try:
             transport.start_client(timeout=timeout)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise ProbeFailure(f"SSH handshake with {self.endpoint.where} failed: {exc}") from None
+            raise ProbeFailure(f"SSH handshake with {where} failed: {self.why(exc)}") from None
+        if not transport.is_active() or transport.host_key is None:
+            # start_client gives up silently at its timeout, the key exchange unfinished
+            raise ProbeFailure(
+                f"SSH handshake with {where} failed: no complete key exchange within {timeout:g}s"
+            )
         return transport  # type: ignore[no-any-return]
 
     def login(self, hop: Hop, stream: Stream | None = None) -> Login:

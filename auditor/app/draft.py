@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from auditor.cli.outputs import Output
 from auditor.models import Report, Status
 from auditor.reporting.base import Sink
+from auditor.reporting.files import Output
 
 _PORT = re.compile(r"^port:(\d+)/(tcp|udp)$")
 
