@@ -15,24 +15,24 @@ from auditor.cloud import providers
 from auditor.factschema import FactRoot, ListOf
 
 PORT_FIELDS: Mapping[str, Any] = {
-    "number": "port number (int)",
-    "proto": "`tcp` or `udp`",
-    "state": "`open`, `closed`, `filtered` or `not-scanned` (declared but outside the scan)",
-    "open": "true when the scan saw it open (bool)",
-    "service": "service name: from version detection when run, else nmap's port table",
-    "service_source": "`version-detection`, `port-table` or `none`",
-    "product": "product name from version detection, else empty",
-    "version": "product version from version detection, else empty",
-    "declared": "true when the change record declares this port (bool)",
-    "declared_service": "service the change record names, else empty",
-    "declared_to": "`internet`, `internal`, `localhost`, or empty when undeclared",
+    "number": "int: port number",
+    "proto": "str: `tcp` or `udp`",
+    "state": "str: `open`, `closed`, `filtered` or `not-scanned` (declared but outside the scan)",
+    "open": "bool: true when the scan saw it open",
+    "service": "str: service name: from version detection when run, else nmap's port table",
+    "service_source": "str: `version-detection`, `port-table` or `none`",
+    "product": "str: product name from version detection, else empty",
+    "version": "str: product version from version detection, else empty",
+    "declared": "bool: true when the change record declares this port",
+    "declared_service": "str: service the change record names, else empty",
+    "declared_to": "str: `internet`, `internal`, `localhost`, or empty when undeclared",
 }
 
 EXPOSURE_FIELDS: Mapping[str, Any] = {
-    "port": "declared port (int)",
-    "proto": "`tcp` or `udp`",
-    "service": "declared service name, else empty",
-    "to": "`internet`, `internal` or `localhost`",
+    "port": "int: declared port",
+    "proto": "str: `tcp` or `udp`",
+    "service": "str: declared service name, else empty",
+    "to": "str: `internet`, `internal` or `localhost`",
 }
 
 ROOTS: Mapping[str, FactRoot] = {
@@ -43,11 +43,11 @@ ROOTS: Mapping[str, FactRoot] = {
             None,
             "the server as the inventory names it",
             {
-                "name": "server name",
-                "address": "address as written in the inventory",
-                "ip": "the resolved IP address",
-                "tags": "map of tag name to value",
-                "adhoc": "true for a host named on `auditor scan`'s command line (no change "
+                "name": "str: server name",
+                "address": "str: address as written in the inventory",
+                "ip": "str: the resolved IP address",
+                "tags": "map: map of tag name to value",
+                "adhoc": "bool: true for a host named on `auditor scan`'s command line (no change "
                 "record exists to check)",
             },
         ),
@@ -56,54 +56,57 @@ ROOTS: Mapping[str, FactRoot] = {
             None,
             "the change record of this build (all fields present; `present` false when none)",
             {
-                "present": "true when the inventory has a change record for this server",
-                "id": "change id, empty when none",
-                "approved": "bool",
-                "owner": "owner, empty when none",
-                "go_live": "ISO date, empty when none",
-                "data": "list of data classes the server will hold, e.g. `personal`",
-                "retention_days": "int, -1 when not declared",
+                "present": "bool: true when the inventory has a change record for this server",
+                "id": "str: change id, empty when none",
+                "approved": "bool: the change is approved",
+                "owner": "str: owner, empty when none",
+                "go_live": "str: ISO date, empty when none",
+                "data": "list: list of data classes the server will hold, e.g. `personal`",
+                "retention_days": "int: -1 when not declared",
                 "exposes": ListOf(EXPOSURE_FIELDS, "declared exposures"),
-                "data_paths": "list of paths where the declared data lives",
+                "data_paths": "list: list of paths where the declared data lives",
             },
         ),
         FactRoot("params", None, "the rule's parameters (after overrides)", {}),
         FactRoot(
             "ports",
             "ports",
-            "every port resource of the target: open ones and declared ones",
+            "every port resource of the target: one for every port the scan found open and "
+            "for every declared port; a `port` rule sees one of them as `port`",
             ListOf(PORT_FIELDS),
         ),
         FactRoot("port", "ports", "the port a `port` rule is judging", PORT_FIELDS),
         FactRoot(
             "ssh",
             "ssh",
-            "what the SSH server says before login (banner and KEXINIT, raw socket)",
+            "what the SSH server says before login: its banner and KEXINIT, read raw through "
+            "the server's SSH endpoint (ssh_config's Port and ProxyJump included), no login",
             {
-                "banner": "the server's version line",
-                "protocol": "protocol version, `2.0`",
-                "software": "software name, e.g. `OpenSSH`",
-                "version": "software version, e.g. `9.2p1`",
-                "kex": "key-exchange algorithms offered (list)",
-                "host_key_algorithms": "host-key signature algorithms offered (list)",
-                "ciphers": "ciphers offered, both directions (list)",
-                "macs": "MACs offered, both directions (list)",
-                "compression": "compression methods offered (list)",
-                "strict_kex": "true when the server offers strict key exchange (Terrapin fix)",
+                "banner": "str: the server's version line",
+                "protocol": "str: protocol version, `2.0`",
+                "software": "str: software name, e.g. `OpenSSH`",
+                "version": "str: software version, e.g. `9.2p1`",
+                "kex": "list: key-exchange algorithms offered",
+                "host_key_algorithms": "list: host-key signature algorithms offered",
+                "ciphers": "list: ciphers offered, both directions",
+                "macs": "list: MACs offered, both directions",
+                "compression": "list: compression methods offered",
+                "strict_kex": "bool: the server offers strict key exchange (Terrapin fix)",
             },
         ),
         FactRoot(
             "ssh_auth",
             "ssh_auth",
-            "what the SSH server accepts, asked without credentials",
+            "what the SSH server accepts, asked without credentials (on the audit's own "
+            "verified connection when it logs in), and each host key it presents",
             {
-                "user": "the user name the methods were asked for",
-                "methods": "authentication methods offered, e.g. `publickey`, `password`",
+                "user": "str: the user name the methods were asked for",
+                "methods": "list: authentication methods offered, e.g. `publickey`, `password`",
                 "host_keys": ListOf(
                     {
-                        "type": "`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, ...",
-                        "bits": "key size in bits (int)",
-                        "fingerprint": "SHA256 fingerprint as OpenSSH prints it",
+                        "type": "str: `ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, ...",
+                        "bits": "int: key size in bits",
+                        "fingerprint": "str: SHA256 fingerprint as OpenSSH prints it",
                     },
                     "host keys the server presented",
                 ),
@@ -112,32 +115,33 @@ ROOTS: Mapping[str, FactRoot] = {
         FactRoot(
             "sshd",
             "sshd",
-            "the sshd configuration read after logging in",
+            "the effective settings of the sshd serving the audited socket (`sshd -T` told "
+            "that daemon's own `-f` and `-o`), read after logging in; host key verified",
             {
-                "source": "`sshd -T` (effective) or `files` (fallback: text of sshd_config)",
+                "source": "str: `sshd -T` (effective) or `files` (fallback: text of sshd_config)",
                 "describes": {
-                    "address": "the server's side of the audit's connection",
-                    "port": "the audited port (int)",
-                    "config": "the config file of the daemon listening there",
+                    "address": "str: the server's side of the audit's connection",
+                    "port": "int: the audited port",
+                    "config": "str: the config file of the daemon listening there",
                 },
-                "settings": "map of sshd keyword (lower case) to value, as `sshd -T` prints",
+                "settings": "map: map of sshd keyword (lower case) to value, as `sshd -T` prints",
                 "files": ListOf(
                     {
-                        "path": "`/etc/ssh` or `/etc/ssh/sshd_config`",
-                        "owner": "owner name",
-                        "group": "group name",
-                        "mode": "octal mode as text, e.g. `644`",
-                        "group_writable": "bool",
-                        "other_writable": "bool",
-                        "other_readable": "bool",
+                        "path": "str: `/etc/ssh` or `/etc/ssh/sshd_config`",
+                        "owner": "str: owner name",
+                        "group": "str: group name",
+                        "mode": "str: octal mode as text, e.g. `644`",
+                        "group_writable": "bool: the group may write it",
+                        "other_writable": "bool: anyone may write it",
+                        "other_readable": "bool: anyone may read it",
                     },
                     "ownership and mode of the SSH configuration",
                 ),
                 "host_keys": ListOf(
                     {
-                        "type": "`rsa`, `ed25519`, `ecdsa`, `dsa`",
-                        "bits": "key size in bits (int)",
-                        "fingerprint": "SHA256 fingerprint",
+                        "type": "str: `rsa`, `ed25519`, `ecdsa`, `dsa`",
+                        "bits": "int: key size in bits",
+                        "fingerprint": "str: SHA256 fingerprint",
                     },
                     "host keys on disk",
                 ),
@@ -147,30 +151,35 @@ ROOTS: Mapping[str, FactRoot] = {
 }
 
 SERVICE_FIELDS: Mapping[str, Any] = {
-    "port": "port number (int)",
-    "proto": "`tcp`",
-    "kind": "the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
+    "port": "int: port number",
+    "proto": "str: `tcp`",
+    "kind": "str: the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
     "`postgresql`, `mysql`, `vnc`, `smb`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
     "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
     "covers, the "
     "identified protocol (`ssh`, `smtp`, `tls`, `telnet`, `pop3`, `imap`) "
     "or `unknown`",
-    "identified": "the protocol the identification greetings named on this port, or `unknown`",
-    "detected_by": "why it was checked: identified, nmap's name, the well-known port, the "
+    "identified": "str: the protocol the identification greetings named on this port, or `unknown`",
+    "detected_by": "str: why it was checked: identified, nmap's name, the well-known port, the "
     "change record",
-    "unauthenticated": "true when it handed out data or control without credentials",
-    "evidence": "a few redacted bytes that prove the answer",
-    "details": "map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
-    "reference": "the nuclei template whose proof the check uses",
-    "rule": "for a check file's check: the rule that judges it (its own, or the generic "
+    "unauthenticated": "bool: true when it handed out data or control without credentials",
+    "evidence": "str: a few redacted bytes that prove the answer",
+    "details": "map: map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
+    "reference": "str: the nuclei template whose proof the check uses",
+    "rule": "str: for a check file's check: the rule that judges it (its own, or the generic "
     "`services.open-access`); empty for Python checks",
-    "error": "why the check failed (then every rule on this service is `error`), else empty",
+    "error": "str: why the check failed (then every rule on this service is `error`), else empty",
 }
 
 ROOTS = {
     **ROOTS,
     "services": FactRoot(
-        "services", "services", "services checked on the open ports", ListOf(SERVICE_FIELDS)
+        "services",
+        "services",
+        "every service checked on the server's open TCP ports: where nmap names it (port "
+        "table, or version detection with `--service-detection`), on its well-known port, or "
+        "where the change record declares it; a `service` rule sees one as `service`",
+        ListOf(SERVICE_FIELDS),
     ),
     "service": FactRoot(
         "service", "services", "the service a `service` rule judges", SERVICE_FIELDS
@@ -178,21 +187,21 @@ ROOTS = {
 }
 
 _MODE_FIELDS: Mapping[str, Any] = {
-    "path": "file path",
-    "owner": "owner name",
-    "group": "group name",
-    "mode": "octal mode as text",
-    "group_writable": "bool",
-    "other_writable": "bool",
-    "other_readable": "bool",
+    "path": "str: file path",
+    "owner": "str: owner name",
+    "group": "str: group name",
+    "mode": "str: octal mode as text",
+    "group_writable": "bool: the group may write it",
+    "other_writable": "bool: anyone may write it",
+    "other_readable": "bool: anyone may read it",
 }
 
 LISTENER_FIELDS: Mapping[str, Any] = {
-    "address": "bound address (an IPv4-mapped IPv6 address as its IPv4 form)",
-    "port": "port (int)",
-    "wildcard": "bound to all addresses",
-    "loopback": "bound to a loopback address only (IPv4-mapped loopback included)",
-    "reachable": "reachable from outside the host (wildcard or non-loopback)",
+    "address": "str: bound address (an IPv4-mapped IPv6 address as its IPv4 form)",
+    "port": "int: port",
+    "wildcard": "bool: bound to all addresses",
+    "loopback": "bool: bound to a loopback address only (IPv4-mapped loopback included)",
+    "reachable": "bool: reachable from outside the host (wildcard or non-loopback)",
 }
 
 ROOTS = {
@@ -203,58 +212,71 @@ ROOTS = {
     "host": FactRoot(
         "host",
         "host",
-        "the server's own settings, read over SSH",
+        "the server's own settings, read over the same SSH session as `sshd` (commands in "
+        "[host.md](host.md)); facts that need root are read with `sudo -n`, and when that is "
+        "refused they are left out (named in `unavailable`), so a rule reading them is "
+        "`error`, never `pass`",
         {
-            "os": {"id": "e.g. `debian`", "version_id": "e.g. `12`", "pretty_name": "name"},
-            "uid0_accounts": "accounts with UID 0 (list of names)",
-            "empty_password_accounts": "accounts whose password field is empty (needs root)",
+            "os": {
+                "id": "str: e.g. `debian`",
+                "version_id": "str: e.g. `12`",
+                "pretty_name": "str: name",
+            },
+            "uid0_accounts": "list: accounts with UID 0, by name",
+            "empty_password_accounts": "list: accounts whose password field is empty (needs root)",
             "files": ListOf(_MODE_FIELDS, "modes of /etc/passwd and /etc/shadow"),
             "listening": ListOf(LISTENER_FIELDS, "listening TCP sockets"),
             "firewall": {
-                "tool": "`nft`, `iptables` or `none`",
-                "active": "inbound traffic is denied by default (bool)",
-                "default": "`deny` or `accept`: the verdict on inbound traffic no rule took",
-                "rules": "number of rule lines",
+                "tool": "str: `nft`, `iptables` or `none`",
+                "active": "bool: inbound traffic is denied by default",
+                "default": "str: `deny` or `accept`: the verdict on inbound traffic no rule took",
+                "rules": "int: number of rule lines",
             },
-            "auditd_running": "bool",
-            "log_forwarding": "rsyslog or journal-upload sends logs off the host (bool)",
-            "security_updates": "pending security updates (int; absent when unknown)",
-            "unavailable": {},
+            "auditd_running": "bool: the audit daemon runs",
+            "log_forwarding": "bool: rsyslog or journal-upload sends logs off the host",
+            "security_updates": "int: pending security updates; absent when unknown",
+            "unavailable": "map: facts that could not be read, by name: why",
             "redis_conf": {
-                "found": "bool",
-                "protected_mode": "`yes`/`no`",
-                "requirepass_set": "bool",
-                "bind": "bind line",
+                "found": "bool: the file exists",
+                "protected_mode": "str: `yes`/`no`",
+                "requirepass_set": "bool: a password is required",
+                "bind": "str: bind line",
             },
-            "mongod_conf": {"found": "bool", "value": "`security.authorization` value"},
-            "elasticsearch_conf": {"found": "bool", "value": "`xpack.security.enabled` value"},
+            "mongod_conf": {
+                "found": "bool: the file exists",
+                "value": "str: `security.authorization` value",
+            },
+            "elasticsearch_conf": {
+                "found": "bool: the file exists",
+                "value": "str: `xpack.security.enabled` value",
+            },
             "pg_hba": {
-                "found": "a PostgreSQL cluster's pg_hba.conf exists (bool)",
-                "files": "number of pg_hba.conf files (one per cluster)",
-                "trust_tcp": "`host*` lines whose method is `trust` (int)",
-                "trust_local": "`local` lines whose method is `trust` (int)",
+                "found": "bool: a PostgreSQL cluster's pg_hba.conf exists",
+                "files": "int: number of pg_hba.conf files (one per cluster)",
+                "trust_tcp": "int: `host*` lines whose method is `trust`",
+                "trust_local": "int: `local` lines whose method is `trust`",
             },
             "samba": {
-                "found": "Samba's testparm is installed (bool)",
-                "guest_shares": "shares with `guest ok = yes` (or `public = yes`), counted",
+                "found": "bool: Samba's testparm is installed",
+                "guest_shares": "int: shares with `guest ok = yes` (or `public = yes`), counted",
             },
             "mysqld": {
-                "found": "my_print_defaults (MySQL/MariaDB) is installed (bool)",
-                "skip_grant_tables": "`skip-grant-tables` is set for mysqld (bool)",
-                "bind_address": "mysqld's `bind-address`, else empty",
-                "skip_networking": "`skip-networking` is set: no TCP at all (bool)",
+                "found": "bool: my_print_defaults (MySQL/MariaDB) is installed",
+                "skip_grant_tables": "bool: `skip-grant-tables` is set for mysqld",
+                "bind_address": "str: mysqld's `bind-address`, else empty",
+                "skip_networking": "bool: `skip-networking` is set: no TCP at all",
             },
             "nfs_exports": {
-                "found": "/etc/exports or /etc/exports.d/*.exports exists (bool)",
-                "world_rw": "export entries to everyone (`*`, 0.0.0.0/0, no client), rw (int)",
-                "world_ro": "export entries to everyone, read-only (int)",
+                "found": "bool: /etc/exports or /etc/exports.d/*.exports exists",
+                "world_rw": "int: export entries to everyone (`*`, 0.0.0.0/0, no client), rw",
+                "world_ro": "int: export entries to everyone, read-only",
             },
             "retention": ListOf(
                 {
-                    "path": "declared data path",
-                    "exists": "bool",
-                    "count": "files older than `change.retention_days` (int)",
-                    "oldest_days": "age in days of the oldest such file (int)",
+                    "path": "str: declared data path",
+                    "exists": "bool: the path exists",
+                    "count": "int: files older than `change.retention_days`",
+                    "oldest_days": "int: age in days of the oldest such file",
                 },
                 "one entry per `change.data_paths` entry",
             ),

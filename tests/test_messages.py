@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from auditor.engine import AuditSettings, run_audit
+from auditor.facts import ROOTS
+from auditor.factschema import problems
 from auditor.inventory import load_inventory
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import Done, Probe, Upstream
@@ -65,7 +67,10 @@ class _Recording(Probe):
 
 
 @pytest.fixture(scope="module")
-def lab_facts(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Target, Any]]:
+def recorded(
+    lab: Lab, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[Target], dict[str, dict[str, ProbeOutcome]]]:
+    """The whole lab audited once, every probe's outcome on every server kept."""
     path = lab.write_inventory(tmp_path_factory.mktemp("messages") / "inv.yaml")
     inventory = load_inventory(path)
     seen: dict[str, dict[str, ProbeOutcome]] = {}
@@ -75,7 +80,36 @@ def lab_facts(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[
         for p in build_probes(ProbeSettings(ssh=options, clouds=inventory.clouds))
     ]
     run_audit(inventory, catalog_for(inventory), probes, AuditSettings(show_progress=False))
-    return [(t, base_context(t, seen.get(t.name, {}))) for t in inventory.targets]
+    return list(inventory.targets), seen
+
+
+@pytest.fixture(scope="module")
+def lab_facts(
+    recorded: tuple[list[Target], dict[str, dict[str, ProbeOutcome]]],
+) -> list[tuple[Target, Any]]:
+    targets, seen = recorded
+    return [(t, base_context(t, seen.get(t.name, {}))) for t in targets]
+
+
+def test_every_probe_gives_exactly_the_facts_it_declares(
+    recorded: tuple[list[Target], dict[str, dict[str, ProbeOutcome]]],
+) -> None:
+    """Issue 25: the fact catalogue (auditor/facts.py, docs/facts.md) was checked on the
+    rule side only. Every root every probe returned on the lab's real servers must match
+    its declaration: each field declared, of its declared type, none missing."""
+    targets, seen = recorded
+    checked: set[str] = set()
+    found: list[str] = []
+    for target in targets:
+        outcomes = seen.get(target.name, {})
+        context = base_context(target, outcomes)  # each root as the rules read it
+        ok = [root for root, outcome in outcomes.items() if outcome.ok]
+        for root in ("target", "change", *ok):
+            checked.add(root)
+            found += problems(ROOTS[root].fields, context[root], root)
+    unique = sorted({re.sub(r"\[\d+\]", "[]", problem) for problem in found})
+    assert not unique, "\n".join(unique)
+    assert {"ports", "ssh", "ssh_auth", "sshd", "services", "host", "aws", "gcp"} <= checked
 
 
 def test_every_builtin_message_is_plain_english(lab_facts: list[tuple[Target, Any]]) -> None:

@@ -196,19 +196,6 @@ def test_rules_list_and_show() -> None:
     assert "no rule with id 'nope'" in missing.stderr
 
 
-def test_every_fact_in_the_catalogue_is_documented() -> None:
-    from auditor.facts import ROOTS, ListOf
-
-    doc = (REPO / "docs" / "rules.md").read_text()
-    for root in ROOTS.values():
-        if root.name == "aws":
-            continue  # documented through its resource kinds (bucket, instance, ...)
-        fields = root.fields.item if isinstance(root.fields, ListOf) else root.fields
-        prefix = {"ports": "port", "services": "service"}.get(root.name, root.name)
-        for name in fields:
-            assert f"`{prefix}.{name}`" in doc, f"{prefix}.{name} is not in docs/rules.md"
-
-
 def test_a_placeholder_typo_is_refused_at_load(tmp_path: Path) -> None:
     pack = tmp_path / "typo.yaml"
     pack.write_text(
@@ -302,3 +289,19 @@ def test_a_declared_data_path_that_does_not_exist_is_a_finding() -> None:
     outcome = ProbeOutcome("host", facts={"retention": retention, "unavailable": {}})
     found = {f.rule: f.status for f in evaluate_target(target, rules, {"host": outcome})}
     assert found == {"host.retention": Status.PASS, "host.data-path-exists": Status.FAIL}
+
+
+def test_the_fact_docs_are_generated_from_the_one_declaration() -> None:
+    """Issue 25: docs/rules.md's fact list was kept by hand beside auditor/facts.py. The
+    page is now generated from the declaration (types and meanings, the probe of each
+    root) and must be what `python -m auditor.factdocs` prints."""
+    from auditor.factdocs import markdown
+    from auditor.facts import ROOTS
+    from auditor.factschema import leaves
+
+    page = (REPO / "docs" / "facts.md").read_text()
+    assert page == markdown(), "run: python -m auditor.factdocs > docs/facts.md"
+    typed = [field for root in ROOTS.values() for _, field in leaves(root.fields, root.name)]
+    assert len(typed) > 250  # every leaf parsed as `type: meaning`
+    assert "| `sshd.describes.port` | int |" in page
+    assert "## `host` (probe `ssh`)" in page

@@ -45,3 +45,10 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         ),
         *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),
     ]
+
+
+def probe_of_root() -> dict[str, str]:
+    """The probe that provides each fact root, by name (for the fact docs)."""
+    classes: tuple[type[Probe], ...] = (PortProbe, SshProbe, ServicesProbe)
+    found = {root: c.name for c in classes for root in (c.provides or (c.name,))}
+    return found | {p.name: p.name for p in providers()}

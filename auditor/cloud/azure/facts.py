@@ -9,19 +9,19 @@ from typing import Any
 from auditor.factschema import FactRoot, ListOf
 
 STORAGE_ACCOUNT_FIELDS: Mapping[str, Any] = {
-    "name": "storage account name",
-    "resource_group": "its resource group",
-    "error": "why its facts could not be read (then every rule on it is `error`), else empty",
-    "allow_blob_public_access": "the account lets containers be made public (bool)",
-    "public_containers": "containers with anonymous access, as `name (container|blob)`",
-    "https_only": "secure transfer required (bool)",
-    "minimum_tls": "minimum TLS version: `TLS1_0`, `TLS1_1`, `TLS1_2`...",
-    "shared_key_access": "account keys and SAS signed with them are accepted (bool)",
-    "network_default_action": "firewall default: `Allow` (every network) or `Deny`",
-    "cmek": "encrypted with a customer-managed key in Key Vault (bool)",
-    "soft_delete_days": "blob soft-delete retention in days; -1 when off",
-    "versioning": "blob versioning on (bool)",
-    "delete_after_days": "shortest lifecycle delete age covering every blob; -1 when none",
+    "name": "str: storage account name",
+    "resource_group": "str: its resource group",
+    "error": "str: why its facts could not be read (then every rule on it is `error`), else empty",
+    "allow_blob_public_access": "bool: the account lets containers be made public",
+    "public_containers": "list: containers with anonymous access, as `name (container|blob)`",
+    "https_only": "bool: secure transfer required",
+    "minimum_tls": "str: minimum TLS version: `TLS1_0`, `TLS1_1`, `TLS1_2`...",
+    "shared_key_access": "bool: account keys and SAS signed with them are accepted",
+    "network_default_action": "str: firewall default: `Allow` (every network) or `Deny`",
+    "cmek": "bool: encrypted with a customer-managed key in Key Vault",
+    "soft_delete_days": "int: blob soft-delete retention in days; -1 when off",
+    "versioning": "bool: blob versioning on",
+    "delete_after_days": "int: shortest lifecycle delete age covering every blob; -1 when none",
 }
 
 ROOT = FactRoot(
