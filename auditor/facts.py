@@ -35,6 +35,45 @@ EXPOSURE_FIELDS: Mapping[str, Any] = {
     "to": "str: `internet`, `internal` or `localhost`",
 }
 
+SERVICE_FIELDS: Mapping[str, Any] = {
+    "port": "int: port number",
+    "proto": "str: `tcp`",
+    "kind": "str: the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
+    "`postgresql`, `mysql`, `vnc`, `smb`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
+    "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
+    "covers, the "
+    "identified protocol (`ssh`, `smtp`, `tls`, `telnet`, `pop3`, `imap`) "
+    "or `unknown`",
+    "identified": "str: the protocol the identification greetings named on this port, or `unknown`",
+    "detected_by": "str: why it was checked: identified, nmap's name, the well-known port, the "
+    "change record",
+    "unauthenticated": "bool: true when it handed out data or control without credentials",
+    "evidence": "str: a few redacted bytes that prove the answer",
+    "details": "map: map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
+    "reference": "str: the nuclei template whose proof the check uses",
+    "rule": "str: for a check file's check: the rule that judges it (its own, or the generic "
+    "`services.open-access`); empty for Python checks",
+    "error": "str: why the check failed (then every rule on this service is `error`), else empty",
+}
+
+_MODE_FIELDS: Mapping[str, Any] = {
+    "path": "str: file path",
+    "owner": "str: owner name",
+    "group": "str: group name",
+    "mode": "str: octal mode as text",
+    "group_writable": "bool: the group may write it",
+    "other_writable": "bool: anyone may write it",
+    "other_readable": "bool: anyone may read it",
+}
+
+LISTENER_FIELDS: Mapping[str, Any] = {
+    "address": "str: bound address (an IPv4-mapped IPv6 address as its IPv4 form)",
+    "port": "int: port",
+    "wildcard": "bool: bound to all addresses",
+    "loopback": "bool: bound to a loopback address only (IPv4-mapped loopback included)",
+    "reachable": "bool: reachable from outside the host (wildcard or non-loopback)",
+}
+
 ROOTS: Mapping[str, FactRoot] = {
     root.name: root
     for root in (
@@ -147,148 +186,96 @@ ROOTS: Mapping[str, FactRoot] = {
                 ),
             },
         ),
+        FactRoot(
+            "services",
+            "services",
+            "every service checked on the server's open TCP ports: where nmap names it (port "
+            "table, or version detection with `--service-detection`), on its well-known port, or "
+            "where the change record declares it; a `service` rule sees one as `service`",
+            ListOf(SERVICE_FIELDS),
+        ),
+        FactRoot("service", "services", "the service a `service` rule judges", SERVICE_FIELDS),
+        FactRoot(
+            "listener", "host", "the listening socket a `listener` rule judges", LISTENER_FIELDS
+        ),
+        FactRoot(
+            "host",
+            "host",
+            "the server's own settings, read over the same SSH session as `sshd` (commands in "
+            "[host.md](host.md)); facts that need root are read with `sudo -n`, and when that is "
+            "refused they are left out (named in `unavailable`), so a rule reading them is "
+            "`error`, never `pass`",
+            {
+                "os": {
+                    "id": "str: e.g. `debian`",
+                    "version_id": "str: e.g. `12`",
+                    "pretty_name": "str: name",
+                },
+                "uid0_accounts": "list: accounts with UID 0, by name",
+                "empty_password_accounts": "list: accounts with an empty password (needs root)",
+                "files": ListOf(_MODE_FIELDS, "modes of /etc/passwd and /etc/shadow"),
+                "listening": ListOf(LISTENER_FIELDS, "listening TCP sockets"),
+                "firewall": {
+                    "tool": "str: `nft`, `iptables` or `none`",
+                    "active": "bool: inbound traffic is denied by default",
+                    "default": "str: `deny` or `accept`: inbound traffic no rule takes",
+                    "rules": "int: number of rule lines",
+                },
+                "auditd_running": "bool: the audit daemon runs",
+                "log_forwarding": "bool: rsyslog or journal-upload sends logs off the host",
+                "security_updates": "int: pending security updates; absent when unknown",
+                "unavailable": "map: facts that could not be read, by name: why",
+                "redis_conf": {
+                    "found": "bool: the file exists",
+                    "protected_mode": "str: `yes`/`no`",
+                    "requirepass_set": "bool: a password is required",
+                    "bind": "str: bind line",
+                },
+                "mongod_conf": {
+                    "found": "bool: the file exists",
+                    "value": "str: `security.authorization` value",
+                },
+                "elasticsearch_conf": {
+                    "found": "bool: the file exists",
+                    "value": "str: `xpack.security.enabled` value",
+                },
+                "pg_hba": {
+                    "found": "bool: a PostgreSQL cluster's pg_hba.conf exists",
+                    "files": "int: number of pg_hba.conf files (one per cluster)",
+                    "trust_tcp": "int: `host*` lines whose method is `trust`",
+                    "trust_local": "int: `local` lines whose method is `trust`",
+                },
+                "samba": {
+                    "found": "bool: Samba's testparm is installed",
+                    "guest_shares": "int: shares with `guest ok = yes` (or `public = yes`)",
+                },
+                "mysqld": {
+                    "found": "bool: my_print_defaults (MySQL/MariaDB) is installed",
+                    "skip_grant_tables": "bool: `skip-grant-tables` is set for mysqld",
+                    "bind_address": "str: mysqld's `bind-address`, else empty",
+                    "skip_networking": "bool: `skip-networking` is set: no TCP at all",
+                },
+                "nfs_exports": {
+                    "found": "bool: /etc/exports or /etc/exports.d/*.exports exists",
+                    "world_rw": "int: export entries to everyone (`*`, 0.0.0.0/0, no client), rw",
+                    "world_ro": "int: export entries to everyone, read-only",
+                },
+                "retention": ListOf(
+                    {
+                        "path": "str: declared data path",
+                        "exists": "bool: the path exists",
+                        "count": "int: files older than `change.retention_days`",
+                        "oldest_days": "int: age in days of the oldest such file",
+                    },
+                    "one entry per `change.data_paths` entry",
+                ),
+            },
+        ),
+        *(p.root for p in providers()),
+        *(k.root for p in providers() for k in p.kinds),
     )
 }
-
-SERVICE_FIELDS: Mapping[str, Any] = {
-    "port": "int: port number",
-    "proto": "str: `tcp`",
-    "kind": "str: the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
-    "`postgresql`, `mysql`, `vnc`, `smb`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
-    "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
-    "covers, the "
-    "identified protocol (`ssh`, `smtp`, `tls`, `telnet`, `pop3`, `imap`) "
-    "or `unknown`",
-    "identified": "str: the protocol the identification greetings named on this port, or `unknown`",
-    "detected_by": "str: why it was checked: identified, nmap's name, the well-known port, the "
-    "change record",
-    "unauthenticated": "bool: true when it handed out data or control without credentials",
-    "evidence": "str: a few redacted bytes that prove the answer",
-    "details": "map: map of check-specific facts (e.g. http: listing, git_exposed, env_exposed)",
-    "reference": "str: the nuclei template whose proof the check uses",
-    "rule": "str: for a check file's check: the rule that judges it (its own, or the generic "
-    "`services.open-access`); empty for Python checks",
-    "error": "str: why the check failed (then every rule on this service is `error`), else empty",
-}
-
-ROOTS = {
-    **ROOTS,
-    "services": FactRoot(
-        "services",
-        "services",
-        "every service checked on the server's open TCP ports: where nmap names it (port "
-        "table, or version detection with `--service-detection`), on its well-known port, or "
-        "where the change record declares it; a `service` rule sees one as `service`",
-        ListOf(SERVICE_FIELDS),
-    ),
-    "service": FactRoot(
-        "service", "services", "the service a `service` rule judges", SERVICE_FIELDS
-    ),
-}
-
-_MODE_FIELDS: Mapping[str, Any] = {
-    "path": "str: file path",
-    "owner": "str: owner name",
-    "group": "str: group name",
-    "mode": "str: octal mode as text",
-    "group_writable": "bool: the group may write it",
-    "other_writable": "bool: anyone may write it",
-    "other_readable": "bool: anyone may read it",
-}
-
-LISTENER_FIELDS: Mapping[str, Any] = {
-    "address": "str: bound address (an IPv4-mapped IPv6 address as its IPv4 form)",
-    "port": "int: port",
-    "wildcard": "bool: bound to all addresses",
-    "loopback": "bool: bound to a loopback address only (IPv4-mapped loopback included)",
-    "reachable": "bool: reachable from outside the host (wildcard or non-loopback)",
-}
-
-ROOTS = {
-    **ROOTS,
-    "listener": FactRoot(
-        "listener", "host", "the listening socket a `listener` rule judges", LISTENER_FIELDS
-    ),
-    "host": FactRoot(
-        "host",
-        "host",
-        "the server's own settings, read over the same SSH session as `sshd` (commands in "
-        "[host.md](host.md)); facts that need root are read with `sudo -n`, and when that is "
-        "refused they are left out (named in `unavailable`), so a rule reading them is "
-        "`error`, never `pass`",
-        {
-            "os": {
-                "id": "str: e.g. `debian`",
-                "version_id": "str: e.g. `12`",
-                "pretty_name": "str: name",
-            },
-            "uid0_accounts": "list: accounts with UID 0, by name",
-            "empty_password_accounts": "list: accounts whose password field is empty (needs root)",
-            "files": ListOf(_MODE_FIELDS, "modes of /etc/passwd and /etc/shadow"),
-            "listening": ListOf(LISTENER_FIELDS, "listening TCP sockets"),
-            "firewall": {
-                "tool": "str: `nft`, `iptables` or `none`",
-                "active": "bool: inbound traffic is denied by default",
-                "default": "str: `deny` or `accept`: the verdict on inbound traffic no rule took",
-                "rules": "int: number of rule lines",
-            },
-            "auditd_running": "bool: the audit daemon runs",
-            "log_forwarding": "bool: rsyslog or journal-upload sends logs off the host",
-            "security_updates": "int: pending security updates; absent when unknown",
-            "unavailable": "map: facts that could not be read, by name: why",
-            "redis_conf": {
-                "found": "bool: the file exists",
-                "protected_mode": "str: `yes`/`no`",
-                "requirepass_set": "bool: a password is required",
-                "bind": "str: bind line",
-            },
-            "mongod_conf": {
-                "found": "bool: the file exists",
-                "value": "str: `security.authorization` value",
-            },
-            "elasticsearch_conf": {
-                "found": "bool: the file exists",
-                "value": "str: `xpack.security.enabled` value",
-            },
-            "pg_hba": {
-                "found": "bool: a PostgreSQL cluster's pg_hba.conf exists",
-                "files": "int: number of pg_hba.conf files (one per cluster)",
-                "trust_tcp": "int: `host*` lines whose method is `trust`",
-                "trust_local": "int: `local` lines whose method is `trust`",
-            },
-            "samba": {
-                "found": "bool: Samba's testparm is installed",
-                "guest_shares": "int: shares with `guest ok = yes` (or `public = yes`), counted",
-            },
-            "mysqld": {
-                "found": "bool: my_print_defaults (MySQL/MariaDB) is installed",
-                "skip_grant_tables": "bool: `skip-grant-tables` is set for mysqld",
-                "bind_address": "str: mysqld's `bind-address`, else empty",
-                "skip_networking": "bool: `skip-networking` is set: no TCP at all",
-            },
-            "nfs_exports": {
-                "found": "bool: /etc/exports or /etc/exports.d/*.exports exists",
-                "world_rw": "int: export entries to everyone (`*`, 0.0.0.0/0, no client), rw",
-                "world_ro": "int: export entries to everyone, read-only",
-            },
-            "retention": ListOf(
-                {
-                    "path": "str: declared data path",
-                    "exists": "bool: the path exists",
-                    "count": "int: files older than `change.retention_days`",
-                    "oldest_days": "int: age in days of the oldest such file",
-                },
-                "one entry per `change.data_paths` entry",
-            ),
-        },
-    ),
-}
-
-ROOTS = {
-    **ROOTS,
-    **{p.root.name: p.root for p in providers()},
-    **{k.name: k.root for p in providers() for k in p.kinds},
-}
+"""Every fact root, declared once: the inventory's, each probe's, each provider's."""
 
 _HOST_ROOTS = (
     *(p.name for p in providers()),

@@ -24,7 +24,7 @@ esac
 table=$(cat <<'EOF'
 demo    python3-venv                 -
 demo    nmap                         nmap
-demo    openssh-client               ssh ssh-keygen
+demo    openssh-client               ssh ssh-keygen ssh-keyscan
 demo    openssh-server               sshd
 demo    iproute2                     ip ss
 demo    util-linux                   unshare setsid setpriv findmnt
