@@ -63,6 +63,42 @@ def run_auditor(
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+@dataclass
+class AuditResult:
+    """An in-process audit: the exit code the CLI would give and the JSON report."""
+
+    code: int
+    report: dict[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return self.report
+
+
+def audit_in_process(
+    inventory: Path, *, known_hosts: Path | None = None, **request: Any
+) -> AuditResult:
+    """The audit through `auditor.app.execute`, as a library caller runs it: for the tests
+    where a process of its own is not the point (option parsing and exit handling are
+    test_cli's). `request` is AuditRequest's fields; no history, no user ssh_config."""
+    from auditor.app import AuditRequest, InventoryFile, execute
+    from auditor.gate import exit_code
+    from auditor.probes.ssh.options import SshOptions
+    from auditor.reporting.json import JsonReporter
+
+    ssh = SshOptions(
+        known_hosts=(known_hosts,) if known_hosts else (),
+        config_file=request.pop("ssh_config", None),
+        use_agent=False,
+    )
+    outcome = execute(AuditRequest(InventoryFile(inventory), ssh=ssh, **request), say=_ignore)
+    report = json.loads(JsonReporter().render(outcome.report))
+    return AuditResult(int(exit_code(outcome.report)), report)
+
+
+def _ignore(message: str) -> None:
+    """What a run says for a person (warnings, alerts): tests read the report instead."""
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The test lab on 127.78.0.x (the demo uses 127.77.0.x, so both can run at once)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import responders
-from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.conftest import LISTENER_NETWORK, audit_in_process
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Nginx
 from tests.test_services import _services, _target
@@ -27,9 +27,9 @@ BROKERS = ["broker", "broker-locked"]
 @pytest.fixture(scope="module")
 def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     inventory = lab.write_inventory(tmp_path_factory.mktemp("data") / "inv.yaml", HOSTS + BROKERS)
-    result = run_auditor("audit", str(inventory), "-f", "json", "--no-history")
-    assert result.code == 1, result.stderr
-    return result.json()
+    result = audit_in_process(inventory)
+    assert result.code == 1
+    return result.report
 
 
 def _findings(report: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:
@@ -95,10 +95,8 @@ def test_rabbitmq_guest_login_is_tried_once_and_only_when_asked(
         report, "broker"
     )
     inventory = lab.write_inventory(tmp_path / "inv.yaml", BROKERS)
-    result = run_auditor(
-        "audit", str(inventory), "-f", "json", "--no-history", "--try-default-credentials"
-    )
-    assert result.code == 1, result.stderr
+    result = audit_in_process(inventory, try_default_credentials=True)
+    assert result.code == 1
     tried = result.json()
     vendor = _findings(tried, "broker")[rule]
     assert vendor["status"] == "fail" and vendor["severity"] == "critical"

@@ -11,7 +11,7 @@ import pytest
 from auditor.probes.ssh.daemon_configs import redis_facts
 from auditor.probes.ssh.host import _listening
 from auditor.probes.ssh.hostnet import firewall_facts
-from tests.conftest import run_auditor
+from tests.conftest import audit_in_process
 from tests.lab.lab import Lab
 
 
@@ -20,9 +20,9 @@ def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     inventory = lab.write_inventory(
         tmp_path_factory.mktemp("host") / "inv.yaml", ["db-host", "clean-host"]
     )
-    result = run_auditor("audit", str(inventory), "-f", "json")
-    assert result.code == 1, result.stderr
-    return result.json()
+    result = audit_in_process(inventory)
+    assert result.code == 1
+    return result.report
 
 
 def _status(report: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:

@@ -25,7 +25,7 @@ from auditor.probes.services.checkfile import (
     load_check_dirs,
     load_check_file,
 )
-from tests.conftest import LISTENER_NETWORK, run_auditor, write_inventory
+from tests.conftest import LISTENER_NETWORK, audit_in_process, run_auditor, write_inventory
 from tests.lab.services import wait_for_port
 
 GOOD = """\
@@ -206,10 +206,8 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
                 }
             ],
         )
-        result = run_auditor(
-            "audit", str(inventory), "--service-checks-dir", str(checks), "-f", "json"
-        )
-    assert result.code == 1, result.stderr
+        result = audit_in_process(inventory, service_checks_dirs=(checks,))
+    assert result.code == 1
     report = result.json()
     (target,) = report["targets"]
     (finding,) = [f for f in target["findings"] if f["rule"] == "services.open-access"]
@@ -322,13 +320,10 @@ def test_a_users_regex_cannot_outlive_the_deadline(tmp_path: Path) -> None:
     )
     with _http_server(ip, port, site):
         started = time.monotonic()
-        result = run_auditor(
-            "audit", str(inventory), "--service-checks-dir", str(checks),
-            "--timeout", "5", "-f", "json", "--no-history",
-        )  # fmt: skip
+        result = audit_in_process(inventory, service_checks_dirs=(checks,), timeout=5.0)
         elapsed = time.monotonic() - started
     assert elapsed < 30, elapsed
-    assert result.code in (1, 3), result.stderr
+    assert result.code in (1, 3)
 
 
 def test_a_pattern_re2_cannot_run_is_refused_at_load(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, plan
 from auditor.scope import Scope
 from tests import responders
-from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.conftest import LISTENER_NETWORK, audit_in_process
 from tests.lab.lab import Lab, LabHost
 from tests.lab.services import Redis
 
@@ -33,9 +33,9 @@ SCOPE = Scope((ipaddress.ip_network(f"{LISTENER_NETWORK}.0/24"),))
 @pytest.fixture(scope="module")
 def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     inventory = lab.write_inventory(tmp_path_factory.mktemp("svc") / "inv.yaml", SERVICE_HOSTS)
-    result = run_auditor("audit", str(inventory), "-f", "json")
-    assert result.code == 1, result.stderr
-    return result.json()
+    result = audit_in_process(inventory)
+    assert result.code == 1
+    return result.report
 
 
 def _findings(report: dict[str, Any], host: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -116,10 +116,8 @@ def test_empty_root_password_is_tried_only_when_asked(
     rule = ("services.mysql-empty-root-password", "service:mysql@3306/tcp")
     assert rule not in untried  # `when` false: skipped, so left out by _findings
     inventory = lab.write_inventory(tmp_path / "inv.yaml", ["hardened", "vendor-built"])
-    result = run_auditor(
-        "audit", str(inventory), "-f", "json", "--no-history", "--try-default-credentials"
-    )
-    assert result.code == 1, result.stderr
+    result = audit_in_process(inventory, try_default_credentials=True)
+    assert result.code == 1
     tried = result.json()
     vendor = _findings(tried, "vendor-built")[rule]
     assert vendor["status"] == "fail" and vendor["severity"] == "critical"
@@ -238,7 +236,7 @@ def test_mongodb_findings_reach_the_report(tmp_path: Path) -> None:
             f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
             f"      approved: true\n      exposes: [{{port: {port}, service: mongodb}}]\n"
         )
-        result = run_auditor("audit", str(inventory), "-f", "json")
+        result = audit_in_process(inventory)
     assert result.code == 1
     (target,) = result.json()["targets"]
     (finding,) = [f for f in target["findings"] if f["status"] == "fail"]
@@ -343,7 +341,7 @@ def test_error_on_a_service_makes_its_rules_error_and_the_target_incomplete(tmp_
             f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
             f"      approved: true\n      exposes: [{{port: {port}, service: redis}}]\n"
         )
-        result = run_auditor("audit", str(inventory), "-f", "json", "--timeout", "1")
+        result = audit_in_process(inventory, timeout=1.0)
     assert result.code == 3
     (target,) = result.json()["targets"]
     assert target["complete"] is False and target["verdict"] == "no-go"

@@ -22,7 +22,7 @@ from auditor.probes.ssh.probe import SshProbe
 from auditor.probes.ssh.sshd_files import parse_sshd_config
 from auditor.rules import load_catalog
 from auditor.scope import Scope
-from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.conftest import LISTENER_NETWORK, audit_in_process
 from tests.lab.lab import Lab
 
 SSH_HOSTS = [
@@ -39,11 +39,11 @@ SSH_HOSTS = [
 SSHD_RULES = {r.id for r in load_catalog(["ssh"]).all_rules() if "sshd" in r.required_probes}
 
 
-def _audit(lab: Lab, tmp_path: Path, hosts: list[str], *args: str) -> tuple[int, dict[str, Any]]:
+def _audit(lab: Lab, tmp_path: Path, hosts: list[str]) -> tuple[int, dict[str, Any]]:
     inventory = lab.write_inventory(tmp_path / "inv.yaml", hosts)
-    result = run_auditor("audit", str(inventory), "-f", "json", *args)
-    assert result.code in (0, 1, 3), result.stderr
-    return result.code, result.json()
+    result = audit_in_process(inventory)
+    assert result.code in (0, 1, 3)
+    return result.code, result.report
 
 
 def _failing(report: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:
@@ -247,7 +247,7 @@ def test_changed_host_key_stops_the_audit_of_that_host(lab: Lab, tmp_path: Path)
     inventory = lab.write_inventory(tmp_path / "inv.yaml", ["hardened"])
     text = inventory.read_text().replace(str(lab.known_hosts), str(forged))
     inventory.write_text(text)
-    result = run_auditor("audit", str(inventory), "-f", "json", "--ssh-config", "/dev/null")
+    result = audit_in_process(inventory, ssh_config=Path("/dev/null"))
     assert result.code == 3
     (target,) = result.json()["targets"]
     assert target["verdict"] == "no-go" and target["complete"] is False

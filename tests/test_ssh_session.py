@@ -13,7 +13,7 @@ from typing import Any
 import paramiko
 import pytest
 
-from tests.conftest import LISTENER_NETWORK, run_auditor
+from tests.conftest import LISTENER_NETWORK, audit_in_process
 from tests.lab.lab import BASTION_SSHD, HARDENED_SSHD, Lab, LabHost
 from tests.lab.services import Sshd
 
@@ -43,10 +43,12 @@ def _connections(lab: Lab) -> int:
 def _audit(
     lab: Lab,
     tmp_path: Path,
-    *extra: str,
     packs: tuple[str, ...] | None = None,
     ssh: dict[str, Any] | None = None,
+    **request: Any,
 ) -> dict[str, Any]:
+    """The lab audited in-process (auditor.app): these tests count connections and
+    channels, not what a process does."""
     inventory = lab.write_inventory(tmp_path / "inv.yaml")
     if packs is not None or ssh is not None:
         data = lab.inventory()
@@ -55,18 +57,9 @@ def _audit(
         if ssh is not None:
             data["defaults"]["ssh"] = ssh
         inventory.write_text(json.dumps(data))
-    result = run_auditor(
-        "audit",
-        str(inventory),
-        "--known-hosts",
-        str(lab.known_hosts),
-        "-f",
-        "json",
-        "--no-history",
-        *extra,
-    )
-    assert result.code in (0, 1, 3), result.stderr
-    return dict(result.json())
+    result = audit_in_process(inventory, known_hosts=lab.known_hosts, **request)
+    assert result.code in (0, 1, 3)
+    return result.report
 
 
 @pytest.mark.parametrize(
@@ -106,7 +99,7 @@ def test_a_session_that_dies_mid_way_fails_the_parts_it_could_not_read(tmp_path:
     lab = _lab(tmp_path, 88, slow)
     lab.up()
     try:
-        report = _audit(lab, tmp_path, "--timeout", "4.5")
+        report = _audit(lab, tmp_path, timeout=4.5)
     finally:
         lab.down()
     (target,) = report["targets"]
@@ -213,9 +206,7 @@ def test_every_ssh_fact_comes_from_the_daemon_behind_the_bastion(tmp_path: Path)
             check=False,
         )
         inventory_ssh = {"known_hosts": str(lab.known_hosts)}  # the rest from ssh_config
-        report = _audit(
-            lab, tmp_path, "--ssh-config", str(config), "--include-facts", ssh=inventory_ssh
-        )
+        report = _audit(lab, tmp_path, ssh=inventory_ssh, ssh_config=config, include_facts=True)
         keys = _fingerprints(lab, "hidden")
     finally:
         lab.down()
