@@ -26,7 +26,15 @@ OPTIONAL = {
 }
 """Programs the code uses when present, with the reason it may be absent."""
 
-VENV_PROGRAMS = {"pip", "pytest", "ruff", "mypy", "gcp-storage-emulator", "moto_server"}
+VENV_PROGRAMS = {
+    "pip",
+    "pytest",
+    "ruff",
+    "mypy",
+    "gcp-storage-emulator",
+    "moto_server",
+    "ansible-inventory",
+}
 """Console scripts of the project's own virtual environment (pyproject's extras)."""
 
 

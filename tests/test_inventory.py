@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +17,7 @@ from click.testing import CliRunner
 from auditor.cli import cli
 from auditor.errors import InputError
 from auditor.inventory import adhoc_inventory, load_inventory
+from auditor.inventory.ansible import ansible_servers
 from tests.conftest import REPO
 from tests.corpus import expectations
 
@@ -133,3 +139,79 @@ def test_a_bad_azure_section_is_one_line_naming_the_key(
         load_inventory(path)
     message = str(caught.value)
     assert expected in message and f"{path}:" in message and "\n" not in message
+
+
+ANSIBLE_INI = """\
+[web]
+web[01:03].example ansible_port=2222
+db-[a:c] ansible_user=audit
+[odd]
+h[1:9:4]
+rack[1:2]-node[a:b]
+[edge:children]
+web
+"""
+
+ANSIBLE_YAML = """\
+all:
+  children:
+    web:
+      hosts:
+        "app[08:10]":
+          ansible_user: deploy
+    cache:
+      hosts:
+        "redis-[x:z]": {}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("hosts.ini", ANSIBLE_INI), ("hosts.yaml", ANSIBLE_YAML)]
+)
+def test_ansible_host_ranges_expand_as_ansible_expands_them(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """Issue 25: `web[01:03]` became one server literally named `web[01:03]`. The same
+    inventory read by Ansible's own `ansible-inventory --list` and by us must give the
+    same hosts, each with the same groups and connection variables."""
+    program = shutil.which("ansible-inventory") or str(
+        Path(sys.executable).parent / "ansible-inventory"
+    )
+    path = tmp_path / name
+    path.write_text(text)
+    listed = subprocess.run(
+        [program, "-i", str(path), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path), "ANSIBLE_HOME": str(tmp_path)},
+    )
+    theirs = json.loads(listed.stdout)
+    hostvars = theirs["_meta"]["hostvars"]  # only the hosts that have variables
+    members = {
+        group: node["hosts"]
+        for group, node in theirs.items()
+        if isinstance(node, dict) and "hosts" in node
+    }
+    ours = {server["name"]: server for server in ansible_servers(path)}
+    assert set(ours) == {host for hosts in members.values() for host in hosts}
+    assert len(ours) >= 6
+    for host in ours:
+        values = hostvars.get(host, {})
+        ssh = ours[host].get("ssh", {})
+        assert ssh.get("port") == values.get("ansible_port"), host
+        assert ssh.get("user") == values.get("ansible_user"), host
+    for group, hosts in members.items():
+        for host in hosts:
+            if group not in ("all", "ungrouped"):
+                assert group in ours[host]["tags"]["ansible_groups"].split(","), (host, group)
+
+
+def test_a_host_range_that_cannot_be_expanded_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.ini"
+    path.write_text("[web]\nweb[1:]\nok\n")
+    with pytest.raises(InputError, match=r"hosts.ini:2: host range \[1:\] has no end"):
+        ansible_servers(path)
+    path.write_text("[web]\nweb[0:9999999]\n")
+    with pytest.raises(InputError, match="over 65536 hosts"):
+        ansible_servers(path)

@@ -4,7 +4,9 @@ Maps what Ansible users already keep: `ansible_host` → address, `ansible_port`
 `ansible_user` and `ansible_ssh_private_key_file` → `ssh`, a ProxyJump in
 `ansible_ssh_common_args` (`-o ProxyJump=…` or `-J …`) → `ssh.proxy_jump`, and group
 membership → the tag `ansible_groups`. Variables come from the inventory itself and from
-`group_vars/` and `host_vars/` beside it, in Ansible's order (all < group < host).
+`group_vars/` and `host_vars/` beside it, in Ansible's order (all < group < host). Host
+ranges (`web[01:03]`, `db-[a:c]`, `[1:9:2]`) expand as Ansible expands them; a test
+compares the result with `ansible-inventory --list`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,43 @@ from auditor.errors import InputError
 from auditor.yamlsource import load_plain, read_text
 
 _JUMP = re.compile(r"(?:-o\s*ProxyJump=|-J\s*)(\S+)")
+_RANGE = re.compile(r"\[([^\[\]:]*):([^\[\]:]*)(?::([^\[\]:]*))?\]")
+MAX_RANGE_HOSTS = 65536
+"""Hosts one pattern may expand to: a typo such as `[1:999999]` is an error, not a hang."""
+
+
+def expand_hosts(pattern: str) -> list[str]:
+    """Every host name of an Ansible host pattern, in Ansible's order: the first
+    `[begin:end(:step)]` expands (numbers, zero-padded to `begin`'s width when it starts
+    with 0; or letters), then each result's next range."""
+    match = _RANGE.search(pattern)
+    if match is None:
+        return [pattern]
+    begin, end, step_text = match.group(1) or "0", match.group(2), match.group(3) or "1"
+    if not end:
+        raise ValueError(f"host range {match.group(0)} has no end")
+    if not (step_text.isascii() and step_text.isdigit() and int(step_text) > 0):
+        raise ValueError(f"host range {match.group(0)}: step must be a positive number")
+    step = int(step_text)
+    values: list[str]
+    if begin.isascii() and begin.isalpha() and end.isascii() and end.isalpha():
+        if len(begin) != 1 or len(end) != 1 or begin > end:
+            raise ValueError(f"host range {match.group(0)}: letters run from one to a later one")
+        values = [chr(c) for c in range(ord(begin), ord(end) + 1, step)]
+    elif begin.isascii() and begin.isdigit() and end.isascii() and end.isdigit():
+        width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
+        if width and len(end) != width:
+            raise ValueError(f"host range {match.group(0)}: begin and end differ in width")
+        if int(end) - int(begin) > MAX_RANGE_HOSTS * step:
+            raise ValueError(f"host range {match.group(0)} is over {MAX_RANGE_HOSTS} hosts")
+        values = [str(n).zfill(width) for n in range(int(begin), int(end) + 1, step)]
+    else:
+        raise ValueError(f"host range {match.group(0)} is neither numbers nor letters")
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    found = [host for value in values for host in expand_hosts(head + value + tail)]
+    if len(found) > MAX_RANGE_HOSTS:
+        raise ValueError(f"host pattern {pattern} is over {MAX_RANGE_HOSTS} hosts")
+    return found
 
 
 def ansible_servers(path: Path) -> list[dict[str, Any]]:
@@ -104,9 +143,14 @@ def _parse_ini(
         except ValueError as exc:
             raise InputError(f"cannot parse line: {exc}", path=path, line=number) from None
         if kind == "hosts":
-            name = words[0]
-            hosts.setdefault(name, {}).update(_pairs(words[1:], path, number))
-            groups[section].add(name)
+            values = _pairs(words[1:], path, number)
+            try:
+                names = expand_hosts(words[0])
+            except ValueError as exc:
+                raise InputError(str(exc), path=path, line=number) from None
+            for name in names:
+                hosts.setdefault(name, {}).update(values)
+                groups[section].add(name)
         elif kind == "vars":
             group_vars[section].update(_pairs(words, path, number))
         elif kind == "children":
@@ -147,9 +191,10 @@ def _parse_yaml(
     def walk(group: str, node: dict[str, Any] | None) -> set[str]:
         node = node or {}
         members = set()
-        for name, values in (node.get("hosts") or {}).items():
-            hosts.setdefault(name, {}).update(values or {})
-            members.add(name)
+        for pattern, values in (node.get("hosts") or {}).items():
+            for name in expand_hosts(str(pattern)):
+                hosts.setdefault(name, {}).update(values or {})
+                members.add(name)
         group_vars[group].update(node.get("vars") or {})
         for child, child_node in (node.get("children") or {}).items():
             members |= walk(child, child_node)
