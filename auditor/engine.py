@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -150,6 +150,7 @@ class _Tracker:
         self.settings = settings
         self.progress = progress
         self._lock = threading.Lock()
+        self._delivered = threading.Condition()
         self._judging = threading.Lock()
         self.sandbox = shared_sandbox()
 
@@ -179,9 +180,16 @@ class _Tracker:
             self.outcomes[target][probe] = outcome
             self.pending[target].discard(probe)
             ready = not self.pending[target]
+        with self._delivered:
+            self._delivered.notify_all()
         self.progress.advance(f"{probe}: {target}")
         if ready:
             self._judge(target)
+
+    def wait_for_delivery(self, seconds: float) -> None:
+        """Until some probe reports an outcome (or `seconds` pass)."""
+        with self._delivered:
+            self._delivered.wait(seconds)
 
     def has(self, target: str, probe: str) -> bool:
         with self._lock:
@@ -284,31 +292,50 @@ def _run_probe(
     inventory: Inventory,
     settings: AuditSettings,
 ) -> None:
-    for prerequisite in prerequisites:
-        prerequisite.result()
+    wanted = {t.name: [r for r in probe.roots if r in needs[t.name]] for t in targets}
+    chosen = [t for t in targets if wanted[t.name]]
+    if not chosen:
+        return
     runnable: list[Target] = []
     upstream: dict[str, dict[str, ProbeOutcome]] = {}
-    wanted: dict[str, list[str]] = {}
-    for target in targets:
-        roots = [r for r in probe.roots if r in needs[target.name]]
-        if not roots:
-            continue
-        prior = tracker.prior(target.name, probe.needs)
-        failed = [n for n, o in prior.items() if not o.ok]
-        if failed:
-            why = f"not run: it needs the {', '.join(failed)} probe, which failed"
-            for root in roots:
-                tracker.deliver(target.name, root, probe.failed(why, root))
-            continue
-        runnable.append(target)
-        upstream[target.name] = prior
-        wanted[target.name] = roots
-    if not runnable:
-        return
+
+    def ready() -> Iterator[Target]:
+        """Each target as soon as the probes this one builds on have reported there:
+        services start on a server whose port scan is done, not after every server's."""
+        waiting = chosen
+        while waiting:
+            ended = all(f.done() for f in prerequisites)  # before looking: no lost report
+            later = []
+            for target in waiting:
+                if not all(tracker.has(target.name, n) for n in probe.needs):
+                    later.append(target)
+                    continue
+                prior = tracker.prior(target.name, probe.needs)
+                failed = [n for n, o in prior.items() if not o.ok]
+                if failed:
+                    why = f"not run: it needs the {', '.join(failed)} probe, which failed"
+                    for root in wanted[target.name]:
+                        tracker.deliver(target.name, root, probe.failed(why, root))
+                    continue
+                upstream[target.name] = prior
+                runnable.append(target)
+                yield target
+            waiting = later
+            if waiting and ended:
+                for prerequisite in prerequisites:
+                    prerequisite.result()  # a prerequisite that stopped the run stops this
+                for target in waiting:  # never reported there: this probe cannot run
+                    for root in wanted[target.name]:
+                        why = f"not run: the {', '.join(probe.needs)} probe reported nothing"
+                        tracker.deliver(target.name, root, probe.failed(why, root))
+                return
+            if waiting:
+                tracker.wait_for_delivery(0.2)
+
     deliver = tracker.outcome(probe)
     why = "probe returned no result for this target"
     try:
-        found = probe.collect(runnable, inventory.scope, settings.timeout, deliver, upstream)
+        found = probe.collect(ready(), inventory.scope, settings.timeout, deliver, upstream)
         for target_name, outcome in found.items():  # what the probe returned, not handed on
             deliver(target_name, outcome)
     except ScopeError:

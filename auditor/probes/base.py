@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -68,7 +68,7 @@ class Probe(ABC):
     @abstractmethod
     def collect(
         self,
-        targets: Sequence[Target],
+        targets: Iterable[Target],
         scope: Scope,
         timeout: float,
         done: Done | None = None,
@@ -146,13 +146,14 @@ class RunClientProbe(Probe):
 
     def collect(
         self,
-        targets: Sequence[Target],
+        targets: Iterable[Target],
         scope: Scope,
         timeout: float,
         done: Done | None = None,
         upstream: Upstream = NO_UPSTREAM,
     ) -> Mapping[str, ProbeOutcome]:
         deliver, kept = delivery(done)
+        targets = list(targets)  # grouped by client before any is read
 
         def fail(members: Sequence[Target], outcome: ProbeOutcome) -> None:
             for target in members:
@@ -206,7 +207,7 @@ class PerTargetProbe(Probe):
 
     def collect(
         self,
-        targets: Sequence[Target],
+        targets: Iterable[Target],
         scope: Scope,
         timeout: float,
         done: Done | None = None,

@@ -12,7 +12,7 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -53,7 +53,7 @@ class PortProbe(Probe):
 
     def collect(
         self,
-        targets: Sequence[Target],
+        targets: Iterable[Target],
         scope: Scope,
         timeout: float,
         done: Done | None = None,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -73,7 +73,7 @@ class SshProbe(Probe):
 
     def collect(
         self,
-        targets: Sequence[Target],
+        targets: Iterable[Target],
         scope: Scope,
         timeout: float,
         done: Done | None = None,
@@ -87,7 +87,7 @@ class SshProbe(Probe):
         try:
             config = read_ssh_config(self.options.config_file)
         except ProbeFailure as exc:
-            for target in targets:
+            for target in targets:  # every target, as it comes
                 for root in sorted(self.roots_for(target)):
                     deliver(target.name, _failed(root, str(exc)))
             return kept
