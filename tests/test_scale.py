@@ -102,7 +102,7 @@ def test_a_probe_that_hands_outcomes_on_keeps_none_and_a_forgotten_target_fails(
             done: Done | None = None,
             upstream: Upstream = {},  # noqa: B006 - read only
         ) -> Mapping[str, ProbeOutcome]:
-            return super().collect(targets[:1], scope, timeout, done, upstream)
+            return super().collect(list(targets)[:1], scope, timeout, done, upstream)
 
     inventory = Inventory(path="<test>", version=1, scope=SCOPE, targets=targets)
     report = run_audit(inventory, load_catalog(["ssh"]), [Forgetful()], SETTINGS)
