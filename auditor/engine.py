@@ -144,7 +144,7 @@ class _Tracker:
         self.outcomes: dict[str, dict[str, ProbeOutcome]] = {t.name: {} for t in targets}
         """Facts of targets still waiting for a probe; dropped the moment one is judged."""
         self.delivered: dict[str, set[str]] = {t.name: set() for t in targets}
-        self.results = ResultSpool()
+        self.results = ResultSpool(settings.fail_on)
         """Judged targets go to disk at once: memory follows concurrency, not the fleet."""
         self.catalog = catalog
         self.settings = settings

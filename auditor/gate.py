@@ -7,7 +7,8 @@ code so a pipeline can tell "the server is bad" from "we could not look".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from auditor.exitcodes import ExitCode
 from auditor.models import (
@@ -47,9 +48,53 @@ def judge(
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What the summaries need of a judged server: a few fields, kept in memory for the
+    whole fleet (the spool keeps one per server), so that a verdict line, an exit code or
+    a summary table never reads a server's findings back from disk."""
+
+    name: str
+    address: str
+    verdict: Verdict
+    complete: bool
+    blocking: int
+    counts: Mapping[Status, int]
+    """Findings by status."""
+    probe_errors: int
+
+    @classmethod
+    def of(cls, result: TargetResult, fail_on: Severity) -> Standing:
+        counts = {status: 0 for status in Status}
+        for finding in result.findings:
+            counts[finding.status] += 1
+        return cls(
+            result.target.name,
+            result.target.address,
+            result.verdict,
+            result.complete,
+            len(blocking(result.findings, fail_on)),
+            counts,
+            len(result.errors),
+        )
+
+
+def standings(results: Sequence[TargetResult], fail_on: Severity) -> Iterator[Standing]:
+    """Each server's standing, in order: from the spool's index when it has them (no
+    read), else computed from the results."""
+    kept = getattr(results, "standings", None)
+    found = kept(fail_on) if kept is not None else None
+    if found is not None:
+        yield from found
+        return
+    for result in results:
+        yield Standing.of(result, fail_on)
+
+
 def exit_code(report: Report) -> ExitCode:
-    if any(blocking(r.findings, report.fail_on) for r in report.results):
+    ranks = list(standings(report.results, report.fail_on))
+    if any(s.blocking for s in ranks):
         return ExitCode.NO_GO
-    if any(not r.complete for r in report.results):
+    if any(not s.complete for s in ranks):
         return ExitCode.INCOMPLETE
     return ExitCode.GO

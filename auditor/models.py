@@ -236,6 +236,8 @@ class Report:
 
     @property
     def verdict(self) -> Verdict:
-        if all(r.verdict is Verdict.GO for r in self.results):
+        from auditor.gate import standings  # the gate builds on these models
+
+        if all(s.verdict is Verdict.GO for s in standings(self.results, self.fail_on)):
             return Verdict.GO
         return Verdict.NO_GO

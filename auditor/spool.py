@@ -15,16 +15,20 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import overload
 
-from auditor.models import TargetResult
+from auditor.gate import Standing
+from auditor.models import Severity, TargetResult
 
 
 class ResultSpool:
-    """Append-only store of judged targets, read back by name."""
+    """Append-only store of judged targets, read back by name; each one's `Standing` is
+    kept in memory beside its offset, for the summaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_on: Severity = Severity.HIGH) -> None:
         # Closed, and gone, when the report that reads it is garbage-collected.
         self._file = tempfile.TemporaryFile(prefix="auditor-results-")  # noqa: SIM115
         self._where: dict[str, tuple[int, int]] = {}
+        self._standing: dict[str, Standing] = {}
+        self.fail_on = fail_on
         self._lock = threading.Lock()
 
     def __contains__(self, name: object) -> bool:
@@ -36,6 +40,7 @@ class ResultSpool:
             offset = self._file.seek(0, 2)
             self._file.write(data)
             self._where[result.target.name] = (offset, len(data))
+            self._standing[result.target.name] = Standing.of(result, self.fail_on)
 
     def get(self, name: str) -> TargetResult:
         offset, size = self._where[name]
@@ -82,6 +87,13 @@ class StoredResults(Sequence[TargetResult]):
         for name in self._names:
             result = self._spool.get(name)
             yield self._view(result) if self._view else result
+
+    def standings(self, fail_on: Severity) -> list[Standing] | None:
+        """The kept standings, when they describe what this sequence shows (no view that
+        changes the findings, the same --fail-on); None when they must be computed."""
+        if self._view is not None or fail_on is not self._spool.fail_on:
+            return None
+        return [self._spool._standing[name] for name in self._names]
 
     def mapped(self, view: Callable[[TargetResult], TargetResult]) -> StoredResults:
         """The same results, each passed through `view` as it is read (nothing is copied)."""

@@ -221,3 +221,32 @@ def test_known_hosts_is_read_once_and_again_only_when_it_changes(tmp_path: Path)
         more.write(f"[10.0.0.9]:2222 {kind} {blob}\n")
     again = ssh_known_hosts.load([path, tmp_path / "absent"])
     assert again is not first and len(again.lookup("[10.0.0.9]:2222")) == 1
+
+
+def test_verdicts_summaries_and_server_tables_read_no_findings_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 25: each server's result was read back from the spool about ten times per run
+    (21 reads for one server with six report formats). The exit code, the verdict line,
+    the JSON summary and every format's server table come from the standings kept beside
+    the offsets; only a format's list of findings reads a server back."""
+    from auditor.gate import exit_code
+    from auditor.reporting.common import verdict_line
+    from auditor.reporting.serialize import summary
+    from auditor.spool import ResultSpool
+
+    report = _report(5)
+    reads: list[str] = []
+    original = ResultSpool.get
+
+    def counted(self: ResultSpool, name: str) -> Any:
+        reads.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(ResultSpool, "get", counted)
+    assert exit_code(report) in (0, 1, 3)
+    assert verdict_line(report) and report.verdict
+    assert summary(report)["targets"] == 5
+    assert reads == []
+    JsonReporter().render(report)
+    assert len(reads) == 5  # one pass over the servers for the body, none for the head

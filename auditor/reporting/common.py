@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from auditor.exitcodes import ExitCode
-from auditor.gate import exit_code
+from auditor.gate import exit_code, standings
 from auditor.models import (
     Finding,
     ProbeError,
@@ -61,13 +61,14 @@ def verdict_line(report: Report) -> str:
     """The run's verdict in one line: GO, NO-GO, or INCOMPLETE when nothing blocks but some
     server could not be fully audited (also NO-GO for that server: fail closed)."""
     code = exit_code(report)
-    total = len(report.results)
-    go = sum(r.verdict is Verdict.GO for r in report.results)
+    ranks = list(standings(report.results, report.fail_on))
+    total = len(ranks)
+    go = sum(s.verdict is Verdict.GO for s in ranks)
     may = f"{go} of {total} server(s) may go live"
     if code is ExitCode.GO:
         return f"GO: {may}"
     if code is ExitCode.INCOMPLETE:
-        missing = sum(not r.complete for r in report.results)
+        missing = sum(not s.complete for s in ranks)
         return f"INCOMPLETE: {may}; {missing} could not be fully audited (NO-GO until they are)"
     return f"NO-GO: {may} (blocking at severity >= {report.fail_on.value})"
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from auditor.gate import blocking
+from auditor.gate import standings
 from auditor.models import Finding, Report, Status, TargetResult
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line
@@ -89,12 +89,12 @@ class HtmlReporter(Reporter):
 
     def _summary(self, report: Report) -> str:
         rows = "".join(
-            f"<tr><td><a href='#t-{i}'>{escape(r.target.name)}</a></td><td>{escape(r.target.address)}</td>"
-            f"<td><span class='verdict {r.verdict.value}'>{r.verdict.value.upper()}</span></td>"
-            f"<td>{'yes' if r.complete else '<b>no</b>'}</td>"
-            f"<td>{len(blocking(r.findings, report.fail_on))}</td>"
-            f"<td>{sum(f.status is Status.PASS for f in r.findings)}</td></tr>"
-            for i, r in enumerate(report.results)
+            f"<tr><td><a href='#t-{i}'>{escape(s.name)}</a></td><td>{escape(s.address)}</td>"
+            f"<td><span class='verdict {s.verdict.value}'>{s.verdict.value.upper()}</span></td>"
+            f"<td>{'yes' if s.complete else '<b>no</b>'}</td>"
+            f"<td>{s.blocking}</td>"
+            f"<td>{s.counts[Status.PASS]}</td></tr>"
+            for i, s in enumerate(standings(report.results, report.fail_on))
         )
         return (
             "<h2>Servers</h2><table><tr><th>server</th><th>address</th><th>verdict</th>"

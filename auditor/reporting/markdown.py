@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-from auditor.gate import blocking
+from auditor.gate import standings
 from auditor.models import Report, Status, Verdict
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line, shown_message
@@ -31,15 +29,13 @@ class MarkdownReporter(Reporter):
             "| server | verdict | complete | blocking | failing | errors | waived |",
             "|---|---|---|---|---|---|---|",
         ]
-        for r in report.results:
-            counts = Counter(f.status for f in r.findings)
-            verdict = "GO" if r.verdict is Verdict.GO else "**NO-GO**"
-            complete = "yes" if r.complete else "**no**"
-            blocked = len(blocking(r.findings, report.fail_on))
-            errors = counts[Status.ERROR] + len(r.errors)
+        for s in standings(report.results, report.fail_on):
+            verdict = "GO" if s.verdict is Verdict.GO else "**NO-GO**"
+            complete = "yes" if s.complete else "**no**"
+            errors = s.counts[Status.ERROR] + s.probe_errors
             lines.append(
-                f"| {_cell(r.target.name)} | {verdict} | {complete} | {blocked} "
-                f"| {counts[Status.FAIL]} | {errors} | {counts[Status.WAIVED]} |"
+                f"| {_cell(s.name)} | {verdict} | {complete} | {s.blocking} "
+                f"| {s.counts[Status.FAIL]} | {errors} | {s.counts[Status.WAIVED]} |"
             )
         # Rule ids are validated to [a-z0-9_.-] at load, so a code span is safe for them;
         # everything else (names, resources, messages) is escaped text.

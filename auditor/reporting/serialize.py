@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from auditor.gate import blocking
+from auditor.gate import blocking, standings
 from auditor.models import ChangeRecord, Finding, Report, Status, TargetResult
 
 SCHEMAS = {1: "auditor-report/1", 2: "auditor-report/2"}
@@ -72,12 +72,12 @@ def _report(report: Report) -> dict[str, Any]:
 
 def summary(report: Report) -> dict[str, int]:
     counts = {"targets": 0, "go": 0, "incomplete": 0} | {s.value: 0 for s in Status}
-    for result in report.results:  # one pass: each read of a spooled result costs a disk read
+    for standing in standings(report.results, report.fail_on):  # no read of the findings
         counts["targets"] += 1
-        counts["go"] += result.verdict.value == "go"
-        counts["incomplete"] += not result.complete
-        for finding in result.findings:
-            counts[finding.status.value] += 1
+        counts["go"] += standing.verdict.value == "go"
+        counts["incomplete"] += not standing.complete
+        for status, number in standing.counts.items():
+            counts[status.value] += number
     return counts
 
 

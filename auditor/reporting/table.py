@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from auditor.exitcodes import ExitCode
-from auditor.gate import blocking, exit_code
+from auditor.gate import exit_code, standings
 from auditor.models import Finding, Report, Severity, Status, Verdict
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line, shown_message, verdict_line
@@ -127,19 +127,19 @@ class TableReporter(Reporter):
     def _servers(self, report: Report) -> str:
         rows = []
         verdicts = []
-        for r in report.results:
-            verdict = "GO" if r.verdict is Verdict.GO else "NO-GO"
-            verdicts.append((verdict, r.complete))
+        for s in standings(report.results, report.fail_on):
+            verdict = "GO" if s.verdict is Verdict.GO else "NO-GO"
+            verdicts.append((verdict, s.complete))
             rows.append(
                 [
-                    terminal(r.target.name),
-                    terminal(r.target.address),  # cut below, once widths are known
+                    terminal(s.name),
+                    terminal(s.address),  # cut below, once widths are known
                     verdict,
-                    "yes" if r.complete else "NO",
-                    str(len(blocking(r.findings, report.fail_on))),
-                    str(sum(f.status is Status.FAIL for f in r.findings)),
-                    str(sum(f.status is Status.ERROR for f in r.findings)),
-                    str(sum(f.status is Status.PASS for f in r.findings)),
+                    "yes" if s.complete else "NO",
+                    str(s.blocking),
+                    str(s.counts[Status.FAIL]),
+                    str(s.counts[Status.ERROR]),
+                    str(s.counts[Status.PASS]),
                 ]
             )
         headers = ["server", "address", "verdict", "complete", "blocking", "fail", "error", "pass"]
