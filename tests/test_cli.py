@@ -317,7 +317,7 @@ def test_output_routing_cannot_send_a_format_to_the_wrong_file(tmp_path: Path) -
 
 
 def test_the_param_help_example_works_and_errors_name_the_command_line(tmp_path: Path) -> None:
-    from auditor.cli.audit import PARAM_EXAMPLE
+    from auditor.cli.options import PARAM_EXAMPLE
 
     inventory = tmp_path / "inv.yaml"
     inventory.write_text(

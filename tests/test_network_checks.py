@@ -215,7 +215,7 @@ def test_a_users_check_for_a_made_up_service_shows_in_the_report(tmp_path: Path)
     assert finding["resource"] == f"service:acme-admin@{port}/tcp"
     evidence = finding["evidence"]["service"]
     assert evidence["evidence"] == "GET /admin/status.json → build 4.2.0, token <redacted>"
-    assert "abcdef0123456789" not in result.stdout  # redacted before anything was stored
+    assert "abcdef0123456789" not in json.dumps(report)  # redacted before anything was stored
     assert report["rules"]["services.open-access"]["severity"] == "high"
 
 

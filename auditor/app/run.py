@@ -105,7 +105,7 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):
         if request.strict_waivers:
             raise InputError(problem, hint="fix the pattern, or drop --strict-waivers")
-        say(problem)
+        say(f"warning: {problem}")
     expected = tuple(t.name for t in inventory.targets)
     if request.shard is not None:  # after every check of the whole inventory: shards agree
         inventory = replace(inventory, targets=select(inventory.targets, request.shard))
