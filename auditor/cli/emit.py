@@ -41,7 +41,9 @@ def emit(
     for (name, path), writer in zip(destinations, writers, strict=True):
         reporter: Reporter
         if name == "table":
-            reporter = TableReporter(width=_width(), color=writer is None and _colour(color))
+            reporter = TableReporter(
+                width=terminal_width(), color=writer is None and _colour(color)
+            )
         elif name == "json":
             reporter = JsonReporter(report_schema)
         else:
@@ -70,7 +72,15 @@ def _shown(report: Report, least: Severity) -> Report:
     return replace(report, results=mapped(report.results, view))
 
 
-def _width() -> int:
+def listing_width() -> int:
+    """A plain listing's width (`history`, `rules list`): the terminal's, and no limit when
+    piped, so that grep sees every title whole."""
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return terminal_width()
+    return 100_000
+
+
+def terminal_width() -> int:
     """The table's width: $COLUMNS, else the terminal's, else 80 (piped or a file)."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:

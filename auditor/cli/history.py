@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from auditor.cli.base import cli, user_errors
+from auditor.cli.emit import listing_width
 from auditor.history import History, default_path, diff, inventory_key
-from auditor.reporting.escape import terminal
+from auditor.reporting.table import fit, grid
 
 
 @cli.command("history")
@@ -18,13 +19,12 @@ from auditor.reporting.escape import terminal
 @user_errors
 def history_command(db: Path | None, limit: int) -> None:
     """List recorded runs, newest first."""
-    from tabulate import tabulate
-
     store = History(db or default_path())
     rows = [
-        [r.id, r.started[:19], r.status, r.verdict or "-", r.inventory] for r in store.runs(limit)
+        [str(r.id), r.started[:19], r.status, r.verdict or "-", r.inventory]
+        for r in store.runs(limit)
     ]
-    click.echo(tabulate(rows, headers=["run", "started (UTC)", "status", "verdict", "inventory"]))
+    _table(["run", "started (UTC)", "status", "verdict", "inventory"], rows)
 
 
 @cli.command("diff")
@@ -45,8 +45,6 @@ def diff_command(
       auditor diff
       auditor diff 12 15 -f json
     """
-    from tabulate import tabulate
-
     store = History(db or default_path())
     if run_a is None or run_b is None:
         if run_a is not None or run_b is not None:
@@ -71,23 +69,21 @@ def diff_command(
         return
     order = {"new": 0, "open": 1, "unverified": 2, "waived": 3, "resolved": 4}
     rows = [
-        [
-            terminal(c.target),
-            c.change,
-            c.severity,
-            terminal(c.rule),
-            terminal(c.resource),
-            terminal(c.message, 70),
-        ]
+        [c.target, c.change, c.severity, c.rule, c.resource, c.message]
         for c in sorted(changes, key=lambda c: (c.target, order[c.change], c.rule))
     ]
     click.echo(f"run {run_a} → run {run_b}")
-    click.echo(
-        tabulate(rows, headers=["server", "change", "severity", "rule", "resource", "message"])
-    )
+    _table(["server", "change", "severity", "rule", "resource", "message"], rows)
     counts = {k: sum(c.change == k for c in changes) for k in order}
     click.echo(
         f"{counts['new']} new, {counts['resolved']} resolved, {counts['waived']} waived "
         f"(still failing), {counts['open']} still open, "
         f"{counts['unverified']} not re-checked (errors or missing in run {run_b})"
     )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    """The report table's renderer: every cell made safe, the last column fit to the
+    terminal."""
+    widths = fit(headers, rows, listing_width())
+    click.echo("\n".join(grid(headers, rows, widths)))

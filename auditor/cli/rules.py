@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from auditor.cli.base import cli, rules_dir_option, user_errors
+from auditor.cli.emit import listing_width
 from auditor.errors import AuditorError
 from auditor.models import Severity
+from auditor.reporting.table import fit, grid
 from auditor.rules import RuleCatalog, load_catalog
 from auditor.rules.loader import builtin_rules_dir
 
@@ -38,8 +40,6 @@ def rules_list(
     rules_dirs: tuple[Path, ...], packs: tuple[str, ...], severity: str | None, fmt: str
 ) -> None:
     """List every rule of the built-in packs (and of --rules-dir folders)."""
-    from tabulate import tabulate
-
     chosen = [
         r
         for r in _catalog(rules_dirs).all_rules()
@@ -65,7 +65,8 @@ def rules_list(
         click.echo(json.dumps(entries, indent=2))
         return
     rows = [[r.id, r.severity.value, r.applies_to, r.title] for r in chosen]
-    click.echo(tabulate(rows, headers=["rule", "severity", "applies to", "title"]))
+    headers = ["rule", "severity", "applies to", "title"]  # titles from user packs: made safe
+    click.echo("\n".join(grid(headers, rows, fit(headers, rows, listing_width()))))
 
 
 @rules.command("show")

@@ -9,7 +9,10 @@ output is a terminal, unless `NO_COLOR` is set; `--color always|never` decides o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+
+from tabulate import tabulate
 
 from auditor.exitcodes import ExitCode
 from auditor.gate import exit_code, standings
@@ -22,6 +25,7 @@ _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 _GAP = "  "
 _WIDE = 150
 _RESET = "\x1b[0m"
+_PAINT = re.compile("\x1b\\[[0-9;]*m")
 _SEVERITY_COLOUR = {
     Severity.CRITICAL: "\x1b[1;31m",
     Severity.HIGH: "\x1b[31m",
@@ -31,6 +35,45 @@ _SEVERITY_COLOUR = {
 }
 _STATUS_COLOUR = {Status.ERROR: "\x1b[35m", Status.WAIVED: "\x1b[2m"}
 _VERDICT_COLOUR = {"GO": "\x1b[1;32m", "NO-GO": "\x1b[1;31m", "INCOMPLETE": "\x1b[1;35m"}
+
+
+def grid(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[int],
+    right: Sequence[bool] = (),
+    paint: Sequence[Callable[[str, int], str]] = (),
+) -> list[str]:
+    """The one table renderer of the auditor (reports, `history`, `diff`, `rules list`):
+    tabulate's plain layout, every cell made safe for a terminal and cut to its column's
+    width, then painted (tabulate measures text without its colour codes)."""
+    align = ["right" if i < len(right) and right[i] else "left" for i in range(len(widths))]
+
+    def cells(row: Sequence[str], index: int) -> list[str]:
+        out = [cut(terminal(str(cell)), width) for cell, width in zip(row, widths, strict=True)]
+        if index >= 0:
+            out = [paint[i](text, index) if i < len(paint) else text for i, text in enumerate(out)]
+        return out
+
+    head = cells(headers, -1)
+    body = [cells(row, i) for i, row in enumerate(rows)]
+    # The header goes in as a row: tabulate's own header adds two columns of padding
+    # (MIN_PADDING) that the width budget above does not have.
+    text = tabulate([head, *body], tablefmt="plain", disable_numparse=True, colalign=align)
+    lines = [line.rstrip() for line in text.splitlines()]
+    used = [max(len(_PAINT.sub("", r[i])) for r in (head, *body)) for i in range(len(widths))]
+    return [lines[0], _GAP.join("-" * w for w in used), *lines[1:]]
+
+
+def fit(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Column widths for a plain listing in `width` columns: each as wide as its widest
+    cell, the last one cut to what is left."""
+    natural = [
+        max(len(terminal(str(h))), *(len(terminal(str(r[i]))) for r in rows), 1)
+        for i, h in enumerate(headers)
+    ]
+    left = width - sum(natural[:-1]) - len(_GAP) * (len(natural) - 1)
+    return [*natural[:-1], max(12, min(natural[-1], left))]
 
 
 def cut_middle(text: str, width: int) -> str:
@@ -67,25 +110,7 @@ class TableReporter(Reporter):
         right: Sequence[bool] = (),
         paint: Sequence[Callable[[str, int], str]] = (),
     ) -> list[str]:
-        """Rows padded and cut to `widths`, then painted (so colour never skews widths)."""
-
-        def line(cells: Sequence[str], row: int) -> str:
-            out = []
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-                text = cut(cell, width)
-                text = (
-                    text.rjust(width) if index < len(right) and right[index] else text.ljust(width)
-                )
-                if row >= 0 and index < len(paint):
-                    text = paint[index](text, row)
-                out.append(text)
-            return _GAP.join(out).rstrip()
-
-        return [
-            line(headers, -1),
-            _GAP.join("-" * w for w in widths),
-            *(line(r, i) for i, r in enumerate(rows)),
-        ]
+        return grid(headers, rows, widths, right, paint)
 
     def render(self, report: Report) -> str:
         sections = [self._servers(report)]

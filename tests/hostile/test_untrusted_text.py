@@ -223,3 +223,25 @@ def test_a_hostile_ssh_server_reaches_no_output_raw(tmp_path: Path) -> None:
     ET.parse(tmp_path / "r.xml")
     json.loads((tmp_path / "r.sarif").read_text())
     assert "<script>" not in (tmp_path / "r.html").read_text()
+
+
+def test_listings_go_through_the_reports_one_safe_renderer(tmp_path: Path) -> None:
+    """Issue 25: `history`, `diff` and `rules list` had a renderer of their own (tabulate,
+    cells as given). A title from a user's rule pack carrying an escape sequence is shown
+    as text, in the same layout as the report table."""
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    (tmp_path / "evil.yaml").write_text(
+        'format: 1\npack: evil\nrules:\n  - id: evil.title\n    title: "clear \\x1b[2J screen"\n'
+        "    severity: low\n    applies_to: host\n    check: 'true'\n    message: x\n"
+        "    references: [x]\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["rules", "list", "--rules-dir", str(tmp_path), "--pack", "evil"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "clear \\x1b[2J screen" in result.output
+    assert result.output.splitlines()[1].startswith("----------  --------")
