@@ -69,10 +69,11 @@ def input_digests(
     service_checks: Iterable[Path],
     probing: Mapping[str, Any],
 ) -> dict[str, str]:
-    """One digest per name of INPUT_NAMES."""
+    """One digest per name of INPUT_NAMES; `inventory` is the digest of the text that was
+    parsed (`Inventory.digest`), not the file read again."""
     digests = {
         "auditor": _value_digest(version),
-        "inventory": file_digest(inventory),
+        "inventory": inventory,
         "ansible": file_digest(ansible),
         "terraform": file_digest(terraform),
         "rules": _value_digest(rules),

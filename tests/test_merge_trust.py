@@ -115,3 +115,33 @@ def test_verdicts_are_recomputed_from_findings(inventory: Path, tmp_path: Path) 
     assert merged.code == 1, merged.stderr
     judged = {t["name"]: t["verdict"] for t in merged.json()["targets"]}
     assert judged[target["name"]] == "no-go"
+
+
+def test_the_inventory_digest_is_of_the_text_that_was_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: the inventory's digest was taken by reading the file again after it was
+    parsed; an edit in between (a shard's inventory rewritten by the next pipeline step)
+    put the new file's digest on a report of the old one. The digest is now of the very
+    text that was parsed."""
+    import hashlib
+
+    import auditor.app.pipeline as app_run
+    from auditor.app import AuditRequest, InventoryFile, prepare
+
+    inventory = tmp_path / "inv.yaml"
+    original = (
+        "version: 1\nscope: ['127.79.0.0/24']\nservers:\n"
+        "  - {name: a, address: 127.79.0.250, ports: '1', rules: [baseline]}\n"
+    )
+    inventory.write_text(original)
+    real = app_run.catalog_for
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        inventory.write_text(original.replace("name: a", "name: b"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app_run, "catalog_for", edited_meanwhile)
+    prepared = prepare(AuditRequest(InventoryFile(inventory)), say=lambda _: None)
+    assert prepared.inputs["inventory"] == hashlib.sha256(original.encode()).hexdigest()
+    assert [t.name for t in prepared.inventory.targets] == ["a"]

@@ -5,6 +5,7 @@ outcome = execute(AuditRequest(InventoryFile(Path("inventory.yaml"))))
 outcome.report  # auditor.models.Report; auditor.gate.exit_code(report) is the verdict
 """
 
+from auditor.app.pipeline import Outcome, Prepared, execute, prepare, run
 from auditor.app.request import (
     AdhocHosts,
     Alerting,
@@ -12,7 +13,6 @@ from auditor.app.request import (
     Evidence,
     InventoryFile,
 )
-from auditor.app.run import Outcome, Prepared, execute, prepare, run
 
 __all__ = [
     "AdhocHosts",

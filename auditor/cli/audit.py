@@ -13,8 +13,8 @@ import click
 from auditor.addresses import check_endpoint
 from auditor.alerts.notify import parse_destination
 from auditor.app import AdhocHosts, Alerting, AuditRequest, Evidence, InventoryFile, prepare, run
+from auditor.app.pipeline import Interrupted
 from auditor.app.request import SCAN_PACKS
-from auditor.app.run import Interrupted
 from auditor.cli.base import cli, user_errors
 from auditor.cli.emit import emit
 from auditor.cli.options import run_options

@@ -6,6 +6,7 @@ server name and out-of-scope address is an `InputError` naming file, line and ke
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -25,7 +26,7 @@ from auditor.models import (
 )
 from auditor.portspec import parse_ports
 from auditor.scope import Scope
-from auditor.yamlsource import Node, load_yaml, plain
+from auditor.yamlsource import Node, load_yaml, plain, read_text
 
 TOP_KEYS = {"version", "scope", "defaults", "servers", "rule_params", "cloud"}
 DEFAULT_KEYS = {"ports", "rules", "ssh", "tags"}
@@ -51,7 +52,8 @@ DEFAULT_RULES = ("baseline",)
 def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ()) -> Inventory:
     """Load inventory v1; `imported` servers (Ansible, Terraform) merge in by name."""
     source = Path(path)
-    root = Node.root(load_yaml(source), source)
+    text = read_text(source, "inventory")
+    root = Node.root(load_yaml(source, text), source)
     if root.value is None:
         raise InputError("the inventory is empty", path=source, hint="see docs/inventory.md")
     if imported:
@@ -102,6 +104,7 @@ def load_inventory(path: str | Path, imported: Sequence[Mapping[str, Any]] = ())
         rule_params=_rule_params(root.get("rule_params")),
         rule_param_lines=_rule_param_lines(root.get("rule_params")),
         clouds=clouds,
+        digest=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
     )
 
 

@@ -24,6 +24,9 @@ class Inventory:
     """Line of each override (`rule_id.param`), so a wrong type is reported where it is."""
     clouds: Mapping[str, Any] = field(default_factory=dict)
     """Each cloud provider's settings (`cloud.<name>`), by provider name (auditor/cloud)."""
+    digest: str = ""
+    """sha256 of the text that was parsed: what the report and the shards' checks name,
+    even when the file is edited while the run goes on."""
 
     def with_discovered(self) -> Inventory:
         """Plus every resource of each provider whose settings ask for discovery."""

@@ -150,7 +150,7 @@ def _digests(request: AuditRequest, inventory: Inventory, catalog: RuleCatalog) 
     files = source if isinstance(source, InventoryFile) else None
     return input_digests(
         version=__version__,
-        inventory=inventory.path,
+        inventory=inventory.digest,
         ansible=files.ansible if files else None,
         terraform=files.terraform if files else None,
         rules={
