@@ -49,7 +49,7 @@ def test_open_redis_makes_the_vendor_server_no_go_by_proof(report: dict[str, Any
     assert redis["status"] == "fail" and redis["severity"] == "critical"
     assert redis["evidence"]["service"]["evidence"].startswith("redis_version:7")
     references = report["rules"][redis["rule"]]["references"]
-    assert "nuclei-templates: network/exposures/redis-unauth" in references
+    assert "nuclei-templates: network/exposures/exposed-redis" in references
 
 
 def test_password_protected_redis_is_not_flagged(report: dict[str, Any]) -> None:

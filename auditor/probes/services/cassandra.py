@@ -110,5 +110,5 @@ CASSANDRA = ServiceCheck(
     check,
     ports=(9042,),
     names=("cassandra", "cql"),
-    reference="nuclei-templates: network/cql-native-transport-detect; nmap NSE: cassandra-info",
+    reference="nuclei-templates: network/detection/cql-native-transport; nmap NSE: cassandra-info",
 )

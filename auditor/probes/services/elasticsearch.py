@@ -35,6 +35,6 @@ ELASTICSEARCH = ServiceCheck(
     check,
     ports=(9200,),
     names=("elasticsearch", "wap-wsp", "opensearch"),
-    reference="nuclei-templates: http/exposures/apis/elasticsearch-unauth (GET / → number)",
+    reference="nuclei-templates: http/misconfiguration/elasticsearch (GET / → number)",
     protocol="http",
 )

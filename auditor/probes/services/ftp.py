@@ -50,5 +50,5 @@ FTP = ServiceCheck(
     check,
     ports=(21,),
     names=("ftp",),
-    reference="nuclei-templates: network/misconfig/ftp-anonymous-login (USER anonymous → 230)",
+    reference="nuclei-templates: network/default-login/ftp-anonymous-login (USER anonymous → 230)",
 )

@@ -85,7 +85,7 @@ HTTP = ServiceCheck(
     ports=(80, 8000, 8080),
     names=("http", "http-alt", "http-proxy", "www"),
     reference=(
-        "nuclei-templates: http/misconfiguration/directory-listing, "
+        "nuclei-templates: http/miscellaneous/directory-listing, "
         "http/exposures/configs/git-config, http/exposures/configs/laravel-env"
     ),
 )

@@ -1,4 +1,4 @@
-"""memcached: `stats` answered is open access (nuclei: network memcached-stats)."""
+"""memcached: `stats` answered is open access (nuclei: network/misconfig/memcached-stats)."""
 
 from __future__ import annotations
 
@@ -27,5 +27,5 @@ MEMCACHED = ServiceCheck(
     check,
     ports=(11211,),
     names=("memcache", "memcached"),
-    reference="nuclei-templates: network/exposures/memcached-stats (stats → STAT)",
+    reference="nuclei-templates: network/misconfig/memcached-stats (stats → STAT)",
 )

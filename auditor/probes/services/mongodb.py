@@ -56,5 +56,5 @@ MONGODB = ServiceCheck(
     check,
     ports=(27017, 27018),
     names=("mongodb", "mongod"),
-    reference="nuclei-templates: network/exposures/mongodb-unauth (OP_MSG getLog)",
+    reference="nuclei-templates: network/misconfig/mongodb-unauth (OP_MSG getLog)",
 )

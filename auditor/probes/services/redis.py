@@ -37,5 +37,5 @@ REDIS = ServiceCheck(
     check,
     ports=(6379,),
     names=("redis",),
-    reference="nuclei-templates: network/exposures/redis-unauth (INFO → redis_version)",
+    reference="nuclei-templates: network/exposures/exposed-redis (INFO → redis_version)",
 )

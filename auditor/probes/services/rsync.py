@@ -1,4 +1,4 @@
-"""rsync daemon: a module list handed to anyone (nuclei: network/exposures/rsync-list)."""
+"""rsync daemon: a module list handed to anyone (nuclei: javascript/enumeration/rsync/rsync-list-modules)."""
 
 from __future__ import annotations
 
@@ -35,5 +35,5 @@ RSYNC = ServiceCheck(
     check,
     ports=(873,),
     names=("rsync",),
-    reference="nuclei-templates: network/exposures/rsync-list (@RSYNCD module list)",
+    reference="nuclei-templates: javascript/enumeration/rsync/rsync-list-modules (@RSYNCD module list)",
 )
