@@ -60,6 +60,8 @@ def test_ctrl_c_keeps_the_servers_already_judged(listeners: Listeners, tmp_path:
         process = subprocess.Popen(
             [
                 sys.executable,
+                "-X",
+                "faulthandler",
                 "-m",
                 "auditor",
                 "audit",
@@ -86,7 +88,12 @@ def test_ctrl_c_keeps_the_servers_already_judged(listeners: Listeners, tmp_path:
         assert recorded == ["fast"], "the fast server was not judged while the other was stuck"
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
+        try:
+            out, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # -X faulthandler: every thread's stack
+            out, err = process.communicate(timeout=15)
+            raise AssertionError(f"no exit 15 s after Ctrl-C; stderr: {err[-3000:]}") from None
     assert time.monotonic() - started < 5  # does not wait for the stuck probe
     assert process.returncode == 130
     assert "interrupted; run 1 kept 1 finished server(s)" in err
