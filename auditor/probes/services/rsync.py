@@ -1,4 +1,7 @@
-"""rsync daemon: a module list handed to anyone (nuclei: javascript/enumeration/rsync/rsync-list-modules)."""
+"""rsync daemon: a module list handed to anyone.
+
+nuclei: javascript/enumeration/rsync/rsync-list-modules.
+"""
 
 from __future__ import annotations
 
@@ -35,5 +38,7 @@ RSYNC = ServiceCheck(
     check,
     ports=(873,),
     names=("rsync",),
-    reference="nuclei-templates: javascript/enumeration/rsync/rsync-list-modules (@RSYNCD module list)",
+    reference=(
+        "nuclei-templates: javascript/enumeration/rsync/rsync-list-modules (@RSYNCD module list)"
+    ),
 )

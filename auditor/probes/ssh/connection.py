@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -223,23 +223,23 @@ def _methods(transport: paramiko.Transport, user: str) -> tuple[str, ...] | None
 
 def _keys(
     files: tuple[str, ...], use_agent: bool, problems: list[str]
-) -> list[tuple[str, paramiko.PKey]]:
-    """The keys to offer, in OpenSSH's order: named files, the agent, then the defaults
-    (only when no file is named). A key that cannot be loaded is said, not skipped."""
-    found: list[tuple[str, paramiko.PKey]] = []
+) -> Iterator[tuple[str, paramiko.PKey]]:
+    """The keys to offer, in OpenSSH's order, each loaded only when the one before it was
+    refused: named files, the agent, then the defaults (only when no file is named). A key
+    that cannot be loaded is said, not skipped."""
     for name in files:
-        found += _load_key(Path(name), problems)
+        yield from _load_key(Path(name), problems)
     if use_agent:
         agent = paramiko.Agent()
         try:
-            found += [(f"agent key {k.get_name()}", k) for k in agent.get_keys()]
+            for key in agent.get_keys():
+                yield f"agent key {key.get_name()}", key
         finally:
             agent.close()
     if not files:
         for default in DEFAULT_KEYS:
             if Path(default).expanduser().is_file():
-                found += _load_key(Path(default).expanduser(), problems)
-    return found
+                yield from _load_key(Path(default).expanduser(), problems)
 
 
 def _load_key(path: Path, problems: list[str]) -> list[tuple[str, paramiko.PKey]]:
