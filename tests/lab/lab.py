@@ -77,6 +77,12 @@ HARDENED_SSHD = (
     "AllowTcpForwarding no",
     "AllowAgentForwarding no",
     "PermitUserEnvironment no",
+    "ClientAliveInterval 300",
+    "ClientAliveCountMax 3",
+    "MaxStartups 10:30:60",
+    "IgnoreUserKnownHosts yes",
+    "DebianBanner no",
+    "TCPKeepAlive no",
     "KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org",
     "Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
     "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
@@ -88,6 +94,9 @@ VENDOR_SSHD = (
     "KbdInteractiveAuthentication no",
     "LogLevel INFO",
     "X11Forwarding yes",
+    "GSSAPIAuthentication yes",
+    "GatewayPorts yes",
+    "PermitTunnel yes",
 )
 
 

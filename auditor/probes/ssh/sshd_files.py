@@ -38,6 +38,17 @@ OPENSSH_DEFAULTS: dict[str, str] = {
     "maxsessions": "10",
     "clientaliveinterval": "0",
     "clientalivecountmax": "3",
+    "maxstartups": "10:30:100",
+    "gssapiauthentication": "no",
+    "kerberosauthentication": "no",
+    "x11uselocalhost": "yes",
+    "ignoreuserknownhosts": "no",
+    "syslogfacility": "AUTH",
+    "tcpkeepalive": "yes",
+    "printlastlog": "yes",
+    "kerberosticketcleanup": "yes",
+    "gssapicleanupcredentials": "yes",
+    "kerberosorlocalpasswd": "yes",
 }
 
 ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
