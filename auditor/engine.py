@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -93,8 +93,14 @@ def run_audit(
             futures[probe.name] = pool.submit(
                 _run_probe, probe, prerequisites, targets, needs, tracker, inventory, settings
             )
-        for future in futures.values():
-            future.result()
+        running = set(futures.values())
+        while running:
+            # Wait in short slices: a Ctrl-C the kernel hands to a worker thread only sets
+            # a flag, which this thread sees when it runs Python again, never while it
+            # blocks on a lock (a run once ignored Ctrl-C for good that way).
+            finished, running = wait(running, timeout=SIGNAL_SLICE, return_when=FIRST_EXCEPTION)
+            for future in finished:
+                future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -120,6 +126,9 @@ def run_audit(
         ran_from=_ran_from(),
     )
 
+
+SIGNAL_SLICE = 0.2
+"""Seconds the run's main thread waits at a time, so that Ctrl-C is always seen."""
 
 ADHOC_NOTE = "ad-hoc scan: no change record was checked; every open port counts as undeclared"
 

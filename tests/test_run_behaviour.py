@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import pty
 import select
 import signal
@@ -12,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from auditor.probes.ssh.options import SshOptions
@@ -33,9 +36,33 @@ def _tarpit(client: object) -> None:
     time.sleep(60)
 
 
-def test_ctrl_c_keeps_the_servers_already_judged(listeners: Listeners, tmp_path: Path) -> None:
-    fast_ip, fast_port = listeners.open(130, 8081)
-    slow_ip = f"{LISTENER_NETWORK}.131"
+ADDRESSES = {
+    "process": (130, f"{LISTENER_NETWORK}.131"),
+    "worker-thread": (134, f"{LISTENER_NETWORK}.135"),
+}
+"""The fast server's octet (listeners.open(130), listeners.open(134)) and the stuck one."""
+
+
+def _interrupt(pid: int, to: str) -> None:
+    """SIGINT to the process, or to one of its worker threads (the kernel may hand a
+    terminal's Ctrl-C to any thread that does not block it)."""
+    if to == "process":
+        os.kill(pid, signal.SIGINT)
+        return
+    threads = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    libc = ctypes.CDLL(None, use_errno=True)
+    tgkill = 234  # x86_64 syscall number
+    assert libc.syscall(tgkill, pid, threads[-1], signal.SIGINT) == 0, ctypes.get_errno()
+
+
+@pytest.mark.parametrize("to", ["process", "worker-thread"])
+def test_ctrl_c_keeps_the_servers_already_judged(
+    listeners: Listeners, tmp_path: Path, to: str
+) -> None:
+    if to == "worker-thread" and platform.machine() != "x86_64":
+        pytest.skip("tgkill's syscall number is x86_64's")
+    fast_octet, slow_ip = ADDRESSES[to]
+    fast_ip, fast_port = listeners.open(fast_octet, 8081)
     db = tmp_path / "history.sqlite"
     with responders.serve(slow_ip, _tarpit) as ssh_port:
         inventory = _inventory(
@@ -87,7 +114,7 @@ def test_ctrl_c_keeps_the_servers_already_judged(listeners: Listeners, tmp_path:
                     recorded = [r[0] for r in conn.execute("SELECT name FROM targets")]
         assert recorded == ["fast"], "the fast server was not judged while the other was stuck"
         started = time.monotonic()
-        process.send_signal(signal.SIGINT)
+        _interrupt(process.pid, to)
         try:
             out, err = process.communicate(timeout=15)
         except subprocess.TimeoutExpired:
