@@ -225,6 +225,9 @@ ROOTS: Mapping[str, FactRoot] = {
                 "log_forwarding": "bool: rsyslog or journal-upload sends logs off the host",
                 "security_updates": "int: pending security updates; absent when unknown",
                 "unavailable": "map: facts that could not be read, by name: why",
+                "reads": "map: the host reads declared as data (rules/hostreads/), by id: "
+                "`sysctl` (kernel parameter → value), `sudoers` (sudo's user specifications); "
+                "a read that failed is left out and named in `unavailable` as `reads.ID`",
                 "redis_conf": {
                     "found": "bool: the file exists",
                     "protected_mode": "str: `yes`/`no`",

@@ -133,3 +133,48 @@ def test_parsers_on_real_tool_output() -> None:
         "requirepass_set": True,
         "bind": "",
     }
+
+
+KERNEL_AND_SUDO = (
+    "host.ip-forwarding",
+    "host.icmp-redirects-sent",
+    "host.icmp-redirects-accepted",
+    "host.source-routing",
+    "host.reverse-path-filter",
+    "host.log-martians",
+    "host.tcp-syncookies",
+    "host.icmp-broadcasts",
+    "host.ipv6-router-advertisements",
+    "host.aslr",
+    "host.suid-core-dumps",
+    "host.sudo-nopasswd-all",
+)
+
+
+def test_a_host_set_as_the_benchmark_says_passes_every_kernel_and_sudo_rule(
+    report: dict[str, Any],
+) -> None:
+    """Issue 26: read as data (rules/hostreads/baseline.yaml). clean-host's network
+    namespace carries CIS Debian 12 section 3.3's remediation, its sudo asks for a
+    password: every one of these rules passes, none is left unread."""
+    found = _status(report, "clean-host")
+    assert {rule: found[rule]["status"] for rule in KERNEL_AND_SUDO} == dict.fromkeys(
+        KERNEL_AND_SUDO, "pass"
+    )
+
+
+def test_forwarding_redirects_and_sudo_without_a_password_are_found(
+    report: dict[str, Any],
+) -> None:
+    """The vendor host forwards packets, keeps a new namespace's redirect defaults and
+    gives its deploy account root without a password: the forwarding and the sudo rule
+    block (high), with the rule that does it as evidence."""
+    found = _status(report, "db-host")
+    forwarding = found["host.ip-forwarding"]
+    assert forwarding["status"] == "fail" and forwarding["severity"] == "high"
+    assert forwarding["evidence"] == {"ipv4": "1", "ipv6": "0"}
+    sudo = found["host.sudo-nopasswd-all"]
+    assert sudo["status"] == "fail" and sudo["severity"] == "high"
+    assert sudo["evidence"] == {"rules": ["deploy ALL=(ALL) NOPASSWD: ALL"]}
+    for rule in ("host.icmp-redirects-sent", "host.icmp-redirects-accepted", "host.log-martians"):
+        assert found[rule]["status"] == "fail", rule

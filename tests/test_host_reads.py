@@ -261,3 +261,46 @@ def test_a_failed_socket_listing_is_an_error_never_no_finding() -> None:
     outcome = ProbeOutcome("host", facts={"unavailable": why})
     (finding,) = evaluate_target(target, rules, {"host": outcome})
     assert finding.status is Status.ERROR and "exited 127" in finding.message
+
+
+def test_a_bad_host_read_is_one_line_naming_file_line_and_key(tmp_path: Path) -> None:
+    """Host reads are data (issue 26): a read that names a command outside the allowlist,
+    or an argument that is not a kernel parameter name, is refused where it is written,
+    before anything runs."""
+    from auditor.errors import InputError
+    from auditor.probes.ssh.hostreads import load_reads
+
+    folder = tmp_path / "reads"
+    folder.mkdir()
+    bad = folder / "mine.yaml"
+    bad.write_text(
+        "format: 1\nreads:\n  - id: mine\n    command: sysctl\n    parse: key-value\n"
+        "    args: [net.ipv4.ip_forward, 'x; rm -rf /']\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_reads([folder])
+    assert "mine.yaml:6" in str(caught.value) and "reads[0].args" in str(caught.value)
+    bad.write_text("format: 1\nreads:\n  - id: mine\n    command: cat\n    parse: key-value\n")
+    with pytest.raises(InputError, match=r"mine.yaml:4.*reads\[0\]\.command"):
+        load_reads([folder])
+    bad.write_text(
+        "format: 1\nreads:\n  - id: sysctl\n    command: sudoers\n    parse: sudo-rules\n"
+    )
+    with pytest.raises(InputError, match="declared twice"):
+        load_reads([folder])
+
+
+def test_sudo_rules_are_read_the_way_sudo_reads_them() -> None:
+    """Comments, Defaults and aliases are not rules; a rule continued with a backslash is
+    one rule; `#include` lines are directives, not comments."""
+    from auditor.probes.ssh.hostreads import PARSERS
+
+    text = (
+        "# comment\nDefaults env_reset\nCmnd_Alias X = /bin/ls\n"
+        "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) \\\n    NOPASSWD: ALL  # vendor\n"
+        "#includedir /etc/sudoers.d\n@includedir /etc/sudoers.d\n"
+    )
+    assert PARSERS["sudo-rules"](text) == [
+        "root ALL=(ALL:ALL) ALL",
+        "%sudo ALL=(ALL:ALL) NOPASSWD: ALL",
+    ]

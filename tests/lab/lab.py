@@ -88,6 +88,30 @@ HARDENED_SSHD = (
     "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
 )
 
+HARDENED_NET_SYSCTLS = tuple(
+    f"net.{key}={value}"
+    for key, value in (
+        ("ipv4.conf.all.send_redirects", 0),
+        ("ipv4.conf.default.send_redirects", 0),
+        ("ipv4.conf.all.accept_redirects", 0),
+        ("ipv4.conf.default.accept_redirects", 0),
+        ("ipv6.conf.all.accept_redirects", 0),
+        ("ipv6.conf.default.accept_redirects", 0),
+        ("ipv4.conf.all.secure_redirects", 0),
+        ("ipv4.conf.default.secure_redirects", 0),
+        ("ipv4.conf.all.accept_source_route", 0),
+        ("ipv4.conf.default.accept_source_route", 0),
+        ("ipv4.conf.all.rp_filter", 1),
+        ("ipv4.conf.default.rp_filter", 1),
+        ("ipv4.conf.all.log_martians", 1),
+        ("ipv4.conf.default.log_martians", 1),
+        ("ipv6.conf.all.accept_ra", 0),
+        ("ipv6.conf.default.accept_ra", 0),
+    )
+)
+"""CIS Debian 12 section 3.3 as its remediation writes it (the rest are a new network
+namespace's defaults already; kernel.* are the machine's own)."""
+
 VENDOR_SSHD = (
     "PermitRootLogin yes",
     "PasswordAuthentication yes",
@@ -148,6 +172,9 @@ class LabHost:
     declared as the change record's data path with a 90-day retention limit."""
     jump_via: str | None = None
     """Name of the lab host to reach this one through (ProxyJump)."""
+    sysctls: tuple[str, ...] = ()
+    """With `netns`: `key=value` kernel parameters of this host's own network namespace
+    (the net.* ones are per namespace), set with sysctl -w when it is made."""
     behind: str | None = None
     """With `netns`: name of another namespace host that is this one's only neighbour
     (a veth pair between the two namespaces). The machine itself has no way to it: an
@@ -351,6 +378,8 @@ HOST_FLEET: tuple[LabHost, ...] = (
                     ("guest:x:47002:47002:guest:/:/bin/sh", "guest::19000:0:99999:7:::"),
                 ),
                 etc_files=(
+                    # What a vendor leaves for its deploy account: root without a password.
+                    ("sudoers.d/90-vendor", "deploy ALL=(ALL) NOPASSWD: ALL\n"),
                     (
                         "postgresql/15/main/pg_hba.conf",
                         "local all postgres peer\n"
@@ -372,6 +401,7 @@ HOST_FLEET: tuple[LabHost, ...] = (
         rules=("baseline", "host"),
         netns=True,
         aged_files=3,
+        sysctls=("net.ipv4.ip_forward=1",),  # and every other net.* default of a new netns
     ),
     LabHost(
         "clean-host",
@@ -381,6 +411,7 @@ HOST_FLEET: tuple[LabHost, ...] = (
         rules=("baseline", "host"),
         netns=True,
         aged_files=0,
+        sysctls=HARDENED_NET_SYSCTLS,
     ),
 )
 """Hosts in their own network namespaces for the host probe: one with a second UID 0
@@ -673,6 +704,7 @@ class Lab:
             ["ip", "-n", name, "addr", "add", f"{inside}/30", "dev", "eth0"],
             ["ip", "-n", name, "link", "set", "eth0", "up"],
             ["ip", "-n", name, "link", "set", "lo", "up"],
+            *(["ip", "netns", "exec", name, "sysctl", "-q", "-w", kv] for kv in host.sysctls),
         ):
             result = subprocess.run(command, capture_output=True, text=True, check=False)
             if result.returncode != 0:

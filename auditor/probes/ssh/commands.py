@@ -57,6 +57,17 @@ def _config_path(value: str) -> str:
     return value
 
 
+_SYSCTL_KEY = re.compile(r"^[a-z0-9_]{1,40}(\.[a-z0-9_-]{1,40}){1,6}$")
+
+
+def _sysctl_keys(value: str) -> str:
+    """Space-separated kernel parameter names, each `a.b.c` of plain characters."""
+    keys = value.split(" ")
+    if not 1 <= len(keys) <= 64 or not all(_SYSCTL_KEY.match(k) for k in keys):
+        raise ValueError("kernel parameter names are dotted lower-case words")
+    return value
+
+
 def _number(value: str) -> str:
     if not value.isascii() or not value.isdigit() or len(value) > 10:
         raise ValueError(f"{value!r} is not a number")
@@ -272,6 +283,17 @@ COMMANDS: Mapping[str, str] = {
         'a="${{a:-/}}"; if ! {sudo}test -d "$a" || ! {sudo}test -x "$a"; then '
         'echo "cannot search $a" >&2; exit 77; fi; echo missing'
     ),
+    # Host reads (auditor/probes/ssh/hostreads.py, rules/hostreads/). Kernel parameters by
+    # name, as `key = value` lines; a key this kernel does not have is left out (-e), so a
+    # rule reading it is `error`.
+    "sysctl_keys": "sysctl -e -- {keys}",
+    # sudo's user specifications: /etc/sudoers and the files of /etc/sudoers.d that sudo
+    # reads (no '.' in the name, no trailing '~'); an unreadable file fails the command.
+    "sudoers_rules": (
+        "{sudo}cat -- /etc/sudoers && "
+        "{sudo}find /etc/sudoers.d -maxdepth 1 -type f ! -name '*.*' ! -name '*~' "
+        "-exec cat -- {{}} +"
+    ),
 }
 
 VALIDATORS: Mapping[str, Callable[[str], str]] = {
@@ -282,6 +304,7 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "days": _days,
     "config": _config_path,
     "port": _number,
+    "keys": _sysctl_keys,
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from auditor.models import ProbeOutcome, Target
@@ -30,14 +30,18 @@ from auditor.probes.ssh.daemon_configs import (
     yaml_setting,
 )
 from auditor.probes.ssh.hostnet import firewall_facts, log_targets_leave
+from auditor.probes.ssh.hostreads import HostRead, arguments, parse_output
 from auditor.probes.ssh.session import Call, Session, call, parse_modes
 
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}  # noqa: S104 - addresses we read, not bind
 
 
-def read_host(session: Session, target: Target, limit: float) -> ProbeOutcome:
-    """Facts root `host`: accounts, listeners, firewall, logging, updates, retention."""
-    facts, unavailable = _facts(session, target, limit)
+def read_host(
+    session: Session, target: Target, limit: float, reads: Sequence[HostRead] = ()
+) -> ProbeOutcome:
+    """Facts root `host`: accounts, listeners, firewall, logging, updates, retention, and
+    the host reads declared as data (`host.reads`)."""
+    facts, unavailable = _facts(session, target, limit, reads)
     notes = tuple(f"host: {name} not collected: {why}" for name, why in unavailable.items())
     return ProbeOutcome("host", facts={**facts, "unavailable": unavailable}, notes=notes)
 
@@ -49,7 +53,9 @@ class CommandFailed(Exception):
 Run = Callable[..., str]
 
 
-def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, Any], dict[str, str]]:
+def _facts(
+    session: Session, target: Target, limit: float, reads: Sequence[HostRead]
+) -> tuple[dict[str, Any], dict[str, str]]:
     def run(name: str, **args: str) -> str:
         status, out, err = session.run(name, limit, **args)
         if status != 0:
@@ -92,6 +98,7 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
         "elasticsearch_conf": (ELASTICSEARCH_CONF, "xpack.security.enabled", True),
     }
     calls += [call("config_file", sudo=sudo, path=path) for path, _, _ in yaml_configs.values()]
+    calls += [call(r.command.name, **arguments(r, sudo)) for r in reads]
     session.prefetch(calls, limit)
     facts: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
@@ -100,6 +107,14 @@ def _facts(session: Session, target: Target, limit: float) -> tuple[dict[str, An
             facts[fact] = parse(run(name, **(sudo_args if privileged else {})))
         except (CommandFailed, ValueError) as exc:
             unavailable[fact] = str(exc)
+    facts["reads"] = {}
+    for read in reads:  # declared as data: rules/hostreads/
+        try:
+            facts["reads"][read.id] = parse_output(
+                read, run(read.command.name, **arguments(read, sudo))
+            )
+        except (CommandFailed, ValueError) as exc:
+            unavailable[f"reads.{read.id}"] = str(exc)
     try:
         facts["retention"] = _retention(run, target, sudo)
     except (CommandFailed, ValueError) as exc:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -34,6 +34,7 @@ from auditor.probes.ssh.auth import auth_facts, unauthenticated
 from auditor.probes.ssh.connection import Login, Route
 from auditor.probes.ssh.endpoint import read_ssh_config, resolve_endpoint
 from auditor.probes.ssh.host import read_host
+from auditor.probes.ssh.hostreads import HostRead, load_reads
 from auditor.probes.ssh.options import SshOptions
 from auditor.probes.ssh.session import Session
 from auditor.probes.ssh.sshd_config import read_sshd
@@ -56,8 +57,11 @@ class SshProbe(Probe):
         options: SshOptions | None = None,
         concurrency: int = 16,
         roots: Iterable[str] = ROOTS,
+        reads: Sequence[HostRead] | None = None,
     ) -> None:
         self.options = options or SshOptions()
+        self.reads = tuple(load_reads()) if reads is None else tuple(reads)
+        """The host reads declared as data (rules/hostreads/), loaded once per run."""
         self.concurrency = max(1, concurrency)
         self.default_roots = frozenset(roots) & set(ROOTS)
         self.wanted: Mapping[str, frozenset[str]] = {}
@@ -172,7 +176,7 @@ class SshProbe(Probe):
         server = route.endpoint.target
         readers: dict[str, Callable[[Session], ProbeOutcome]] = {
             "sshd": lambda s: read_sshd(s, server, limit),
-            "host": lambda s: read_host(s, target, limit),
+            "host": lambda s: read_host(s, target, limit, self.reads),
         }
         for root, reader in readers.items():
             if root not in roots:
