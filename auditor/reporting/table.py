@@ -102,16 +102,6 @@ class TableReporter(Reporter):
     def _paint(self, text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if self.color and code else text
 
-    def _grid(
-        self,
-        headers: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        widths: Sequence[int],
-        right: Sequence[bool] = (),
-        paint: Sequence[Callable[[str, int], str]] = (),
-    ) -> list[str]:
-        return grid(headers, rows, widths, right, paint)
-
     def render(self, report: Report) -> str:
         sections = [self._servers(report)]
         findings = [
@@ -133,7 +123,7 @@ class TableReporter(Reporter):
             text_w = self.width - name_w - probe_w - 2 * len(_GAP)
             sections.append(
                 "\n".join(
-                    self._grid(
+                    grid(
                         ["server", "probe", "could not audit"],
                         [list(p) for p in problems],
                         [name_w, probe_w, text_w],
@@ -186,7 +176,7 @@ class TableReporter(Reporter):
         def plain(text: str, _row: int) -> str:
             return text
 
-        lines = self._grid(
+        lines = grid(
             headers,
             rows,
             [name_w, address_w, *counts],
@@ -253,7 +243,7 @@ class TableReporter(Reporter):
         widths = [server_w, status_w, severity_w, rule_w, resource_w] + (
             [message_w] if wide else []
         )
-        lines = self._grid(headers, table, widths, paint=[plain, status_paint, severity_paint])
+        lines = grid(headers, table, widths, paint=[plain, status_paint, severity_paint])
         if wide:
             return "\n".join(lines)
         indent = "    "
