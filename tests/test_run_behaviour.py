@@ -43,6 +43,14 @@ ADDRESSES = {
 """The fast server's octet (listeners.open(130), listeners.open(134)) and the stuck one."""
 
 
+def _as_a_foreground_job() -> None:
+    """SIGINT as a terminal's foreground job has it. A suite started in the background by
+    a non-interactive shell (`make test &`, some CI runners) inherits SIGINT ignored, and so
+    would the auditor it starts: Python then keeps it ignored, as `nohup` asks, and the
+    test measured the shell, not the auditor."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(pid: int, to: str) -> None:
     """SIGINT to the process, or to one of its worker threads (the kernel may hand a
     terminal's Ctrl-C to any thread that does not block it)."""
@@ -104,6 +112,7 @@ def test_ctrl_c_keeps_the_servers_already_judged(
             stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
+            preexec_fn=_as_a_foreground_job,
         )
         deadline = time.monotonic() + 30
         recorded: list[str] = []
