@@ -57,13 +57,14 @@ def _config_path(value: str) -> str:
     return value
 
 
-_SYSCTL_KEY = re.compile(r"^[a-z0-9_]{1,40}(\.[a-z0-9_-]{1,40}){1,6}$")
+SYSCTL_KEY = re.compile(r"^[a-z0-9_]{1,40}(\.[a-z0-9_-]{1,40}){1,6}$")
+"""A kernel parameter name: dotted lower-case words (also what host reads may name)."""
 
 
 def _sysctl_keys(value: str) -> str:
     """Space-separated kernel parameter names, each `a.b.c` of plain characters."""
     keys = value.split(" ")
-    if not 1 <= len(keys) <= 64 or not all(_SYSCTL_KEY.match(k) for k in keys):
+    if not 1 <= len(keys) <= 64 or not all(SYSCTL_KEY.match(k) for k in keys):
         raise ValueError("kernel parameter names are dotted lower-case words")
     return value
 

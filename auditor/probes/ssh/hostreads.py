@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.probes.ssh.commands import SYSCTL_KEY
 from auditor.rules.loader import builtin_rules_dir
 from auditor.yamlsource import Node, load_yaml
 
@@ -29,7 +30,6 @@ FILE_KEYS = {"format", "description", "reads"}
 READ_KEYS = {"id", "command", "args", "parse", "description"}
 MAX_ARGS = 64
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_SYSCTL_KEY = re.compile(r"^[a-z0-9_]{1,40}(\.[a-z0-9_-]{1,40}){1,6}$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ReadCommand:
 
 
 COMMANDS: Mapping[str, ReadCommand] = {
-    "sysctl": ReadCommand("sysctl_keys", False, _SYSCTL_KEY),
+    "sysctl": ReadCommand("sysctl_keys", False, SYSCTL_KEY),
     "sudoers": ReadCommand("sudoers_rules", True, None),
 }
 
@@ -124,18 +124,26 @@ def _load_file(path: Path) -> list[HostRead]:
         if not _ID.match(read_id):
             raise node.require("id").error("ids are lower case letters, digits and _")
         command = COMMANDS[node.require("command").choice(set(COMMANDS))]
-        args_node = node.get("args")
-        args = args_node.string_list() if args_node is not None else ()
-        if command.arg is None and args:
-            raise args_node.error("this command takes no args")  # type: ignore[union-attr]
-        if len(args) > MAX_ARGS:
-            raise args_node.error(f"at most {MAX_ARGS} args")  # type: ignore[union-attr]
-        for arg in args:
-            if command.arg is not None and not command.arg.match(arg):
-                raise args_node.error(f"{arg!r} is not a valid argument")  # type: ignore[union-attr]
+        args = _args(node, command)
         parse = node.require("parse").choice(set(PARSERS))
         found.append(HostRead(read_id, command, args, parse, f"{path}:{node.line}"))
     return found
+
+
+def _args(node: Node, command: ReadCommand) -> tuple[str, ...]:
+    """A read's arguments, each matching its command's pattern."""
+    args_node = node.get("args")
+    if args_node is None:
+        return ()
+    args = args_node.string_list()
+    if command.arg is None and args:
+        raise args_node.error("this command takes no args")
+    if len(args) > MAX_ARGS:
+        raise args_node.error(f"at most {MAX_ARGS} args")
+    for arg in args:
+        if command.arg is not None and not command.arg.match(arg):
+            raise args_node.error(f"{arg!r} is not a valid argument")
+    return args
 
 
 def arguments(read: HostRead, sudo: str) -> dict[str, str]:
