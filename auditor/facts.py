@@ -226,7 +226,8 @@ ROOTS: Mapping[str, FactRoot] = {
                 "security_updates": "int: pending security updates; absent when unknown",
                 "unavailable": "map: facts that could not be read, by name: why",
                 "reads": "map: the host reads declared as data (rules/hostreads/), by id: "
-                "`sysctl` (kernel parameter → value), `sudoers` (sudo's user specifications); "
+                "`sysctl` (kernel parameter → value), `sudoers` (sudo's user specifications), "
+                "`mounts` (path → `mount`, the mount point holding it, and its `options`); "
                 "a read that failed is left out and named in `unavailable` as `reads.ID`",
                 "redis_conf": {
                     "found": "bool: the file exists",

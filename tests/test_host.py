@@ -148,6 +148,8 @@ KERNEL_AND_SUDO = (
     "host.aslr",
     "host.suid-core-dumps",
     "host.sudo-nopasswd-all",
+    "host.tmp-mount-options",
+    "host.tmp-own-mount",
 )
 
 
@@ -178,3 +180,5 @@ def test_forwarding_redirects_and_sudo_without_a_password_are_found(
     assert sudo["evidence"] == {"rules": ["deploy ALL=(ALL) NOPASSWD: ALL"]}
     for rule in ("host.icmp-redirects-sent", "host.icmp-redirects-accepted", "host.log-martians"):
         assert found[rule]["status"] == "fail", rule
+    mounts = found["host.tmp-mount-options"]  # the machine's own /tmp: on / and executable
+    assert mounts["status"] == "fail" and "/tmp" in mounts["evidence"]["lacking"]

@@ -406,7 +406,14 @@ HOST_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "clean-host",
         31,
-        (Sshd(config=HARDENED_SSHD),),
+        (
+            Sshd(
+                config=HARDENED_SSHD,
+                remount=tuple(
+                    (path, "nodev,nosuid,noexec") for path in ("/tmp", "/dev/shm", "/var/tmp")
+                ),
+            ),
+        ),
         change=_declared("CHG-5002", (22, "ssh")),
         rules=("baseline", "host"),
         netns=True,

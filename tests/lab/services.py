@@ -82,6 +82,9 @@ class Sshd(Service):
     keys, these lines), a config that `sshd -T` alone would describe instead."""
     options: tuple[str, ...] = ()
     """`-o Key=value` options on the daemon's command line."""
+    remount: tuple[tuple[str, str], ...] = ()
+    """(path, mount options): the path bound onto itself and remounted with these options,
+    in this sshd's mount namespace only (a hardened host's /tmp: nodev,nosuid,noexec)."""
     stock_host: bool = False
     """When set, this sshd's mount namespace hides what this machine carries and a freshly
     built server would not: root's home becomes a stock one (/etc/skel; this machine's
@@ -149,6 +152,10 @@ class Sshd(Service):
         binds += [f"mount --bind {path} /etc/{path.name}" for path in self._etc_trees(home)]
         if self.stock_host:
             binds += self._stock_binds(home)
+        binds += [
+            f"mount --bind {path} {path} && mount -o remount,bind,{options} {path}"
+            for path, options in self.remount
+        ]
         script = (
             "mount -t tmpfs tmpfs /run && mkdir /run/sshd && "
             + " && ".join(binds)

@@ -69,6 +69,19 @@ def _sysctl_keys(value: str) -> str:
     return value
 
 
+MOUNT_PATH = re.compile(r"^/[A-Za-z0-9_./-]{0,100}$")
+"""A path whose mount is read: absolute, plain characters (also what host reads may name)."""
+
+
+def _mount_paths(value: str) -> str:
+    paths = value.split(" ")
+    if not 1 <= len(paths) <= 16 or not all(
+        MOUNT_PATH.match(p) and ".." not in p.split("/") for p in paths
+    ):
+        raise ValueError("paths are absolute, of plain characters, without '..'")
+    return value
+
+
 def _number(value: str) -> str:
     if not value.isascii() or not value.isdigit() or len(value) > 10:
         raise ValueError(f"{value!r} is not a number")
@@ -288,6 +301,14 @@ COMMANDS: Mapping[str, str] = {
     # name, as `key = value` lines; a key this kernel does not have is left out (-e), so a
     # rule reading it is `error`.
     "sysctl_keys": "sysctl -e -- {keys}",
+    # The file system holding each path and its mount options, as the kernel reports them
+    # (findmnt reads /proc/self/mountinfo): `PATH MOUNTPOINT OPTIONS` per path. Of mounts
+    # stacked on one point, the last listed is the one in effect.
+    "mount_options": (
+        "for p in {paths}; do "
+        'out=$(findmnt -rn -o TARGET,OPTIONS --target "$p") || exit $?; '
+        'printf \'%s %s\\n\' "$p" "$(printf \'%s\\n\' "$out" | tail -n 1)"; done'
+    ),
     # sudo's user specifications: /etc/sudoers and the files of /etc/sudoers.d that sudo
     # reads (no '.' in the name, no trailing '~'); an unreadable file fails the command.
     "sudoers_rules": (
@@ -306,6 +327,7 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "config": _config_path,
     "port": _number,
     "keys": _sysctl_keys,
+    "paths": _mount_paths,
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,

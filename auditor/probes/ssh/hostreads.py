@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.probes.ssh.commands import SYSCTL_KEY
+from auditor.probes.ssh.commands import MOUNT_PATH, SYSCTL_KEY
 from auditor.rules.loader import builtin_rules_dir
 from auditor.yamlsource import Node, load_yaml
 
@@ -41,11 +41,14 @@ class ReadCommand:
     privileged: bool
     arg: re.Pattern[str] | None
     """The pattern every argument must match; None for a command that takes none."""
+    param: str = "keys"
+    """The allowlisted command's argument the read's args fill, space-separated."""
 
 
 COMMANDS: Mapping[str, ReadCommand] = {
     "sysctl": ReadCommand("sysctl_keys", False, SYSCTL_KEY),
     "sudoers": ReadCommand("sudoers_rules", True, None),
+    "mounts": ReadCommand("mount_options", False, MOUNT_PATH, "paths"),
 }
 
 
@@ -74,9 +77,23 @@ def _sudo_rules(text: str) -> list[str]:
     return rules
 
 
+def _mounts(text: str) -> dict[str, dict[str, Any]]:
+    """`PATH MOUNTPOINT OPTIONS` lines: for each path, the mount point of the file system
+    that holds it (the path itself when it is a mount of its own) and its options."""
+    found: dict[str, dict[str, Any]] = {}
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) != 3:
+            raise ValueError(f"unexpected findmnt line {line[:80]!r}")
+        path, mount, options = fields
+        found[path] = {"mount": mount.replace("\\x20", " "), "options": options.split(",")}
+    return found
+
+
 PARSERS: Mapping[str, Callable[[str], Any]] = {
     "key-value": _key_values,
     "sudo-rules": _sudo_rules,
+    "mounts": _mounts,
 }
 
 
@@ -152,7 +169,7 @@ def arguments(read: HostRead, sudo: str) -> dict[str, str]:
     if read.command.privileged:
         args["sudo"] = sudo
     if read.command.arg is not None:
-        args["keys"] = " ".join(read.args)
+        args[read.command.param] = " ".join(read.args)
     return args
 
 
