@@ -30,14 +30,12 @@ from auditor.merge import select
 from auditor.models import Report, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh.presence import without_absent_ssh
+from auditor.probes.ssh.probe import LOGIN_ROOTS
 from auditor.rules import RuleCatalog, catalog_for
 from auditor.runinputs import input_digests
 from auditor.waivers import WaiverSet, load_waivers
 
 log = logging.getLogger("auditor")
-
-LOGIN_ROOTS = frozenset({"sshd", "host"})
-"""Fact roots read after logging in: an ad-hoc scan reads them only with an SSH user."""
 
 Say = Callable[[str], None]
 """Where a run says what a person should read (warnings, alerts): stderr in the CLI."""
@@ -99,7 +97,7 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
     source = request.source
     if isinstance(source, AdhocHosts) and not source.login:
         before = len(catalog.all_rules())
-        catalog = catalog.without_probes(LOGIN_ROOTS)
+        catalog = catalog.without_probes(LOGIN_ROOTS)  # an ad-hoc scan without an SSH user
         if len(catalog.all_rules()) < before:
             say("scan: checks that log in (sshd settings, host) need --ssh-user: not run")
     for problem in waivers.unmatched((r.id for r in catalog.all_rules()), inventory.targets):

@@ -103,14 +103,15 @@ def contained(probe: Probe, target: Target, work: Callable[[], ProbeOutcome]) ->
         return failure(probe, exc, target.name)
 
 
-def failure(probe: Probe, exc: Exception, where: str) -> ProbeOutcome:
-    """The error outcome an exception leaves; a scope violation is raised again."""
+def failure(probe: Probe, exc: Exception, where: str, root: str = "") -> ProbeOutcome:
+    """The error outcome an exception leaves (on `root`, for a probe of several); a scope
+    violation is raised again."""
     if isinstance(exc, ScopeError):
         raise exc
     if isinstance(exc, ProbeFailure):
-        return probe.failed(str(exc))
+        return probe.failed(str(exc), root)
     log.debug("probe %s crashed on %s", probe.name, where, exc_info=exc)
-    return probe.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}")
+    return probe.failed(f"probe crashed on this target: {type(exc).__name__}: {exc}", root)
 
 
 class ClientError(ProbeFailure):

@@ -18,17 +18,22 @@ connection of its own (that needs no trust).
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import paramiko
 
-from auditor.errors import ScopeError
-from auditor.models import ProbeError, ProbeOutcome, Target
-from auditor.probes.base import NO_UPSTREAM, Done, Probe, ProbeFailure, Upstream, delivery
+from auditor.models import ProbeOutcome, Target
+from auditor.probes.base import (
+    NO_UPSTREAM,
+    Done,
+    Probe,
+    ProbeFailure,
+    Upstream,
+    delivery,
+    failure,
+)
 from auditor.probes.deadline import Deadline
 from auditor.probes.ssh.auth import auth_facts, unauthenticated
 from auditor.probes.ssh.connection import Login, Route
@@ -40,8 +45,6 @@ from auditor.probes.ssh.session import Session
 from auditor.probes.ssh.sshd_config import read_sshd
 from auditor.probes.ssh.wire import hello_facts, read_server_hello
 from auditor.scope import Scope
-
-log = logging.getLogger(__name__)
 
 ROOTS = ("ssh", "ssh_auth", "sshd", "host")
 LOGIN_ROOTS = frozenset({"sshd", "host"})
@@ -65,9 +68,6 @@ class SshProbe(Probe):
         self.concurrency = max(1, concurrency)
         self.default_roots = frozenset(roots) & set(ROOTS)
         self.wanted: Mapping[str, frozenset[str]] = {}
-        self._count = threading.Lock()
-        self.logins = 0
-        """Logins made so far (tests and the bench: one per server at most)."""
 
     def plan(self, needs: Mapping[str, set[str]]) -> None:
         self.wanted = {name: frozenset(roots) & set(ROOTS) for name, roots in needs.items()}
@@ -93,7 +93,7 @@ class SshProbe(Probe):
         except ProbeFailure as exc:
             for target in targets:  # every target, as it comes
                 for root in sorted(self.roots_for(target)):
-                    deliver(target.name, _failed(root, str(exc)))
+                    deliver(target.name, self.failed(str(exc), root))
             return kept
 
         def one(target: Target) -> None:
@@ -114,15 +114,13 @@ class SshProbe(Probe):
         try:
             endpoint = resolve_endpoint(target, scope, config)
         except ProbeFailure as exc:
-            return {root: _failed(root, str(exc)) for root in sorted(roots)}
+            return {root: self.failed(str(exc), root) for root in sorted(roots)}
         route = Route(endpoint, self.options, deadline)
         try:
             self._read(route, target, roots, results)
-        except Exception as exc:
-            if isinstance(exc, ScopeError):
-                raise
+        except Exception as exc:  # noqa: BLE001 - contained: the roots not yet read fail
             for root in sorted(roots - set(results)):
-                results[root] = _failure(root, exc, route, target)
+                results[root] = self._failure(root, exc, route, target)
         finally:
             route.close()
         return {root: results[root] for root in ROOTS if root in roots}
@@ -141,10 +139,10 @@ class SshProbe(Probe):
                 offered = hello.lists["host_key_algorithms"]
                 facts = ProbeOutcome("ssh", facts=hello_facts(hello))
             except ProbeFailure as exc:
-                facts = _failed("ssh", route.why(exc))
+                facts = self.failed(route.why(exc), "ssh")
                 if "ssh_auth" in roots:
-                    results["ssh_auth"] = _failed(
-                        "ssh_auth", f"the server's host-key offer is unknown: {route.why(exc)}"
+                    results["ssh_auth"] = self.failed(
+                        f"the server's host-key offer is unknown: {route.why(exc)}", "ssh_auth"
                     )
             if "ssh" in roots:
                 results["ssh"] = facts
@@ -153,8 +151,6 @@ class SshProbe(Probe):
         if roots & LOGIN_ROOTS:
             try:
                 login = route.login(route.endpoint.target)
-                with self._count:
-                    self.logins += 1
             except ProbeFailure as exc:
                 why = route.why(exc)
         if "ssh_auth" in roots and "ssh_auth" not in results:
@@ -182,7 +178,7 @@ class SshProbe(Probe):
             if root not in roots:
                 continue
             if session is None:
-                results[root] = _failed(root, why)
+                results[root] = self.failed(why, root)
                 continue
             results[root] = self._part(root, route, target, partial(reader, session))
 
@@ -191,18 +187,11 @@ class SshProbe(Probe):
     ) -> ProbeOutcome:
         try:
             return work()
-        except Exception as exc:
-            if isinstance(exc, ScopeError):
-                raise
-            return _failure(root, exc, route, target)
+        except Exception as exc:  # noqa: BLE001 - one root's surprise must not sink the others
+            return self._failure(root, exc, route, target)
 
-
-def _failed(root: str, message: str) -> ProbeOutcome:
-    return ProbeOutcome(root, error=ProbeError(root, message))
-
-
-def _failure(root: str, exc: Exception, route: Route, target: Target) -> ProbeOutcome:
-    if isinstance(exc, ProbeFailure):
-        return _failed(root, route.why(exc))
-    log.debug("ssh probe crashed on %s (%s)", target.name, root, exc_info=exc)
-    return _failed(root, f"probe crashed on this target: {type(exc).__name__}: {exc}")
+    def _failure(self, root: str, exc: Exception, route: Route, target: Target) -> ProbeOutcome:
+        """`exc` as the error of `root`, in the deadline's words when it was the watchdog."""
+        if isinstance(exc, ProbeFailure):
+            exc = ProbeFailure(route.why(exc))
+        return failure(self, exc, target.name, root)
