@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import paramiko
 
@@ -71,6 +71,13 @@ def left(deadline: Deadline) -> float:
         raise ProbeFailure(str(exc)) from None
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+Opened = TypeVar("Opened", bound=_Closable)
+
+
 class Route:
     """Everything one target's reads open, closed together (at the end or the deadline)."""
 
@@ -78,7 +85,7 @@ class Route:
         self.endpoint = endpoint
         self.options = options
         self.deadline = deadline
-        self._opened: list[Any] = []
+        self._opened: list[_Closable] = []
         self._lock = threading.Lock()
         self._last_hop: paramiko.Transport | None = None
         self.fired = False
@@ -93,7 +100,7 @@ class Route:
         self.fired = True
         self._close_all()
 
-    def _keep(self, thing: Any) -> Any:
+    def _keep(self, thing: Opened) -> Opened:
         with self._lock:
             self._opened.append(thing)
         if self.fired:  # opened as the watchdog fired: it must not outlive the deadline
@@ -142,7 +149,7 @@ class Route:
                 ) from None
             except OSError as exc:
                 raise ProbeFailure(f"SSH on {hop.ip}:{hop.port}: {exc.strerror or exc}") from None
-            return self._keep(sock)  # type: ignore[no-any-return]
+            return self._keep(sock)
         try:
             channel = via.open_channel(
                 "direct-tcpip", (hop.ip, hop.port), ("127.0.0.1", 0), timeout=timeout
@@ -152,7 +159,7 @@ class Route:
             raise ProbeFailure(
                 f"bastion {bastion} refused to forward to {hop.ip}:{hop.port}: {exc}"
             ) from None
-        return self._keep(channel)  # type: ignore[no-any-return]
+        return self._keep(channel)
 
     def transport(self, stream: Stream, key_types: Sequence[str] = ()) -> paramiko.Transport:
         """An SSH transport over `stream`, key exchange done (no trust, no login);
@@ -174,10 +181,11 @@ class Route:
             raise ProbeFailure(
                 f"SSH handshake with {where} failed: no complete key exchange within {timeout:g}s"
             )
-        return transport  # type: ignore[no-any-return]
+        return transport
 
     def login(self, hop: Hop, stream: Stream | None = None) -> Login:
-        """Log in to `hop` (the target by default) after verifying its host key."""
+        """Log in to `hop` (a jump host, or the target) after verifying its host key, over
+        `stream` or a new stream to the target."""
         check = verifier(self.options, hop, self.endpoint.known_hosts)
         transport = self.transport(stream or self.stream(), check.negotiable())
         key = transport.get_remote_server_key()
