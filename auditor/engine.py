@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -159,7 +160,7 @@ class _Tracker:
         self.settings = settings
         self.progress = progress
         self._lock = threading.Lock()
-        self._delivered = threading.Condition()
+        self._watchers: list[tuple[frozenset[str], queue.SimpleQueue[str]]] = []
         self._judging = threading.Lock()
         self.sandbox = shared_sandbox()
 
@@ -189,16 +190,19 @@ class _Tracker:
             self.outcomes[target][probe] = outcome
             self.pending[target].discard(probe)
             ready = not self.pending[target]
-        with self._delivered:
-            self._delivered.notify_all()
+        for roots, arrivals in self._watchers:
+            if probe in roots:
+                arrivals.put(target)
         self.progress.advance(f"{probe}: {target}")
         if ready:
             self._judge(target)
 
-    def wait_for_delivery(self, seconds: float) -> None:
-        """Until some probe reports an outcome (or `seconds` pass)."""
-        with self._delivered:
-            self._delivered.wait(seconds)
+    def watch(self, roots: Sequence[str]) -> queue.SimpleQueue[str]:
+        """From now on, the name of every target on which one of `roots` is reported."""
+        arrivals: queue.SimpleQueue[str] = queue.SimpleQueue()
+        with self._lock:
+            self._watchers.append((frozenset(roots), arrivals))
+        return arrivals
 
     def has(self, target: str, probe: str) -> bool:
         with self._lock:
@@ -310,36 +314,40 @@ def _run_probe(
 
     def ready() -> Iterator[Target]:
         """Each target as soon as the probes this one builds on have reported there:
-        services start on a server whose port scan is done, not after every server's."""
-        waiting = chosen
-        while waiting:
-            ended = all(f.done() for f in prerequisites)  # before looking: no lost report
-            later = []
-            for target in waiting:
-                if not all(tracker.has(target.name, n) for n in probe.needs):
-                    later.append(target)
+        services start on a server whose port scan is done, not after every server's.
+        Each report is looked at once (a queue of them), so the cost stays linear in the
+        fleet."""
+        arrivals = tracker.watch(probe.needs)
+        waiting = {t.name: t for t in chosen}
+        check = list(waiting)  # once each: what was reported before the watch began
+        while True:
+            for name in check:
+                target = waiting.get(name)
+                if target is None or not all(tracker.has(name, n) for n in probe.needs):
                     continue
-                prior = tracker.prior(target.name, probe.needs)
+                del waiting[name]
+                prior = tracker.prior(name, probe.needs)
                 failed = [n for n, o in prior.items() if not o.ok]
                 if failed:
                     why = f"not run: it needs the {', '.join(failed)} probe, which failed"
-                    for root in wanted[target.name]:
-                        tracker.deliver(target.name, root, probe.failed(why, root))
+                    for root in wanted[name]:
+                        tracker.deliver(name, root, probe.failed(why, root))
                     continue
-                upstream[target.name] = prior
+                upstream[name] = prior
                 runnable.append(target)
                 yield target
-            waiting = later
-            if waiting and ended:
+            if not waiting:
+                return
+            ended = all(f.done() for f in prerequisites)  # before draining: no lost report
+            check = _drained(arrivals, block=not ended)
+            if ended and not check:
                 for prerequisite in prerequisites:
                     prerequisite.result()  # a prerequisite that stopped the run stops this
-                for target in waiting:  # never reported there: this probe cannot run
-                    for root in wanted[target.name]:
-                        why = f"not run: the {', '.join(probe.needs)} probe reported nothing"
-                        tracker.deliver(target.name, root, probe.failed(why, root))
+                why = f"not run: the {', '.join(probe.needs)} probe reported nothing"
+                for name in waiting:  # never reported there: this probe cannot run
+                    for root in wanted[name]:
+                        tracker.deliver(name, root, probe.failed(why, root))
                 return
-            if waiting:
-                tracker.wait_for_delivery(0.2)
 
     deliver = tracker.outcome(probe)
     why = "probe returned no result for this target"
@@ -356,3 +364,16 @@ def _run_probe(
         for root in wanted[target.name]:
             if not tracker.has(target.name, root):
                 tracker.deliver(target.name, root, probe.failed(why, root))
+
+
+def _drained(arrivals: queue.SimpleQueue[str], block: bool) -> list[str]:
+    """What has arrived; when `block`, waiting up to SIGNAL_SLICE for the first."""
+    try:
+        found = [arrivals.get(timeout=SIGNAL_SLICE) if block else arrivals.get_nowait()]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            found.append(arrivals.get_nowait())
+        except queue.Empty:
+            return found
