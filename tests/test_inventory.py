@@ -215,3 +215,14 @@ def test_a_host_range_that_cannot_be_expanded_is_refused_where_it_is(tmp_path: P
     path.write_text("[web]\nweb[0:9999999]\n")
     with pytest.raises(InputError, match="over 65536 hosts"):
         ansible_servers(path)
+
+
+def test_an_unreadable_ssh_config_leaves_the_scan_checks_to_say_so(tmp_path: Path) -> None:
+    """The scan's SSH presence check reads ssh_config for the port; a file paramiko cannot
+    parse keeps the SSH checks (they report it as their error) instead of crashing."""
+    from auditor.probes.ssh.presence import without_absent_ssh
+
+    bad = tmp_path / "ssh_config"
+    bad.write_text("Host *\n  Match exec\n")
+    inventory = adhoc_inventory(["127.0.0.1"], ports="22", rules=("ssh",))
+    assert without_absent_ssh(inventory, 1.0, bad) == inventory

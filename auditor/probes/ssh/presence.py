@@ -27,10 +27,13 @@ def without_absent_ssh(inventory: Inventory, timeout: float, ssh_config: Path | 
     """An ad-hoc scan of a host with no SSH server (its SSH port refused, or not among the
     ports asked for) runs no SSH checks there, instead of reporting them all `error`. A
     port that does not refuse (filtered, slow) keeps them: unknown stays unknown."""
+    try:
+        config = read_ssh_config(ssh_config)
+    except ProbeFailure:
+        return inventory  # the SSH checks will say what is wrong with it, as errors
     targets = []
-    config = read_ssh_config(ssh_config) if ssh_config else None
     for target in inventory.targets:
-        if "ssh" in target.rules and target.ip is not None and config is not None:
+        if "ssh" in target.rules and target.ip is not None:
             try:  # the SSH port is the one the checks will use (ssh_config's Port too)
                 endpoint = resolve_endpoint(target, inventory.scope, config)
             except ProbeFailure:
