@@ -44,6 +44,7 @@ test    fonts-dejavu-core            /usr/share/fonts/truetype/dejavu/DejaVuSans
 test    vsftpd                       vsftpd
 test    rsync                        rsync
 test    sudo                         sudo
+test    procps                       sysctl
 test    tigervnc-standalone-server   Xtigervnc
 test    tigervnc-tools               tigervncpasswd
 test    inetutils-inetd              inetutils-inetd

@@ -21,10 +21,9 @@ BASE = {
     "python3", "make", "tar", "grep", "sed", "ssh-agent", "ssh-add",
 }  # fmt: skip
 
-OPTIONAL = {
-    "ansible-inventory": "used when installed (--ansible); the built-in parser otherwise",
-}
-"""Programs the code uses when present, with the reason it may be absent."""
+OPTIONAL: dict[str, str] = {}
+"""Programs the code uses when present, with the reason it may be absent (none today:
+ansible-inventory, which the code never ran, is a dev dependency the tests run)."""
 
 VENV_PROGRAMS = {
     "pip",
