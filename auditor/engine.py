@@ -34,7 +34,7 @@ from auditor.models import (
     Target,
     TargetResult,
 )
-from auditor.probes.base import Probe
+from auditor.probes.base import FactPath, Probe
 from auditor.progress import Progress
 from auditor.rules import RuleCatalog
 from auditor.rules.sandbox import shared_sandbox
@@ -60,6 +60,19 @@ class AuditSettings:
     """Keep every target's full facts in its result (memory grows with the fleet)."""
 
 
+def _fact_paths(catalog: RuleCatalog, targets: Sequence[Target]) -> dict[str, frozenset[FactPath]]:
+    """Each target's fact paths its rules read, worked out once per set of rules."""
+    by_rules: dict[tuple[str, ...], frozenset[FactPath]] = {}
+    found = {}
+    for target in targets:
+        rules = catalog.rules_for(target)
+        key = tuple(rule.key for rule in rules)
+        if key not in by_rules:
+            by_rules[key] = frozenset(p for rule in rules for p in rule.fact_paths)
+        found[target.name] = by_rules[key]
+    return found
+
+
 def run_audit(
     inventory: Inventory,
     catalog: RuleCatalog,
@@ -80,8 +93,9 @@ def run_audit(
         sum(len(n & set(by_root)) for n in needs.values()), enabled=settings.show_progress
     )
     tracker = _Tracker(targets, needs, set(by_root), catalog, settings, progress)
+    paths = _fact_paths(catalog, targets)
     for probe in probes:
-        probe.plan(needs)
+        probe.plan(needs, paths)
     # Each probe starts as soon as the probes it needs have finished; the pool has a worker
     # per probe, so waiting on a prerequisite can never starve it. Not a `with` block: on
     # Ctrl-C the caller must not wait for probes still talking to slow servers.

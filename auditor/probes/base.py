@@ -21,6 +21,9 @@ from auditor.scope import Scope
 
 log = logging.getLogger(__name__)
 
+FactPath = tuple[str, tuple[str, ...]]
+"""A dotted fact path a rule reads: its root and fields (`host.reads.sysctl`)."""
+
 
 class ProbeFailure(Exception):
     """Raised inside a probe for an expected failure on one target (timeout, refused...)."""
@@ -85,9 +88,14 @@ class Probe(ABC):
         root = root or self.name
         return ProbeOutcome(root, error=ProbeError(root, message))
 
-    def plan(self, needs: Mapping[str, set[str]]) -> None:  # noqa: B027 - optional hook
-        """Before any probe starts: which fact roots each target needs (by target name).
-        A probe of several roots reads only those; others ignore it."""
+    def plan(  # noqa: B027 - optional hook
+        self,
+        needs: Mapping[str, set[str]],
+        paths: Mapping[str, frozenset[FactPath]] | None = None,
+    ) -> None:
+        """Before any probe starts: which fact roots each target needs (by target name),
+        and which fact paths its rules read. A probe of several roots reads only those;
+        others ignore it."""
 
 
 def contained(probe: Probe, target: Target, work: Callable[[], ProbeOutcome]) -> ProbeOutcome:

@@ -67,6 +67,15 @@ class Rule:
         return tuple(p for p in paths if p[0] not in MESSAGE_ONLY_ROOTS | {"target"})
 
     @cached_property
+    def fact_paths(self) -> frozenset[tuple[str, tuple[str, ...]]]:
+        """Every fact path the rule reads anywhere (evidence included), so that a probe
+        can leave out what no rule reads (the host reads nobody judges)."""
+        paths = set(self.evidence_paths)
+        if self.evidence is not None:
+            paths |= set(self.evidence.field_paths)
+        return frozenset(paths)
+
+    @cached_property
     def key(self) -> str:
         """Identity of this exact rule (id, expressions, parameters) across processes."""
         parts = (self.id, self.applies_to, self.check.source, repr(sorted(self.params.items())))

@@ -82,6 +82,44 @@ def _mount_paths(value: str) -> str:
     return value
 
 
+READ_PATH = re.compile(r"^/[A-Za-z0-9_.*?+@-][A-Za-z0-9_./*?+@-]{0,200}$")
+"""A path a host read may name: absolute, plain characters and the globs `*` and `?`."""
+SECRET_FILE = re.compile(
+    r"(shadow|gshadow|opasswd|_key$|\\.key$|\\.pem$|private|secret|credential)"
+)
+"""Files whose text a read never asks for (their modes it may): hashes and private keys."""
+UNIT = re.compile(r"^[A-Za-z0-9@_.:-]{1,100}$")
+PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{0,100}$")
+MODULE = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def _names(pattern: re.Pattern[str], what: str, limit: int = 64) -> Callable[[str], str]:
+    """A validator of space-separated names, each matching `pattern`."""
+
+    def validate(value: str) -> str:
+        names = value.split(" ")
+        if not 1 <= len(names) <= limit or not all(pattern.match(n) for n in names):
+            raise ValueError(f"{what} must match {pattern.pattern}, at most {limit}")
+        return value
+
+    return validate
+
+
+def _read_paths(value: str) -> str:
+    _names(READ_PATH, "paths")(value)
+    if any(".." in p.split("/") for p in value.split(" ")):
+        raise ValueError("paths must not contain '..'")
+    return value
+
+
+def _text_paths(value: str) -> str:
+    _read_paths(value)
+    for path in value.split(" "):
+        if SECRET_FILE.search(path.rsplit("/", 1)[-1]):
+            raise ValueError(f"{path} may hold secrets: its text is never read")
+    return value
+
+
 def _number(value: str) -> str:
     if not value.isascii() or not value.isdigit() or len(value) > 10:
         raise ValueError(f"{value!r} is not a number")
@@ -316,6 +354,114 @@ COMMANDS: Mapping[str, str] = {
         "{sudo}find /etc/sudoers.d -maxdepth 1 -type f ! -name '*.*' ! -name '*~' "
         "-exec cat -- {{}} +"
     ),
+    # ---- breadth reads (rules/hostreads/benchmark.yaml; docs/host.md#host-reads) ----
+    # Owner, group, mode and type of named paths (globs expand here): `OWNER GROUP MODE
+    # TYPE|PATH`, or `missing|PATH`. Absence is proven only where the folder can be searched
+    # (by the login user for a glob, which the login user's shell expands).
+    "file_stat": (
+        "for f in {paths}; do "
+        'if {sudo}test -e "$f" || {sudo}test -L "$f"; then '
+        "{sudo}stat -c '%U %G %a %F|%n' -- \"$f\" || exit $?; continue; fi; "
+        'd="${{f%/*}}"; d="${{d:-/}}"; case $f in *[*?]*) s=;; *) s="{sudo}";; esac; '
+        'if $s test -d "$d" && ! $s test -x "$d"; then '
+        'echo "cannot search $d" >&2; exit 77; fi; echo "missing|$f"; done'
+    ),
+    # Named configuration files whole, in order (globs expand here), each line behind `|`
+    # under an `== PATH` header, at most 256 KiB a file. A value that looks like a secret
+    # (first word naming a password, secret, token or credential, a value not a number, not
+    # a PAM line) leaves the host as `<set>`. A file that cannot be read fails the command;
+    # absence is proven as for file_stat.
+    "file_text": (
+        "for f in {paths}; do "
+        'if ! {sudo}test -e "$f"; then '
+        'd="${{f%/*}}"; d="${{d:-/}}"; case $f in *[*?]*) s=;; *) s="{sudo}";; esac; '
+        'if $s test -d "$d" && ! $s test -x "$d"; then '
+        'echo "cannot search $d" >&2; exit 77; fi; continue; fi; '
+        'out=$({sudo}head -c 262145 -- "$f") || exit $?; '
+        'test ${{#out}} -le 262144 || {{ echo "$f: larger than 256 KiB" >&2; exit 27; }}; '
+        'echo "== $f"; printf \'%s\\n\' "$out" | awk \''
+        '{{w = tolower($1); v = $0; sub(/^[^=[:space:]]*[=[:space:]]+/, "", v)}} '
+        "w ~ /(pass|secret|token|credential)/ && $0 !~ /pam_/ && v !~ /^[0-9]*$/ "
+        '{{k = $1; sub(/=.*/, "", k); n = (k == "password" || k == "password_pbkdf2") ? 2 : 1; '
+        'out = k; for (i = 2; i <= n && i <= NF; i++) out = out " " $i; '
+        'print "|" out " <set>"; next}} {{print "|" $0}}\''
+        "; done; echo '== end'"
+    ),
+    # Each unit's unit-file state (`systemctl is-enabled`, which reads unit files and works
+    # without a running manager) and, when systemd runs, its active state: `UNIT|STATE|ACTIVE`
+    # (`unknown` without systemd; rules then look at the process list).
+    "unit_states": (
+        "command -v systemctl >/dev/null || exit 127; "
+        'for u in {units}; do s=$(systemctl is-enabled -- "$u" 2>&1); '
+        'if test -d /run/systemd/system; then a=$(systemctl is-active -- "$u" 2>&1); '
+        "else a=unknown; fi; "
+        'printf \'%s|%s|%s\\n\' "$u" "$(printf \'%s\\n\' "$s" | head -n 1)" '
+        '"$(printf \'%s\\n\' "$a" | head -n 1)"; done'
+    ),
+    # Installed state and version of named Debian packages: `NAME|STATUS VERSION` or
+    # `NAME|not-found`. dpkg's own record must be readable first, so a broken database is
+    # an error, never "nothing installed".
+    "package_states": (
+        "command -v dpkg-query >/dev/null || exit 127; dpkg-query -W dpkg >/dev/null || exit $?; "
+        "for p in {packages}; do "
+        "if out=$(dpkg-query -W -f '${{db:Status-Abbrev}} ${{Version}}' -- \"$p\" 2>/dev/null); "
+        'then printf \'%s|%s\\n\' "$p" "$out"; else printf \'%s|not-found\\n\' "$p"; fi; done'
+    ),
+    # Running processes: owner and command name only (never arguments, which can hold
+    # secrets).
+    "process_list": "ps -e -o user:32=,comm=",
+    # Kernel modules: modprobe's effective `install` and `blacklist` lines, those loaded
+    # (none when the kernel has no module support: no /proc/modules), and which of the named
+    # ones this kernel's module tree has.
+    "kernel_modules": (
+        "command -v modprobe >/dev/null || exit 127; k=$(uname -r) || exit $?; "
+        "conf=$(modprobe --showconfig) || exit $?; echo '== config'; "
+        'printf \'%s\\n\' "$conf" | awk \'$1 == "install" || $1 == "blacklist"\'; '
+        "echo '== loaded'; "
+        "if test -e /proc/modules; then cut -d' ' -f1 /proc/modules || exit $?; fi; "
+        "echo '== available'; if test -d \"/lib/modules/$k\"; then for m in {modules}; do "
+        'u=$(printf %s "$m" | tr - _); d=$(printf %s "$m" | tr _ -); '
+        'n=$(find "/lib/modules/$k" \\( -name "$u.ko*" -o -name "$d.ko*" \\) -print -quit) '
+        '|| exit $?; if test -n "$n"; then echo "$m"; fi; done; fi; echo \'== end\''
+    ),
+    # Local accounts and groups without a secret: passwd (password field reduced to x,
+    # empty or other; no GECOS), group, and shadow with the password field reduced to its
+    # kind (empty, locked, hash-ID, other) and the aging fields; then today in days.
+    "account_database": (
+        "{sudo}awk -F: -v OFS='|' '"
+        'FILENAME == "/etc/passwd" {{p = $2 == "x" ? "x" : ($2 == "" ? "empty" : "other"); '
+        'print "passwd", $1, p, $3, $4, $6, $7; next}} '
+        'FILENAME == "/etc/group" {{print "group", $1, $3, $4; next}} '
+        '{{p = $2; if (p == "") c = "empty"; else if (p ~ /^[!*]/) c = "locked"; '
+        "else if (p ~ /^\\$[^$]+\\$/) "
+        '{{c = substr(p, 2); c = "hash-" substr(c, 1, index(c, "$") - 1)}} '
+        'else c = "other"; print "shadow", $1, c, $3, $4, $5, $6, $7}}\' '
+        '/etc/passwd /etc/group /etc/shadow && echo "today|$(( $(date +%s) / 86400 ))"'
+    ),
+    # Each interactive account's home (UID >= 1000 or root, a login shell): owner and mode,
+    # and the names of its risky dot files (group/world-writable, .netrc, .rhosts, .forward).
+    "home_directories": (
+        "awk -F: '($3 >= 1000 || $3 == 0) && $7 !~ /(nologin|false|sync|halt|shutdown)$/ "
+        "{{print $1 \"|\" $6}}' /etc/passwd | while IFS='|' read -r u h; do "
+        'if ! {sudo}test -d "$h"; then echo "$u|missing"; continue; fi; '
+        "s=$({sudo}stat -c '%U %a' -- \"$h\") || exit $?; "
+        "r=$({sudo}find \"$h\" -maxdepth 1 -name '.*' -type f \\( -perm /022 -o -name .netrc "
+        "-o -name .rhosts -o -name .forward \\) -printf '%f ') || exit $?; "
+        'echo "$u|$s|$r"; done'
+    ),
+    # One bounded walk of the root file system (-xdev; /proc, /sys, /dev, /run left out):
+    # world-writable files, world-writable folders without the sticky bit, files without a
+    # known owner or group (each as a count and its first 20 paths), and every set-UID/GID
+    # file. find's own failure fails the command.
+    "filesystem_scan": (
+        "out=$({sudo}find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /run "
+        "\\) -prune -o \\( -type f -perm -0002 -printf 'world-writable %p\\n' \\) "
+        "-o \\( -type d -perm -0002 ! -perm -1000 -printf 'world-writable %p\\n' \\) "
+        "-o \\( \\( -nouser -o -nogroup \\) -printf 'unowned %p\\n' \\) "
+        "-o \\( -type f -perm /6000 -printf 'setid %p\\n' \\)) || exit $?; "
+        'printf \'%s\\n\' "$out" | awk \'NF {{n[$1]++; if ($1 == "setid" || n[$1] <= 20) print}} '
+        'END {{for (k in n) print "count", k, n[k]}}\''
+    ),
 }
 
 VALIDATORS: Mapping[str, Callable[[str], str]] = {
@@ -328,12 +474,17 @@ VALIDATORS: Mapping[str, Callable[[str], str]] = {
     "port": _number,
     "keys": _sysctl_keys,
     "paths": _mount_paths,
+    "units": _names(UNIT, "unit names"),
+    "packages": _names(PACKAGE, "package names"),
+    "modules": _names(MODULE, "module names"),
 }
 PER_COMMAND_VALIDATORS: Mapping[tuple[str, str], Callable[[str], str]] = {
     ("retention", "path"): _data_path,
     ("redis_config", "path"): _config_path,
     ("config_file", "path"): _config_path,
     ("sshd_effective_file", "options"): _sshd_options,
+    ("file_stat", "paths"): _read_paths,
+    ("file_text", "paths"): _text_paths,
 }
 
 

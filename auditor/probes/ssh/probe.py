@@ -28,6 +28,7 @@ from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import (
     NO_UPSTREAM,
     Done,
+    FactPath,
     Probe,
     ProbeFailure,
     Upstream,
@@ -39,7 +40,7 @@ from auditor.probes.ssh.auth import auth_facts, unauthenticated
 from auditor.probes.ssh.connection import Login, Route
 from auditor.probes.ssh.endpoint import read_ssh_config, resolve_endpoint
 from auditor.probes.ssh.host import read_host
-from auditor.probes.ssh.hostreads import HostRead, load_reads
+from auditor.probes.ssh.hostreads import HostRead, load_reads, reads_read
 from auditor.probes.ssh.options import SshOptions
 from auditor.probes.ssh.session import Session
 from auditor.probes.ssh.sshd_config import read_sshd
@@ -68,9 +69,23 @@ class SshProbe(Probe):
         self.concurrency = max(1, concurrency)
         self.default_roots = frozenset(roots) & set(ROOTS)
         self.wanted: Mapping[str, frozenset[str]] = {}
+        self.read_ids: Mapping[str, frozenset[str] | None] = {}
 
-    def plan(self, needs: Mapping[str, set[str]]) -> None:
+    def plan(
+        self,
+        needs: Mapping[str, set[str]],
+        paths: Mapping[str, frozenset[FactPath]] | None = None,
+    ) -> None:
         self.wanted = {name: frozenset(roots) & set(ROOTS) for name, roots in needs.items()}
+        self.read_ids = {name: reads_read(found) for name, found in (paths or {}).items()}
+
+    def reads_for(self, target: Target) -> tuple[HostRead, ...]:
+        """The host reads some rule of the target reads (all of them without a plan): a
+        hundred reads nobody judges would cost every server their commands."""
+        wanted = self.read_ids.get(target.name)
+        if wanted is None:
+            return self.reads
+        return tuple(r for r in self.reads if r.id in wanted)
 
     def roots_for(self, target: Target) -> frozenset[str]:
         return self.wanted.get(target.name, self.default_roots)
@@ -172,7 +187,7 @@ class SshProbe(Probe):
         server = route.endpoint.target
         readers: dict[str, Callable[[Session], ProbeOutcome]] = {
             "sshd": lambda s: read_sshd(s, server, limit),
-            "host": lambda s: read_host(s, target, limit, self.reads),
+            "host": lambda s: read_host(s, target, limit, self.reads_for(target)),
         }
         for root, reader in readers.items():
             if root not in roots:
