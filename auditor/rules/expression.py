@@ -60,6 +60,8 @@ _MACRO_BINDING = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(
 _POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
+_SUBSCRIPT = re.compile(r"(\w+|\])(\s*\[\s*)('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\]")
+"""A map subscript by a string literal (`sysctl['net.ipv4.ip_forward']`), part of a path."""
 _PAREN_TOKEN = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(|\(|\)")
 
 MAX_SOURCE = 2000
@@ -72,6 +74,11 @@ about a million steps. Every built-in rule fits."""
 MAX_MACROS = 16
 EVALUATION_BUDGET = 1.0
 """Seconds one evaluation may take before its result is thrown away as an error."""
+
+
+def _unkey(field: str, keys: list[str]) -> str:
+    found = re.fullmatch(r"__key(\d+)__", field)
+    return keys[int(found.group(1))] if found else field
 
 
 class ExpressionError(Exception):
@@ -123,14 +130,24 @@ class Expression:
     def field_paths(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Dotted fact paths the expression reads (`port.number` → ("port", ("number",))),
         string literals and macro-bound names left out; a path that ends in a method call
-        (`.exists(`) stops before it, so `ports.exists(...)` reads the whole `ports`."""
-        text = _STRING_LITERAL.sub("''", self.source)
+        (`.exists(`) stops before it, so `ports.exists(...)` reads the whole `ports`. A
+        subscript by a string literal is a field of the path (`packages['telnet'].installed`
+        → ("host", ("reads", "packages", "telnet", "installed")) for `host.reads...`)."""
+        keys: list[str] = []
+
+        def as_field(match: re.Match[str]) -> str:
+            if match.group(1) == "in":  # `x in ['a']`: a list, not a subscript
+                return match.group(0)
+            keys.append(re.sub(r"\\(.)", r"\1", match.group(3)[1:-1]))
+            return f"{match.group(1)}.__key{len(keys) - 1}__"
+
+        text = _STRING_LITERAL.sub("''", _SUBSCRIPT.sub(as_field, self.source))
         found: dict[tuple[str, tuple[str, ...]], None] = {}
         for match in _PATH.finditer(text):
             root = match.group(1)
             if root in self.bound_names:
                 continue
-            fields = [f.strip() for f in match.group(2).split(".")[1:]]
+            fields = [_unkey(f.strip(), keys) for f in match.group(2).split(".")[1:]]
             if match.group(3):  # the last segment is a method call such as `.exists(`
                 fields = fields[:-1]
             found[(root, tuple(fields))] = None
