@@ -449,6 +449,15 @@ COMMANDS: Mapping[str, str] = {
         "-o -name .rhosts -o -name .forward \\) -printf '%f ') || exit $?; "
         'echo "$u|$s|$r"; done'
     ),
+    # Log files under /var/log that others may read or the group may write (the login
+    # records wtmp, btmp and lastlog, which are group utmp by design, left out): a count and
+    # the first 20 paths.
+    "open_log_files": (
+        "out=$({sudo}find /var/log -type f -perm /0137 ! -name 'wtmp*' ! -name 'btmp*' "
+        "! -name 'lastlog*' -print) || exit $?; "
+        "printf '%s\\n' \"$out\" | awk 'NF {{n++; if (n <= 20) p[n] = $0}} "
+        'END {{print "count", n + 0; for (i = 1; i <= n && i <= 20; i++) print p[i]}}\''
+    ),
     # One bounded walk of the root file system (-xdev; /proc, /sys, /dev, /run left out):
     # world-writable files, world-writable folders without the sticky bit, files without a
     # known owner or group (each as a count and its first 20 paths), and every set-UID/GID

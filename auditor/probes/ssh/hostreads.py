@@ -65,6 +65,8 @@ COMMANDS: Mapping[str, ReadCommand] = {
     "accounts": ReadCommand("account_database", True, None),
     "homes": ReadCommand("home_directories", True, None),
     "filesystem": ReadCommand("filesystem_scan", True, None),
+    "firewall": ReadCommand("firewall_rules", True, None),
+    "log_files": ReadCommand("open_log_files", True, None),
 }
 PARSES = {
     "sysctl": {"key-value"},
@@ -79,6 +81,8 @@ PARSES = {
     "accounts": {"accounts"},
     "homes": {"homes"},
     "filesystem": {"filesystem"},
+    "firewall": {"ruleset"},
+    "log_files": {"count-paths"},
 }
 """Which parsers can read each command's output."""
 
@@ -468,6 +472,23 @@ def _filesystem(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
     return found
 
 
+def _ruleset(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
+    """firewall_rules' output: the `tool` (nft, iptables, none) and the ruleset's lines,
+    stripped, for rules that match them."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("tool="):
+        raise ValueError("the firewall listing does not name its tool")
+    return {"tool": lines[0][5:], "lines": [x.strip() for x in lines[1:] if x.strip()]}
+
+
+def _count_paths(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
+    """`count N` then up to 20 paths: how many matched, and the first ones."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("count "):
+        raise ValueError("the listing does not start with its count")
+    return {"count": _number_or(lines[0][6:]), "paths": lines[1:21]}
+
+
 PARSERS: Mapping[str, Callable[[str, Sequence[str]], Any]] = {
     "key-value": _key_values,
     "sudo-rules": _sudo_rules,
@@ -483,6 +504,8 @@ PARSERS: Mapping[str, Callable[[str, Sequence[str]], Any]] = {
     "accounts": _accounts,
     "homes": _homes,
     "filesystem": _filesystem,
+    "ruleset": _ruleset,
+    "count-paths": _count_paths,
 }
 
 
