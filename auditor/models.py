@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from auditor.rules.frameworks import Framework
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -233,6 +236,8 @@ class Report:
     expected: tuple[str, ...] = ()
     """Every server of the whole inventory (all shards): merge refuses a server no shard
     judged."""
+    frameworks: tuple[Framework, ...] = ()
+    """Compliance frameworks the run was asked to sum up (`--framework`)."""
 
     @property
     def verdict(self) -> Verdict:

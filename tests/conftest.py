@@ -208,6 +208,7 @@ LAB_GROUPS: dict[str, frozenset[str]] = {
             "test_aws",
             "test_host",
             "test_run_behaviour",
+            "test_hardening",
             "test_deadlines",
         }
     ),

@@ -31,7 +31,9 @@ from auditor.models import Report, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh.presence import without_absent_ssh
 from auditor.probes.ssh.probe import LOGIN_ROOTS
-from auditor.rules import RuleCatalog, catalog_for
+from auditor.rules import RuleCatalog, catalog_for, load_catalog
+from auditor.rules.frameworks import Framework, check_rules, load_framework
+from auditor.rules.loader import builtin_rules_dir
 from auditor.runinputs import input_digests
 from auditor.waivers import WaiverSet, load_waivers
 
@@ -52,6 +54,7 @@ class Prepared:
     inputs: dict[str, str]
     expected: tuple[str, ...]
     """Every server of the whole inventory (a shard audits some of them)."""
+    frameworks: tuple[Framework, ...] = ()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -94,6 +97,11 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
     catalog = catalog_for(
         inventory, search=request.rules_dirs, extra_overrides=request.params
     ).select(request.only, request.skip)
+    frameworks = tuple(load_framework(name) for name in request.frameworks)
+    for framework in frameworks:
+        check_rules(framework, _builtin_rule_ids())
+    if frameworks:
+        catalog = catalog.keep(frozenset().union(*(f.rule_ids() for f in frameworks)))
     source = request.source
     if isinstance(source, AdhocHosts) and not source.login:
         before = len(catalog.all_rules())
@@ -115,8 +123,20 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
                 f"--bundle: {exc}", hint="give a new folder and a usable SSH key"
             ) from None
     return Prepared(
-        request, inventory, catalog, waivers, _digests(request, inventory, catalog), expected
+        request,
+        inventory,
+        catalog,
+        waivers,
+        _digests(request, inventory, catalog),
+        expected,
+        frameworks,
     )
+
+
+def _builtin_rule_ids() -> list[str]:
+    """Every built-in rule's id: a framework names rules of the shipped packs."""
+    names = sorted(p.stem for p in builtin_rules_dir().glob("*.yaml"))
+    return [r.id for r in load_catalog(names).all_rules()]
 
 
 def _load(request: AuditRequest) -> Inventory:
@@ -207,6 +227,7 @@ def run(prepared: Prepared, say: Say = log.warning) -> Outcome:
             shard=(request.shard.index, request.shard.count) if request.shard else None,
             inputs=prepared.inputs,
             expected=prepared.expected,
+            frameworks=prepared.frameworks,
         )
         failures = 0
         if history is not None:

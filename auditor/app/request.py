@@ -82,6 +82,9 @@ class AuditRequest:
     """Rule parameter overrides, {rule id: {name: value}}."""
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()
+    """Compliance frameworks (rules/frameworks/): only the rules they map are judged, and
+    the report sums their controls per section."""
     waivers: Path | None = None
     max_waiver_days: int = DEFAULT_MAX_DAYS
     strict_waivers: bool = False

@@ -13,6 +13,7 @@ from auditor.errors import AuditorError
 from auditor.models import Severity
 from auditor.reporting.table import fit, grid
 from auditor.rules import RuleCatalog, load_catalog
+from auditor.rules.frameworks import check_rules, load_framework
 from auditor.rules.loader import builtin_rules_dir
 
 
@@ -34,12 +35,24 @@ def _catalog(rules_dirs: tuple[Path, ...]) -> RuleCatalog:
     type=click.Choice([s.value for s in Severity]),
     help="Only rules of at least this severity.",
 )
+@click.option(
+    "--framework",
+    help="List a compliance framework's controls and the rules that check each "
+    "(cis-debian12-l1, dev-sec-linux-baseline...; docs/compliance.md).",
+)
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @user_errors
 def rules_list(
-    rules_dirs: tuple[Path, ...], packs: tuple[str, ...], severity: str | None, fmt: str
+    rules_dirs: tuple[Path, ...],
+    packs: tuple[str, ...],
+    severity: str | None,
+    framework: str | None,
+    fmt: str,
 ) -> None:
     """List every rule of the built-in packs (and of --rules-dir folders)."""
+    if framework is not None:
+        _list_framework(framework, rules_dirs, fmt)
+        return
     chosen = [
         r
         for r in _catalog(rules_dirs).all_rules()
@@ -67,6 +80,37 @@ def rules_list(
     rows = [[r.id, r.severity.value, r.applies_to, r.title] for r in chosen]
     headers = ["rule", "severity", "applies to", "title"]  # titles from user packs: made safe
     click.echo("\n".join(grid(headers, rows, fit(headers, rows, listing_width()))))
+
+
+def _list_framework(name: str, rules_dirs: tuple[Path, ...], fmt: str) -> None:
+    found = load_framework(name)
+    check_rules(found, (r.id for r in _catalog(rules_dirs).all_rules()))
+    covered, counted = found.coverage()
+    if fmt == "json":
+        entries = {
+            "framework": found.name,
+            "title": found.title,
+            "covered": covered,
+            "automated": counted,
+            "controls": [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "section": c.section,
+                    "assessment": c.assessment,
+                    "rules": list(c.rules),
+                }
+                for c in found.controls
+            ],
+        }
+        click.echo(json.dumps(entries, indent=2))
+        return
+    rows = [
+        [c.id, c.assessment, ", ".join(c.rules) or "not covered", c.title] for c in found.controls
+    ]
+    headers = ["control", "assessed", "rules", "title"]
+    click.echo("\n".join(grid(headers, rows, fit(headers, rows, listing_width()))))
+    click.echo(f"{found.title}: {covered} of {counted} automated controls covered")
 
 
 @rules.command("show")

@@ -9,12 +9,13 @@ still written on request (`--report-schema 1`) for consumers not yet migrated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from auditor.gate import blocking, standings
 from auditor.models import ChangeRecord, Finding, Report, Status, TargetResult
+from auditor.rules.frameworks import section_summary
 
 SCHEMAS = {1: "auditor-report/1", 2: "auditor-report/2"}
 LATEST = 2
@@ -42,6 +43,8 @@ def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
             }
             for rule in sorted(report.rules.values(), key=lambda r: r.id)
         }
+    if report.frameworks:
+        data["compliance"] = compliance(report, report.results)
     if report.inventory_digest:
         data["inventory_sha256"] = report.inventory_digest
     if report.shard is not None:
@@ -83,21 +86,56 @@ def summary(report: Report) -> dict[str, int]:
 
 def target_to_dict(result: TargetResult, report: Report, version: int = LATEST) -> dict[str, Any]:
     target = result.target
-    return {
-        "name": target.name,
-        "address": target.address,
-        "ip": str(target.ip) if target.ip else "",
-        "kind": target.kind,
-        "line": target.line,
-        "tags": dict(target.tags),
-        "verdict": result.verdict.value,
-        "complete": result.complete,
-        "blocking": len(blocking(result.findings, report.fail_on)),
-        "change": _change(target.change),
-        "errors": [{"probe": e.probe, "message": e.message} for e in result.errors],
-        "notes": list(result.notes),
-        "findings": [finding_to_dict(f, version) for f in result.findings],
-    } | ({"facts": _jsonable(result.facts)} if result.facts is not None else {})
+    return (
+        {
+            "name": target.name,
+            "address": target.address,
+            "ip": str(target.ip) if target.ip else "",
+            "kind": target.kind,
+            "line": target.line,
+            "tags": dict(target.tags),
+            "verdict": result.verdict.value,
+            "complete": result.complete,
+            "blocking": len(blocking(result.findings, report.fail_on)),
+            "change": _change(target.change),
+            "errors": [{"probe": e.probe, "message": e.message} for e in result.errors],
+            "notes": list(result.notes),
+            "findings": [finding_to_dict(f, version) for f in result.findings],
+        }
+        | ({"compliance": compliance(report, [result])} if report.frameworks else {})
+        | ({"facts": _jsonable(result.facts)} if result.facts is not None else {})
+    )
+
+
+COMPLIANCE_COUNTS = ("pass", "fail", "error", "not_applicable", "not_covered")
+
+
+def compliance(report: Report, results: Iterable[TargetResult]) -> dict[str, Any]:
+    """Per framework asked for (`--framework`), per section: how many controls pass, fail,
+    err, do not apply or are not covered, summed over `results` (read one at a time), and
+    the share that passes of those judged (pass + fail + error)."""
+    sections_of: dict[str, dict[str, dict[str, Any]]] = {f.name: {} for f in report.frameworks}
+    for result in results:
+        statuses: dict[str, list[str]] = {}
+        for finding in result.findings:
+            statuses.setdefault(finding.rule, []).append(finding.status.value)
+        for fw in report.frameworks:
+            sections = sections_of[fw.name]
+            for section, row in section_summary(fw, statuses).items():
+                into: dict[str, Any] = sections.setdefault(
+                    section, dict.fromkeys(COMPLIANCE_COUNTS, 0)
+                )
+                for key in COMPLIANCE_COUNTS:
+                    into[key] += row[key]
+    totals: dict[str, Any] = {}
+    for fw in report.frameworks:
+        rows = sections_of[fw.name]
+        total: dict[str, Any] = {k: sum(r[k] for r in rows.values()) for k in COMPLIANCE_COUNTS}
+        for line in [*rows.values(), total]:
+            judged = line["pass"] + line["fail"] + line["error"]
+            line["percent"] = round(100 * line["pass"] / judged) if judged else None
+        totals[fw.name] = {"title": fw.title, "sections": rows, "total": total}
+    return totals
 
 
 def finding_to_dict(finding: Finding, version: int = LATEST) -> dict[str, Any]:

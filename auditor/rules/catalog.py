@@ -51,6 +51,22 @@ class RuleCatalog:
             }
         )
 
+    def keep(self, ids: frozenset[str]) -> RuleCatalog:
+        """The catalogue less every rule not in `ids` (`--framework`); an input error when
+        none is left, since the framework's rules are in packs no server uses."""
+        kept = RuleCatalog(
+            {
+                ref: replace(pack, rules=tuple(r for r in pack.rules if r.id in ids))
+                for ref, pack in self.packs.items()
+            }
+        )
+        if not kept.all_rules():
+            raise InputError(
+                "--framework: none of its rules is in the servers' rule packs",
+                hint="add the packs its rules belong to (e.g. `hardening`) to `rules:`",
+            )
+        return kept
+
     def without_probes(self, probes: frozenset[str]) -> RuleCatalog:
         """The catalogue less every rule that needs one of `probes` (an ad-hoc scan
         without credentials has no login to give the sshd and host probes)."""

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from tests.lab import cloud
+from tests.lab.debian import DebianHost
 from tests.lab.services import (
     AnonymousFtp,
     DockerRegistry,
@@ -112,6 +113,29 @@ HARDENED_NET_SYSCTLS = tuple(
 """CIS Debian 12 section 3.3 as its remediation writes it (the rest are a new network
 namespace's defaults already; kernel.* are the machine's own)."""
 
+DEV_SEC_NET_SYSCTLS = tuple(
+    f"net.{key}={value}"
+    for key, value in (
+        ("ipv4.icmp_ratelimit", 100),
+        ("ipv4.icmp_ratemask", 88089),
+        ("ipv4.tcp_timestamps", 0),
+        ("ipv4.conf.all.arp_ignore", 1),
+        ("ipv4.conf.all.arp_announce", 2),
+        ("ipv4.tcp_rfc1337", 1),
+        ("ipv4.conf.all.shared_media", 1),
+        ("ipv4.conf.default.shared_media", 1),
+        ("ipv6.conf.all.router_solicitations", 0),
+        ("ipv6.conf.default.router_solicitations", 0),
+        ("ipv6.conf.default.accept_ra_rtr_pref", 0),
+        ("ipv6.conf.default.accept_ra_pinfo", 0),
+        ("ipv6.conf.default.accept_ra_defrtr", 0),
+        ("ipv6.conf.all.autoconf", 0),
+        ("ipv6.conf.default.autoconf", 0),
+        ("ipv6.conf.default.dad_transmits", 0),
+        ("ipv6.conf.default.max_addresses", 1),
+    )
+)
+"""dev-sec linux-baseline's network values (sysctl-05..28), per network namespace."""
 VENDOR_SSHD = (
     "PermitRootLogin yes",
     "PasswordAuthentication yes",
@@ -419,6 +443,27 @@ HOST_FLEET: tuple[LabHost, ...] = (
         netns=True,
         aged_files=0,
         sysctls=HARDENED_NET_SYSCTLS,
+    ),
+    LabHost(
+        "hardened-debian",
+        32,
+        (
+            DebianHost(
+                hardened=True, config=(*HARDENED_SSHD, "Banner /etc/issue.net", "AllowGroups root")
+            ),
+        ),
+        change=_declared("CHG-5003", (22, "ssh")),
+        rules=("baseline", "ssh", "hardening"),
+        netns=True,
+        sysctls=HARDENED_NET_SYSCTLS + DEV_SEC_NET_SYSCTLS,
+    ),
+    LabHost(
+        "vendor-debian",
+        33,
+        (DebianHost(hardened=False),),
+        change=_declared("CHG-5004", (22, "ssh")),
+        rules=("baseline", "ssh", "hardening"),
+        netns=True,
     ),
 )
 """Hosts in their own network namespaces for the host probe: one with a second UID 0
