@@ -32,14 +32,14 @@ FAMILIES = {
     "bootloader": "hardening.bootloader-password",
     "cron": "hardening.cron-allow",
     "firewall": "hardening.nftables-",
-    "sudo": "hardening.sudo-use-pty",
-    "PAM": "hardening.pam-faillock",
+    "sudo": "hardening.sudo-logfile",
+    "PAM": "hardening.pam-unix-nullok",
     "password policy": "hardening.pwquality-minlen",
-    "login.defs": "hardening.password-hashing",
+    "login.defs": "hardening.password-max-days",
     "logging": "hardening.journald-rotation",
     "auditing": "hardening.audit-rules",
     "integrity": "hardening.aide-scheduled",
-    "file permissions": "hardening.crontab-permissions",
+    "file permissions": "hardening.cron-crontab-permissions",
     "shell environment": "hardening.shell-timeout",
 }
 """A rule (or id prefix) of each family the vendor build must fail."""
@@ -63,7 +63,7 @@ def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
                         "expires": (date.today() + timedelta(days=60)).isoformat(),
                     }
                     for rule, why in KERNEL_WAIVERS.items()
-                ]
+                ],
             }
         )
     )

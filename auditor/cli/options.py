@@ -203,6 +203,15 @@ def run_options(func: F) -> F:
             help="Do not run rules whose id matches (glob, repeatable).",
         ),
         click.option(
+            "--framework",
+            "frameworks",
+            multiple=True,
+            metavar="NAME",
+            help="Judge only the rules of a compliance framework (cis-debian12-l1, "
+            "dev-sec-linux-baseline...; repeatable) and sum its controls per section in the "
+            "report (docs/compliance.md).",
+        ),
+        click.option(
             "--severity",
             "show_severity",
             type=click.Choice(SEVERITIES),

@@ -20,6 +20,7 @@ from auditor.models import Finding, Report, Severity, Status, Verdict
 from auditor.reporting.base import Reporter
 from auditor.reporting.common import root_cause_line, shown_message, verdict_line
 from auditor.reporting.escape import terminal
+from auditor.reporting.serialize import COMPLIANCE_COUNTS, compliance
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 _GAP = "  "
@@ -130,6 +131,8 @@ class TableReporter(Reporter):
                     )
                 )
             )
+        if report.frameworks:
+            sections.append(self._compliance(report))
         line = verdict_line(report)
         word = {ExitCode.GO: "GO", ExitCode.INCOMPLETE: "INCOMPLETE"}.get(
             exit_code(report), "NO-GO"
@@ -138,6 +141,20 @@ class TableReporter(Reporter):
             self._paint(word, _VERDICT_COLOUR[word]) + cut(line, self.width)[len(word) :]
         )
         return "\n\n".join(sections) + "\n"
+
+    def _compliance(self, report: Report) -> str:
+        """Per framework asked for, per section: controls pass / fail / error / n/a / not
+        covered, summed over the servers, and the share passing of those judged."""
+        blocks = []
+        for name, entry in compliance(report, report.results).items():
+            rows = [
+                [section, *(str(row[k]) for k in COMPLIANCE_COUNTS), _percent(row["percent"])]
+                for section, row in [*entry["sections"].items(), ("total", entry["total"])]
+            ]
+            headers = ["section", "pass", "fail", "error", "n/a", "not covered", "pass %"]
+            widths = [max(7, *(len(r[0]) for r in rows)), 6, 6, 6, 6, 11, 6]
+            blocks.append(f"{entry['title']} ({name})\n" + "\n".join(grid(headers, rows, widths)))
+        return "\n\n".join(blocks)
 
     def _servers(self, report: Report) -> str:
         rows = []
@@ -251,3 +268,7 @@ class TableReporter(Reporter):
         for i, row_line in enumerate(lines[2:]):
             out += [row_line, indent + cut(messages[i], self.width - len(indent))]
         return "\n".join(out)
+
+
+def _percent(value: int | None) -> str:
+    return "-" if value is None else f"{value}%"

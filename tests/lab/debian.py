@@ -103,25 +103,27 @@ HARDEN = textwrap.dedent(
     chmod 440 /etc/sudoers.d/cis
     groupadd -f sugroup
     echo 'auth required pam_wheel.so use_uid group=sugroup' >> /etc/pam.d/su
-    cat > /etc/pam.d/common-auth <<'EOF'
-    auth  required  pam_faillock.so preauth
-    auth  [success=1 default=ignore]  pam_unix.so
-    auth  [default=die]  pam_faillock.so authfail
-    auth  requisite  pam_deny.so
-    auth  required  pam_permit.so
+    # Debian's own layout: fields separated by tabs.
+    t=$(printf '\t')
+    cat > /etc/pam.d/common-auth <<EOF
+    auth${t}required${t}pam_faillock.so preauth
+    auth${t}[success=1 default=ignore]${t}pam_unix.so
+    auth${t}[default=die]${t}pam_faillock.so authfail
+    auth${t}requisite${t}${t}${t}pam_deny.so
+    auth${t}required${t}${t}${t}pam_permit.so
     EOF
-    cat > /etc/pam.d/common-account <<'EOF'
-    account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so
-    account  requisite  pam_deny.so
-    account  required  pam_permit.so
-    account  required  pam_faillock.so
+    cat > /etc/pam.d/common-account <<EOF
+    account${t}[success=1 new_authtok_reqd=done default=ignore]${t}pam_unix.so
+    account${t}requisite${t}${t}${t}pam_deny.so
+    account${t}required${t}${t}${t}pam_permit.so
+    account${t}required${t}${t}${t}pam_faillock.so
     EOF
-    cat > /etc/pam.d/common-password <<'EOF'
-    password  requisite  pam_pwquality.so retry=3
-    password  requisite  pam_pwhistory.so remember=24 enforce_for_root use_authtok
-    password  [success=1 default=ignore]  pam_unix.so obscure use_authtok try_first_pass yescrypt
-    password  requisite  pam_deny.so
-    password  required  pam_permit.so
+    cat > /etc/pam.d/common-password <<EOF
+    password${t}requisite${t}${t}${t}pam_pwquality.so retry=3
+    password${t}requisite${t}${t}${t}pam_pwhistory.so remember=24 enforce_for_root use_authtok
+    password${t}[success=1 default=ignore]${t}pam_unix.so obscure use_authtok try_first_pass yescrypt
+    password${t}requisite${t}${t}${t}pam_deny.so
+    password${t}required${t}${t}${t}pam_permit.so
     EOF
     mkdir -p /etc/security/pwquality.conf.d
     printf 'minlen = 14\ndifok = 2\nminclass = 3\nmaxrepeat = 3\nmaxsequence = 3\ndictcheck = 1\nenforcing = 1\nenforce_for_root\n' \
@@ -187,6 +189,7 @@ HARDEN = textwrap.dedent(
 VENDOR = textwrap.dedent(
     r"""
     set -e
+    dpkg --purge aide aide-common >/dev/null
     useradd -m -s /bin/bash deploy
     echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/90-vendor
     chmod 644 /etc/crontab

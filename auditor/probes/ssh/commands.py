@@ -85,7 +85,7 @@ def _mount_paths(value: str) -> str:
 READ_PATH = re.compile(r"^/[A-Za-z0-9_.*?+@-][A-Za-z0-9_./*?+@-]{0,200}$")
 """A path a host read may name: absolute, plain characters and the globs `*` and `?`."""
 SECRET_FILE = re.compile(
-    r"(shadow|gshadow|opasswd|_key$|\\.key$|\\.pem$|private|secret|credential)"
+    r"(shadow|gshadow|opasswd|_key$|\.key$|\.pem$|/private/|secret|credential|\.netrc$)"
 )
 """Files whose text a read never asks for (their modes it may): hashes and private keys."""
 UNIT = re.compile(r"^[A-Za-z0-9@_.:-]{1,100}$")
@@ -115,7 +115,7 @@ def _read_paths(value: str) -> str:
 def _text_paths(value: str) -> str:
     _read_paths(value)
     for path in value.split(" "):
-        if SECRET_FILE.search(path.rsplit("/", 1)[-1]):
+        if SECRET_FILE.search(path):
             raise ValueError(f"{path} may hold secrets: its text is never read")
     return value
 

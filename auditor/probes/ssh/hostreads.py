@@ -201,9 +201,11 @@ def _text_files(text: str) -> list[tuple[str, list[str]]]:
 
 def _meaningful(line: str) -> str:
     """A line without its comment and surrounding blanks (`#` starts a comment, as in
-    every file these reads name; PAM, login.defs, systemd, chrony, sudoers)."""
+    every file these reads name; PAM, login.defs, systemd, chrony, sudoers), each run of
+    blanks one space: PAM, login.defs and nft separate fields with tabs, which the rules'
+    `\\s` must see as the daemon does (and which reports would otherwise escape)."""
     stripped = line.strip()
-    return "" if stripped.startswith(("#", ";")) else stripped
+    return "" if stripped.startswith(("#", ";")) else re.sub(r"[ \t]+", " ", stripped)
 
 
 def _lines(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
@@ -478,7 +480,7 @@ def _ruleset(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
     lines = text.splitlines()
     if not lines or not lines[0].startswith("tool="):
         raise ValueError("the firewall listing does not name its tool")
-    return {"tool": lines[0][5:], "lines": [x.strip() for x in lines[1:] if x.strip()]}
+    return {"tool": lines[0][5:], "lines": [m for m in map(_meaningful, lines[1:]) if m]}
 
 
 def _count_paths(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
