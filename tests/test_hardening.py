@@ -5,11 +5,13 @@ the vendor build fails every family (issue 26)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from auditor.rules.frameworks import load_framework
 from tests.conftest import audit_in_process
 from tests.lab.lab import Lab
 
@@ -107,3 +109,21 @@ def test_no_secret_leaves_the_host(report: dict[str, Any]) -> None:
     text = str(report)
     assert "grub.pbkdf2" not in text
     assert "$y$" not in text and "$6$" not in text
+
+
+def test_a_framework_run_judges_its_rules_and_sums_its_sections(lab: Lab, tmp_path: Path) -> None:
+    inventory = lab.write_inventory(tmp_path / "inv.yaml", ["hardened-debian", "vendor-debian"])
+    result = audit_in_process(inventory, frameworks=("cis-debian12-l1",))
+    framework = load_framework("cis-debian12-l1")
+    judged = {f["rule"] for t in result.report["targets"] for f in t["findings"]}
+    assert judged <= framework.rule_ids() and "hardening.sysctl-tcp-timestamps" not in judged
+    summary = result.report["compliance"]["cis-debian12-l1"]
+    assert set(summary["sections"]) == {"1", "2", "3", "4", "5", "6", "7"}
+    total = summary["total"]
+    assert sum(total[k] for k in ("pass", "fail", "error", "not_applicable", "not_covered")) == (
+        2 * len(framework.controls)
+    )
+    vendor = _target(result.report, "vendor-debian")["compliance"]["cis-debian12-l1"]["total"]
+    hardened = _target(result.report, "hardened-debian")["compliance"]["cis-debian12-l1"]["total"]
+    assert hardened["fail"] == 1  # 1.5.2 ptrace: the lab kernel has no Yama (no waiver here)
+    assert vendor["fail"] > 50 and hardened["percent"] > vendor["percent"]

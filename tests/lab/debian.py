@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab.services import SSHD, Sshd, _spawn
@@ -242,6 +242,8 @@ class DebianHost(Sshd):
     """A Debian 12 root, hardened or as the vendor built it, audited over its own sshd."""
 
     hardened: bool = False
+    start_seconds: float = field(default=90.0, init=False, repr=False)
+    """The setup removes packages with dpkg first (20 s for AIDE's)."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("debootstrap", "unshare", "chroot", "mount", "ssh-keygen")

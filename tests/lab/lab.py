@@ -449,7 +449,13 @@ HOST_FLEET: tuple[LabHost, ...] = (
         32,
         (
             DebianHost(
-                hardened=True, config=(*HARDENED_SSHD, "Banner /etc/issue.net", "AllowGroups root")
+                hardened=True,
+                config=(
+                    *HARDENED_SSHD,
+                    "Banner /etc/issue.net",
+                    "AllowGroups root",
+                    "AddressFamily inet",
+                ),
             ),
         ),
         change=_declared("CHG-5003", (22, "ssh")),

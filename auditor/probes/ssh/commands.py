@@ -458,6 +458,12 @@ COMMANDS: Mapping[str, str] = {
         "printf '%s\\n' \"$out\" | awk 'NF {{n++; if (n <= 20) p[n] = $0}} "
         'END {{print "count", n + 0; for (i = 1; i <= n && i <= 20; i++) print p[i]}}\''
     ),
+    # Diffie-Hellman groups of /etc/ssh/moduli under 2048 bits (field 5 is the size minus
+    # one): a count; no file is no weak group (sshd then uses its built-in ones).
+    "weak_moduli": (
+        "if ! test -e /etc/ssh/moduli; then echo 'count 0'; exit 0; fi; "
+        "awk '!/^#/ && NF >= 7 && $5 < 2047 {{n++}} END {{print \"count\", n + 0}}' /etc/ssh/moduli"
+    ),
     # One bounded walk of the root file system (-xdev; /proc, /sys, /dev, /run left out):
     # world-writable files, world-writable folders without the sticky bit, files without a
     # known owner or group (each as a count and its first 20 paths), and every set-UID/GID

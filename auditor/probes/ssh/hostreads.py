@@ -67,6 +67,7 @@ COMMANDS: Mapping[str, ReadCommand] = {
     "filesystem": ReadCommand("filesystem_scan", True, None),
     "firewall": ReadCommand("firewall_rules", True, None),
     "log_files": ReadCommand("open_log_files", True, None),
+    "weak_moduli": ReadCommand("weak_moduli", False, None),
 }
 PARSES = {
     "sysctl": {"key-value"},
@@ -83,6 +84,7 @@ PARSES = {
     "filesystem": {"filesystem"},
     "firewall": {"ruleset"},
     "log_files": {"count-paths"},
+    "weak_moduli": {"count-paths"},
 }
 """Which parsers can read each command's output."""
 
