@@ -225,10 +225,12 @@ ROOTS: Mapping[str, FactRoot] = {
                 "log_forwarding": "bool: rsyslog or journal-upload sends logs off the host",
                 "security_updates": "int: pending security updates; absent when unknown",
                 "unavailable": "map: facts that could not be read, by name: why",
-                "reads": "map: the host reads declared as data (rules/hostreads/), by id: "
-                "`sysctl` (kernel parameter → value), `sudoers` (sudo's user specifications), "
-                "`mounts` (path → `mount`, the mount point holding it, and its `options`); "
-                "a read that failed is left out and named in `unavailable` as `reads.ID`",
+                "reads": "map: the host reads declared as data (rules/hostreads/), by id, "
+                "each shaped by its parser (docs/host.md#host-reads): `sysctl` (kernel "
+                "parameter → value), `sudoers`, `mounts`, `permissions` (path → exists, owner, "
+                "group, mode, perms), `packages`, `units`, `accounts`, `pam_auth` (lines)...; "
+                "only the reads some rule of the server reads are run, and a read that failed "
+                "is left out and named in `unavailable` as `reads.ID`",
                 "redis_conf": {
                     "found": "bool: the file exists",
                     "protected_mode": "str: `yes`/`no`",

@@ -60,6 +60,9 @@ test    systemd                      systemd-analyze
 test    git                          git
 test    nftables                     nft
 test    iptables                     iptables iptables-restore
+test    debootstrap                  debootstrap
+test    coreutils                    chroot
+test    mount                        mount
 EOF
 )
 

@@ -40,7 +40,7 @@ FAMILIES = {
     "login.defs": "hardening.password-max-days",
     "logging": "hardening.journald-rotation",
     "auditing": "hardening.audit-rules",
-    "integrity": "hardening.aide-scheduled",
+    "integrity": "hardening.aide-",
     "file permissions": "hardening.cron-crontab-permissions",
     "shell environment": "hardening.shell-timeout",
 }
