@@ -14,6 +14,7 @@ import yaml
 from auditor.rules.frameworks import load_framework
 from tests.conftest import audit_in_process
 from tests.lab.lab import Lab
+from tests.test_cli import validate
 
 pytestmark = pytest.mark.lab
 
@@ -117,6 +118,7 @@ def test_a_framework_run_judges_its_rules_and_sums_its_sections(lab: Lab, tmp_pa
     framework = load_framework("cis-debian12-l1")
     judged = {f["rule"] for t in result.report["targets"] for f in t["findings"]}
     assert judged <= framework.rule_ids() and "hardening.sysctl-tcp-timestamps" not in judged
+    validate(result.report)  # the new `compliance` members are in the JSON Schema
     summary = result.report["compliance"]["cis-debian12-l1"]
     assert set(summary["sections"]) == {"1", "2", "3", "4", "5", "6", "7"}
     total = summary["total"]
