@@ -10,9 +10,13 @@
    per server (from the sshd logs and /proc), and a digest of the findings so two commits
    can be compared. Each sshd sees a stock root home and no apt lists (`Sshd.stock_host`):
    this machine's own would cost seconds of CPU per server and measure them, not the audit.
-3. Services stage: 100 hosts, each with real nginx (80), Redis (6379) and memcached
+3. Hardening stage (root only): `BENCH_DEBIAN` (20) real Debian 12 systems hardened by the
+   benchmark's remediation (tests/lab/debian.py), audited with baseline + ssh + host, then
+   with the hardening pack too: the cost of 230 more rules and 48 host reads per server,
+   and the SSH logins per server (from each system's own sshd log: still one).
+4. Services stage: 100 hosts, each with real nginx (80), Redis (6379) and memcached
    (11211) listening: every open port identified from what it says, then checked.
-4. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
+5. AWS stage: moto in server mode seeded with 1,000 buckets and 200 security groups,
    audited account-wide (discovery) with the `aws` pack; wall time and API calls per
    resource, counted by botocore's own events.
 """
@@ -278,6 +282,84 @@ def fleet_stage(workdir: Path) -> list[list[str]]:
     return rows
 
 
+DEBIAN_COUNT = int(os.environ.get("BENCH_DEBIAN", "20"))
+HARDENING_PACKS = (("baseline", "ssh", "host"), ("baseline", "ssh", "host", "hardening"))
+
+
+def debian_logins(lab: Any) -> int:
+    """Logins the fleet's Debian systems have logged (their own sshd log, in the overlay)."""
+    return sum(
+        log.read_text(errors="replace").count("Accepted publickey")
+        for log in lab.state_dir.glob("*/ssh-*/upper/var/log/sshd.log")
+    )
+
+
+def hardening_stage(workdir: Path) -> list[list[str]]:
+    """The host stage before and after the hardening pack, on real hardened Debian."""
+    import json
+
+    from tests.lab.debian import DebianHost
+    from tests.lab.lab import (
+        DEV_SEC_NET_SYSCTLS,
+        HARDENED_NET_SYSCTLS,
+        HARDENED_SSHD,
+        Lab,
+        LabHost,
+        _declared,
+    )
+
+    config = (*HARDENED_SSHD, "Banner /etc/issue.net", "AllowGroups root", "AddressFamily inet")
+    fleet = tuple(
+        LabHost(
+            f"debian-{i:03d}",
+            100 + i,
+            (DebianHost(hardened=True, config=config),),
+            change=_declared(f"CHG-{i}", (22, "ssh")),
+            netns=True,
+            sysctls=HARDENED_NET_SYSCTLS + DEV_SEC_NET_SYSCTLS,
+        )
+        for i in range(DEBIAN_COUNT)
+    )
+    lab = Lab(workdir / "debian-lab", "127.85.0", fleet)
+    problems = lab.missing()
+    if problems:
+        print(f"hardening stage skipped: {'; '.join(problems)}")
+        return []
+    rows = []
+    try:
+        started = time.perf_counter()
+        lab.up()
+        print(f"{DEBIAN_COUNT} Debian systems up in {time.perf_counter() - started:.0f} s")
+        for packs in HARDENING_PACKS:
+            data = lab.inventory()
+            data["defaults"]["rules"] = list(packs)
+            for server in data["servers"]:
+                server.pop("rules", None)
+            path = workdir / f"debian-{len(packs)}.yaml"
+            path.write_text(yaml.safe_dump(data, sort_keys=False))
+            report = workdir / f"debian-{len(packs)}.json"
+            logins = debian_logins(lab)
+            figures = audit_process(path, report)
+            document = json.loads(report.read_text())
+            findings = sum(len(t["findings"]) for t in document["targets"])
+            rows.append(
+                [
+                    " + ".join(packs),
+                    f"{figures['wall']:.1f}",
+                    f"{figures['cpu'] / DEBIAN_COUNT * 1000:.0f}",
+                    f"{figures['rss_mb']:.0f}",
+                    f"{report.stat().st_size / DEBIAN_COUNT / 1024:.1f}",
+                    findings // DEBIAN_COUNT,
+                    document["summary"]["incomplete"],
+                    f"{(debian_logins(lab) - logins) / DEBIAN_COUNT:.2f}",
+                ]
+            )
+            print("  ", rows[-1], flush=True)
+    finally:
+        lab.down()
+    return rows
+
+
 def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
     """Identification and checks of every open port on `count` hosts of real daemons."""
     import shutil
@@ -488,17 +570,23 @@ def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[lis
     ]
 
 
+STAGES = set(os.environ.get("BENCH_STAGES", "ports,fleet,hardening,services,aws").split(","))
+"""Which stages to run (`BENCH_STAGES=hardening make bench`); all by default."""
+
+
 def main() -> int:
-    rows = []
+    rows: list[list[Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for count in SIZES:
+        for count in SIZES if "ports" in STAGES else ():
             elapsed, findings = measure(count, Path(tmp))
             rows.append([count, f"{elapsed:.2f}", f"{elapsed / count * 1000:.1f}", findings])
-        ssh_rows = fleet_stage(Path(tmp))
-        service_rows = services_stage(Path(tmp))
-        aws_rows = aws_stage(Path(tmp))
-    print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
-    print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
+        ssh_rows = fleet_stage(Path(tmp)) if "fleet" in STAGES else []
+        hardening_rows = hardening_stage(Path(tmp)) if "hardening" in STAGES else []
+        service_rows = services_stage(Path(tmp)) if "services" in STAGES else []
+        aws_rows = aws_stage(Path(tmp)) if "aws" in STAGES else []
+    if rows:
+        print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
+        print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))
     if ssh_rows:
         print(
             f"\nFleet of real sshd, rule packs {' + '.join(FLEET_PACKS)}, default concurrency, "
@@ -523,6 +611,23 @@ def main() -> int:
                 ],
             )
         )
+    if hardening_rows:
+        print(f"\nHardening stage: {DEBIAN_COUNT} hardened Debian 12 systems, before and after")
+        print(
+            tabulate(
+                hardening_rows,
+                headers=[
+                    "packs",
+                    "wall s",
+                    "CPU ms / server",
+                    "peak RSS MB",
+                    "JSON KB / server",
+                    "findings / server",
+                    "incomplete",
+                    "SSH logins / server",
+                ],
+            )
+        )
     if service_rows:
         print("\nServices stage: ports + services probes, every open port identified then checked")
         print(
@@ -539,6 +644,8 @@ def main() -> int:
                 ],
             )
         )
+    if not aws_rows:
+        return 0
     print("\nAWS stage: account-wide audit on moto (1,000 buckets, 200 security groups)")
     print(
         tabulate(

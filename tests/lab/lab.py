@@ -89,9 +89,14 @@ HARDENED_SSHD = (
     "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
 )
 
-HARDENED_NET_SYSCTLS = tuple(
-    f"net.{key}={value}"
-    for key, value in (
+
+def _net_sysctls(*settings: tuple[str, int]) -> tuple[str, ...]:
+    """`net.KEY=VALUE` lines for a namespace host's `sysctls`."""
+    return tuple(f"net.{key}={value}" for key, value in settings)
+
+
+HARDENED_NET_SYSCTLS = _net_sysctls(
+    *(
         ("ipv4.conf.all.send_redirects", 0),
         ("ipv4.conf.default.send_redirects", 0),
         ("ipv4.conf.all.accept_redirects", 0),
@@ -113,9 +118,8 @@ HARDENED_NET_SYSCTLS = tuple(
 """CIS Debian 12 section 3.3 as its remediation writes it (the rest are a new network
 namespace's defaults already; kernel.* are the machine's own)."""
 
-DEV_SEC_NET_SYSCTLS = tuple(
-    f"net.{key}={value}"
-    for key, value in (
+DEV_SEC_NET_SYSCTLS = _net_sysctls(
+    *(
         ("ipv4.icmp_ratelimit", 100),
         ("ipv4.icmp_ratemask", 88089),
         ("ipv4.tcp_timestamps", 0),
