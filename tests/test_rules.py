@@ -305,3 +305,19 @@ def test_the_fact_docs_are_generated_from_the_one_declaration() -> None:
     assert len(typed) > 250  # every leaf parsed as `type: meaning`
     assert "| `sshd.describes.port` | int |" in page
     assert "## `host` (probe `ssh`)" in page
+
+
+@pytest.mark.parametrize(("data", "status"), [(("personal",), Status.FAIL), ((), Status.SKIP)])
+def test_no_log_shipping_blocks_only_on_a_personal_data_server(
+    data: tuple[str, ...], status: Status
+) -> None:
+    """Issue 26: "no log shipping on a personal-data server" blocks; elsewhere it is the
+    medium host.log-forwarding."""
+    rules = [
+        r for r in load_catalog(["host"]).all_rules() if r.id == "host.log-forwarding-personal-data"
+    ]
+    target = _target(id="CHG-1", approved=True, data=data)
+    host = ProbeOutcome("host", facts={"log_forwarding": False, "unavailable": {}})
+    (finding,) = evaluate_target(target, rules, {"host": host})
+    assert finding.status is status
+    assert rules[0].severity.value == "high"
