@@ -20,7 +20,7 @@ from auditor.facts import ROOTS
 from auditor.factschema import problems
 from auditor.inventory import load_inventory
 from auditor.models import ProbeOutcome, Target
-from auditor.probes.base import Done, Probe, Upstream
+from auditor.probes.base import Done, FactPath, Probe, Upstream
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh.options import SshOptions
 from auditor.rules import catalog_for, load_catalog
@@ -62,8 +62,12 @@ class _Recording(Probe):
             self.seen.setdefault(name, {}).setdefault(outcome.probe, outcome)
         return found
 
-    def plan(self, needs: Mapping[str, set[str]]) -> None:
-        self.inner.plan(needs)
+    def plan(
+        self,
+        needs: Mapping[str, set[str]],
+        paths: Mapping[str, frozenset[FactPath]] | None = None,
+    ) -> None:
+        self.inner.plan(needs, paths)
 
 
 @pytest.fixture(scope="module")

@@ -342,9 +342,15 @@ COMMANDS: Mapping[str, str] = {
     # The file system holding each path and its mount options, as the kernel reports them
     # (findmnt reads /proc/self/mountinfo): `PATH MOUNTPOINT OPTIONS` per path. Of mounts
     # stacked on one point, the last listed is the one in effect.
+    # A path that does not exist (no /var/log/audit) is held by its nearest existing
+    # ancestor's file system, which is what its mount options would be: proven only where
+    # that ancestor can be searched.
     "mount_options": (
-        "for p in {paths}; do "
-        'out=$(findmnt -rn -o TARGET,OPTIONS --target "$p") || exit $?; '
+        "for p in {paths}; do q=$p; "
+        'while [ ! -e "$q" ]; do a="${{q%/*}}"; a="${{a:-/}}"; '
+        'if [ -d "$a" ] && [ ! -x "$a" ]; then echo "cannot search $a" >&2; exit 77; fi; '
+        'q=$a; done; '
+        'out=$(findmnt -rn -o TARGET,OPTIONS --target "$q") || exit $?; '
         'printf \'%s %s\\n\' "$p" "$(printf \'%s\\n\' "$out" | tail -n 1)"; done'
     ),
     # sudo's user specifications: /etc/sudoers and the files of /etc/sudoers.d that sudo
