@@ -69,3 +69,14 @@ def test_every_ssh_conversation_goes_through_the_endpoint() -> None:
     dialling = sorted(p.name for p in ssh.glob("*.py") if "create_connection(" in p.read_text())
     assert dialling == ["connection.py", "presence.py"], dialling
     assert "target.ssh.port" not in "".join(p.read_text() for p in ssh.glob("*.py"))
+
+
+def test_every_lab_host_has_its_own_address() -> None:
+    """Two hosts on one octet share an address or a network namespace: the Debian hosts
+    first took fileserver's, and Samba and NFS vanished from the lab."""
+    from collections import Counter
+
+    from tests.lab.lab import FLEET, HOST_FLEET, SERVICE_FLEET, SSH_FLEET
+
+    octets = Counter(h.octet for h in FLEET + SSH_FLEET + SERVICE_FLEET + HOST_FLEET)
+    assert [octet for octet, hosts in octets.items() if hosts > 1] == []

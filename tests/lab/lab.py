@@ -450,7 +450,7 @@ HOST_FLEET: tuple[LabHost, ...] = (
     ),
     LabHost(
         "hardened-debian",
-        32,
+        36,
         (
             DebianHost(
                 hardened=True,
@@ -469,7 +469,7 @@ HOST_FLEET: tuple[LabHost, ...] = (
     ),
     LabHost(
         "vendor-debian",
-        33,
+        37,
         (DebianHost(hardened=False),),
         change=_declared("CHG-5004", (22, "ssh")),
         rules=("baseline", "ssh", "hardening"),
