@@ -7,14 +7,14 @@ facts it got, yields `error` — never `pass`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from auditor.cloud import providers
 from auditor.models import Finding, ProbeOutcome, Status, Target
 from auditor.rules.context import base_context
-from auditor.rules.expression import EvaluationError
+from auditor.rules.expression import EvaluationError, pick
 from auditor.rules.spec import PLACEHOLDER, Rule
 
 
@@ -164,27 +164,10 @@ def _evidence(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
     for root, fields in rule.evidence_paths:
         if root not in context:
             continue
-        _pick(picked, root, context[root], fields)
+        pick(picked, root, context[root], fields)
     if rule.applies_to != "host" and rule.applies_to not in picked:
         picked[rule.applies_to] = context[rule.applies_to]  # a resource always shows itself
     return picked
-
-
-def _pick(into: dict[str, Any], key: str, value: Any, fields: Sequence[str]) -> None:
-    """Copy `value` at `fields` into `into[key]`, keeping only the path (a list, or a
-    field that is not a mapping, is taken whole: macros read its items)."""
-    if not fields or not isinstance(value, Mapping):
-        into[key] = value
-        return
-    head, rest = fields[0], fields[1:]
-    if head not in value:
-        return
-    branch = into.get(key)
-    if not isinstance(branch, dict):
-        if key in into:
-            return  # already taken whole by a shorter path
-        branch = into[key] = {}
-    _pick(branch, head, value[head], rest)
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:

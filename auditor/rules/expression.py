@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -74,6 +74,29 @@ about a million steps. Every built-in rule fits."""
 MAX_MACROS = 16
 EVALUATION_BUDGET = 1.0
 """Seconds one evaluation may take before its result is thrown away as an error."""
+
+
+_MISSING = object()
+
+
+def pick(into: dict[str, Any], key: str, value: Any, fields: Sequence[str]) -> None:
+    """Copy `value` at `fields` into `into[key]`, keeping only that path. A list, or a
+    field that is not a mapping, is taken whole (macros read its items), and a shorter
+    path, which takes a value whole, wins over a longer one. Never writes into `value`."""
+    branch = into.get(key, _MISSING)
+    if not fields or not isinstance(value, Mapping):
+        into[key] = value
+        return
+    if branch is value:  # already taken whole
+        return
+    head, rest = fields[0], fields[1:]
+    if head not in value:
+        return
+    if branch is _MISSING:
+        branch = into[key] = {}
+    elif not isinstance(branch, dict):
+        return
+    pick(branch, head, value[head], rest)
 
 
 def _unkey(field: str, keys: list[str]) -> str:
@@ -156,10 +179,36 @@ class Expression:
                 found[(name, ())] = None
         return tuple(found)
 
+    @cached_property
+    def bare_roots(self) -> frozenset[str]:
+        """Top-level names used as a whole somewhere (`size(ports)`, `x in host`), not only
+        through a dotted or subscripted path: those are handed whole."""
+        text = _STRING_LITERAL.sub("''", self.source)
+        return frozenset(
+            name
+            for name in self.variables
+            if re.search(rf"(?<![\w.]){re.escape(name)}\b(?!\s*[.\[])", text)
+        )
+
+    def activation(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """What the binding is handed: the fact paths the expression reads and no more.
+        The binding converts every value it is given on every evaluation, so a rule that
+        reads `host.reads.packages['telnet'].installed` is handed that, not the server's
+        every host fact (230 hardening rules cost 3 s of CPU a server that way). A name
+        used whole, or reached through a computed subscript, is handed whole from there."""
+        handed: dict[str, Any] = {}
+        for root, fields in self.field_paths:
+            if root in context:
+                pick(handed, root, context[root], fields if root not in self.bare_roots else ())
+        for name in self.reads:
+            if name in context and name not in handed:
+                handed[name] = context[name]
+        return handed
+
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         started = time.perf_counter()
         try:
-            result = self._program.execute({k: context[k] for k in self.reads if k in context})
+            result = self._program.execute(self.activation(context))
         except KeyError as exc:
             raise EvaluationError(f"no such fact: {exc.args[0]!r}") from None
         except Exception as exc:  # noqa: BLE001 - any failure of the binding is an error finding

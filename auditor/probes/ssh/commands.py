@@ -349,7 +349,7 @@ COMMANDS: Mapping[str, str] = {
         "for p in {paths}; do q=$p; "
         'while [ ! -e "$q" ]; do a="${{q%/*}}"; a="${{a:-/}}"; '
         'if [ -d "$a" ] && [ ! -x "$a" ]; then echo "cannot search $a" >&2; exit 77; fi; '
-        'q=$a; done; '
+        "q=$a; done; "
         'out=$(findmnt -rn -o TARGET,OPTIONS --target "$q") || exit $?; '
         'printf \'%s %s\\n\' "$p" "$(printf \'%s\\n\' "$out" | tail -n 1)"; done'
     ),
