@@ -231,6 +231,7 @@ def debian_root() -> Path:
             ],
             check=True,
             capture_output=True,
+            timeout=900,  # a stalled mirror must not hang the lab
         )
         (building / ".complete").touch()
         building.rename(root)
