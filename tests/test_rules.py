@@ -348,6 +348,9 @@ FACTS = {
         "size(ports) == 1 && ports[0].number == 22 && host.listening.exists(l, l.port == 22)",
         "['telnet', 'sudo'].all(p, host.reads.packages[p].installed)",
         "size(host) == 2 && host.reads.sysctl['kernel.sysrq'] == '0'",
+        # a field that is absent: `has()` must still find its parent (the demo's MySQL rule
+        # errored with "no such fact: 'details'" when only existing paths were handed)
+        "!has(host.reads.sysctl.absent) && !has(host.reads.packages.telnet.absent)",
     ],
 )
 def test_a_rule_is_handed_only_what_it_reads_and_judges_the_same(source: str) -> None:

@@ -89,14 +89,13 @@ def pick(into: dict[str, Any], key: str, value: Any, fields: Sequence[str]) -> N
         return
     if branch is value:  # already taken whole
         return
-    head, rest = fields[0], fields[1:]
-    if head not in value:
-        return
-    if branch is _MISSING:
+    if branch is _MISSING:  # made even when the next field is absent: `has()` needs it
         branch = into[key] = {}
     elif not isinstance(branch, dict):
         return
-    pick(branch, head, value[head], rest)
+    head, rest = fields[0], fields[1:]
+    if head in value:
+        pick(branch, head, value[head], rest)
 
 
 def _unkey(field: str, keys: list[str]) -> str:
