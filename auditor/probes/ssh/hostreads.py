@@ -4,10 +4,11 @@ A read file (format 1, shipped in `rules/hostreads/`) names reads. Each read has
 - `id`: where its facts go, as `host.reads.<id>`;
 - `command`: one of the fixed, read-only commands below, with its `args` validated against
   that command's pattern before they reach a command line;
-- `parse`: one of the parsers below.
+- `parse`: one of the parsers below that can read that command's output (`PARSES`).
 
-Rules judge the facts in CEL, so a new sysctl key or sudoers check needs no Python. Every
-read of a server runs in the host root's one batch (one channel). A read whose command
+Rules judge the facts in CEL, so a new sysctl key, file mode, package, unit, PAM option or
+account check needs no Python. Every read of a server runs in the host root's one batch
+(one channel), and only the reads some rule of the server reads run (`reads_read`). A read whose command
 fails or whose output cannot be parsed is named in `host.unavailable` and left out, so the
 rules that read it are `error`, never `pass`. docs/host.md lists the commands.
 """
