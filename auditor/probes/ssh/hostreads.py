@@ -8,9 +8,10 @@ A read file (format 1, shipped in `rules/hostreads/`) names reads. Each read has
 
 Rules judge the facts in CEL, so a new sysctl key, file mode, package, unit, PAM option or
 account check needs no Python. Every read of a server runs in the host root's one batch
-(one channel), and only the reads some rule of the server reads run (`reads_read`). A read whose command
-fails or whose output cannot be parsed is named in `host.unavailable` and left out, so the
-rules that read it are `error`, never `pass`. docs/host.md lists the commands.
+(one channel), and only the reads some rule of the server reads run (`reads_read`). A
+read whose command fails or whose output cannot be parsed is named in `host.unavailable`
+and left out, so the rules that read it are `error`, never `pass`. docs/host.md lists the
+commands.
 """
 
 from __future__ import annotations
