@@ -369,3 +369,14 @@ def test_a_rule_is_handed_only_what_it_reads_and_judges_the_same(source: str) ->
         and "size(host.reads.packages)" not in source
     ):
         assert "version" not in str(handed)
+
+
+@pytest.mark.parametrize("port", [389, 1433, 5601, 5984, 6000, 8500, 8888, 9000, 15672])
+def test_admin_consoles_and_data_apis_are_sensitive_ports(port: int) -> None:
+    """Issue 27: LDAP, SQL Server, Kibana, CouchDB, X11, Consul, Jupyter, ClickHouse and
+    RabbitMQ's console open and undeclared were only `high`, as any other port."""
+    catalog = load_catalog(["baseline"])
+    target = _target(id="CHG-1", approved=True, exposes=(Exposure(22, service="ssh"),))
+    findings = evaluate_target(target, catalog.all_rules(), {"ports": _ports(port)})
+    verdicts = _by_rule(findings, "baseline.sensitive-port-undeclared")
+    assert verdicts[f"port:{port}/tcp"] is Status.FAIL
