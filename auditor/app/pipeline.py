@@ -31,9 +31,8 @@ from auditor.models import Report, Target
 from auditor.probes.registry import ProbeSettings, build_probes
 from auditor.probes.ssh.presence import without_absent_ssh
 from auditor.probes.ssh.probe import LOGIN_ROOTS
-from auditor.rules import RuleCatalog, catalog_for, load_catalog
-from auditor.rules.frameworks import Framework, check_rules, load_framework
-from auditor.rules.loader import builtin_rules_dir
+from auditor.rules import RuleCatalog, catalog_for
+from auditor.rules.frameworks import Framework, load_framework
 from auditor.runinputs import input_digests
 from auditor.waivers import WaiverSet, load_waivers
 
@@ -98,8 +97,6 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
         inventory, search=request.rules_dirs, extra_overrides=request.params
     ).select(request.only, request.skip)
     frameworks = tuple(load_framework(name) for name in request.frameworks)
-    for framework in frameworks:
-        check_rules(framework, _builtin_rule_ids())
     if frameworks:
         catalog = catalog.keep(frozenset().union(*(f.rule_ids() for f in frameworks)))
     source = request.source
@@ -131,12 +128,6 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
         expected,
         frameworks,
     )
-
-
-def _builtin_rule_ids() -> list[str]:
-    """Every built-in rule's id: a framework names rules of the shipped packs."""
-    names = sorted(p.stem for p in builtin_rules_dir().glob("*.yaml"))
-    return [r.id for r in load_catalog(names).all_rules()]
 
 
 def _load(request: AuditRequest) -> Inventory:
