@@ -61,16 +61,14 @@ class AuditSettings:
 
 
 def _fact_paths(catalog: RuleCatalog, targets: Sequence[Target]) -> dict[str, frozenset[FactPath]]:
-    """Each target's fact paths its rules read, worked out once per set of rules."""
-    by_rules: dict[tuple[str, ...], frozenset[FactPath]] = {}
-    found = {}
+    """Each target's fact paths its rules read, worked out once per list of packs (a
+    target's rules are its packs' rules)."""
+    by_packs: dict[tuple[str, ...], frozenset[FactPath]] = {}
     for target in targets:
-        rules = catalog.rules_for(target)
-        key = tuple(rule.key for rule in rules)
-        if key not in by_rules:
-            by_rules[key] = frozenset(p for rule in rules for p in rule.fact_paths)
-        found[target.name] = by_rules[key]
-    return found
+        if target.rules not in by_packs:
+            rules = catalog.rules_for(target)
+            by_packs[target.rules] = frozenset(p for rule in rules for p in rule.fact_paths)
+    return {target.name: by_packs[target.rules] for target in targets}
 
 
 def run_audit(

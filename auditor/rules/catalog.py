@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,22 +44,12 @@ class RuleCatalog:
 
         if not only and not skip:
             return self
-        return RuleCatalog(
-            {
-                ref: replace(pack, rules=tuple(r for r in pack.rules if keep(r)))
-                for ref, pack in self.packs.items()
-            }
-        )
+        return self._where(keep)
 
     def keep(self, ids: frozenset[str]) -> RuleCatalog:
         """The catalogue less every rule not in `ids` (`--framework`); an input error when
         none is left, since the framework's rules are in packs no server uses."""
-        kept = RuleCatalog(
-            {
-                ref: replace(pack, rules=tuple(r for r in pack.rules if r.id in ids))
-                for ref, pack in self.packs.items()
-            }
-        )
+        kept = self._where(lambda rule: rule.id in ids)
         if not kept.all_rules():
             raise InputError(
                 "--framework: none of its rules is in the servers' rule packs",
@@ -70,11 +60,13 @@ class RuleCatalog:
     def without_probes(self, probes: frozenset[str]) -> RuleCatalog:
         """The catalogue less every rule that needs one of `probes` (an ad-hoc scan
         without credentials has no login to give the sshd and host probes)."""
+        return self._where(lambda rule: not rule.required_probes & probes)
+
+    def _where(self, keep: Callable[[Rule], bool]) -> RuleCatalog:
+        """The same packs holding only the rules `keep` accepts."""
         return RuleCatalog(
             {
-                ref: replace(
-                    pack, rules=tuple(r for r in pack.rules if not r.required_probes & probes)
-                )
+                ref: replace(pack, rules=tuple(r for r in pack.rules if keep(r)))
                 for ref, pack in self.packs.items()
             }
         )
