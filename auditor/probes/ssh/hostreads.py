@@ -4,7 +4,7 @@ A read file (format 1, shipped in `rules/hostreads/`) names reads. Each read has
 - `id`: where its facts go, as `host.reads.<id>`;
 - `command`: one of the fixed, read-only commands below, with its `args` validated against
   that command's pattern before they reach a command line;
-- `parse`: one of the parsers below that can read that command's output (`PARSES`).
+- `parse`: one of the parsers below that can read that command's output.
 
 Rules judge the facts in CEL, so a new sysctl key, file mode, package, unit, PAM option or
 account check needs no Python. Every read of a server runs in the host root's one batch
@@ -50,45 +50,33 @@ class ReadCommand:
     privileged: bool
     arg: re.Pattern[str] | None
     """The pattern every argument must match; None for a command that takes none."""
+    parsers: frozenset[str]
+    """The parsers that can read this command's output."""
     param: str = "keys"
     """The allowlisted command's argument the read's args fill, space-separated."""
 
 
+def _parsers(*parsers: str) -> frozenset[str]:
+    return frozenset(parsers)
+
+
 COMMANDS: Mapping[str, ReadCommand] = {
-    "sysctl": ReadCommand("sysctl_keys", False, SYSCTL_KEY),
-    "sudoers": ReadCommand("sudoers_rules", True, None),
-    "mounts": ReadCommand("mount_options", False, MOUNT_PATH, "paths"),
-    "stat": ReadCommand("file_stat", True, READ_PATH, "paths"),
-    "files": ReadCommand("file_text", True, READ_PATH, "paths"),
-    "units": ReadCommand("unit_states", False, UNIT, "units"),
-    "packages": ReadCommand("package_states", False, PACKAGE, "packages"),
-    "processes": ReadCommand("process_list", False, None),
-    "modules": ReadCommand("kernel_modules", False, MODULE, "modules"),
-    "accounts": ReadCommand("account_database", True, None),
-    "homes": ReadCommand("home_directories", True, None),
-    "filesystem": ReadCommand("filesystem_scan", True, None),
-    "firewall": ReadCommand("firewall_rules", True, None),
-    "log_files": ReadCommand("open_log_files", True, None),
-    "weak_moduli": ReadCommand("weak_moduli", False, None),
+    "sysctl": ReadCommand("sysctl_keys", False, SYSCTL_KEY, _parsers("key-value")),
+    "sudoers": ReadCommand("sudoers_rules", True, None, _parsers("sudo-rules", "sudo-defaults")),
+    "mounts": ReadCommand("mount_options", False, MOUNT_PATH, _parsers("mounts"), "paths"),
+    "stat": ReadCommand("file_stat", True, READ_PATH, _parsers("modes"), "paths"),
+    "files": ReadCommand("file_text", True, READ_PATH, _parsers("lines", "assignments"), "paths"),
+    "units": ReadCommand("unit_states", False, UNIT, _parsers("units"), "units"),
+    "packages": ReadCommand("package_states", False, PACKAGE, _parsers("packages"), "packages"),
+    "processes": ReadCommand("process_list", False, None, _parsers("processes")),
+    "modules": ReadCommand("kernel_modules", False, MODULE, _parsers("modules"), "modules"),
+    "accounts": ReadCommand("account_database", True, None, _parsers("accounts")),
+    "homes": ReadCommand("home_directories", True, None, _parsers("homes")),
+    "filesystem": ReadCommand("filesystem_scan", True, None, _parsers("filesystem")),
+    "firewall": ReadCommand("firewall_rules", True, None, _parsers("ruleset")),
+    "log_files": ReadCommand("open_log_files", True, None, _parsers("count-paths")),
+    "weak_moduli": ReadCommand("weak_moduli", False, None, _parsers("count-paths")),
 }
-PARSES = {
-    "sysctl": {"key-value"},
-    "sudoers": {"sudo-rules", "sudo-defaults"},
-    "mounts": {"mounts"},
-    "stat": {"modes"},
-    "files": {"lines", "assignments"},
-    "units": {"units"},
-    "packages": {"packages"},
-    "processes": {"processes"},
-    "modules": {"modules"},
-    "accounts": {"accounts"},
-    "homes": {"homes"},
-    "filesystem": {"filesystem"},
-    "firewall": {"ruleset"},
-    "log_files": {"count-paths"},
-    "weak_moduli": {"count-paths"},
-}
-"""Which parsers can read each command's output."""
 
 
 def _key_values(text: str, _args: Sequence[str] = ()) -> dict[str, str]:
@@ -101,13 +89,22 @@ def _key_values(text: str, _args: Sequence[str] = ()) -> dict[str, str]:
     return found
 
 
+def _sudoers_lines(text: str) -> list[str]:
+    """sudoers as sudo reads it: continuation lines joined, comments and `#include`
+    lines dropped, blanks around each line stripped."""
+    joined = re.sub(r"\\\n", " ", text)
+    return [
+        raw.split("#", 1)[0].strip()
+        for raw in joined.splitlines()
+        if not raw.lstrip().startswith("#include")
+    ]
+
+
 def _sudo_rules(text: str, _args: Sequence[str] = ()) -> list[str]:
     """The user specifications of sudoers: comments, `Defaults` and aliases left out,
     continuation lines joined, blanks collapsed (`%sudo ALL=(ALL:ALL) NOPASSWD: ALL`)."""
-    joined = re.sub(r"\\\n", " ", text)
     rules = []
-    for raw in joined.splitlines():
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#include") else ""
+    for line in _sudoers_lines(text):
         if not line or line.startswith(("Defaults", "@include")):
             continue
         if re.match(r"^(User|Runas|Host|Cmnd)_Alias\b", line):
@@ -151,6 +148,13 @@ def permissions(mode: int) -> list[str]:
     return [name for bit, name in PERMISSION_BITS if mode & bit]
 
 
+def _mode(text: str, where: str) -> dict[str, Any]:
+    """`mode` (four octal digits) and `perms` from stat's `%a`."""
+    if not re.fullmatch(r"[0-7]{1,4}", text):
+        raise ValueError(f"unexpected mode {text!r} for {where}")
+    return {"mode": f"{int(text, 8):04o}", "perms": permissions(int(text, 8))}
+
+
 def _modes(text: str, _args: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """`OWNER GROUP MODE TYPE|PATH` or `missing|PATH` lines: path → exists, owner, group,
     mode (octal text), perms (named bits) and type."""
@@ -170,14 +174,11 @@ def _modes(text: str, _args: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
             }
             continue
         owner, group, mode, kind = [*head.split(" ", 3), "", "", ""][:4]
-        if not re.fullmatch(r"[0-7]{1,4}", mode):
-            raise ValueError(f"unexpected mode {mode!r} for {path}")
         found[path] = {
             "exists": True,
             "owner": owner,
             "group": group,
-            "mode": f"{int(mode, 8):04o}",
-            "perms": permissions(int(mode, 8)),
+            **_mode(mode, path),
             "type": kind,
         }
     return found
@@ -251,10 +252,8 @@ def _assignments(text: str, _args: Sequence[str] = ()) -> dict[str, Any]:
 def _sudo_defaults(text: str, _args: Sequence[str] = ()) -> list[str]:
     """sudo's `Defaults` entries, one per setting (`Defaults use_pty, logfile="/x"` gives
     `use_pty` and `logfile="/x"`), scoped ones (`Defaults:user`) kept with their scope."""
-    joined = re.sub(r"\\\n", " ", text)
     found = []
-    for raw in joined.splitlines():
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#include") else ""
+    for line in _sudoers_lines(text):
         match = re.match(r"^(Defaults\S*)\s+(.*)$", line)
         if match:
             scope = match.group(1)[len("Defaults") :]
@@ -439,15 +438,12 @@ def _homes(text: str, _args: Sequence[str] = ()) -> list[dict[str, Any]]:
         if len(fields) != 3:
             raise ValueError(f"unexpected home line {line[:80]!r}")
         owner, _, mode = fields[1].partition(" ")
-        if not re.fullmatch(r"[0-7]{1,4}", mode):
-            raise ValueError(f"unexpected mode {mode!r}")
         found.append(
             {
                 "user": fields[0],
                 "exists": True,
                 "owner": owner,
-                "mode": f"{int(mode, 8):04o}",
-                "perms": permissions(int(mode, 8)),
+                **_mode(mode, f"the home of {fields[0]}"),
                 "risky_dotfiles": fields[2].split(),
             }
         )
@@ -560,7 +556,7 @@ def _load_file(path: Path) -> list[HostRead]:
             raise node.require("id").error("ids are lower case letters, digits and _")
         command = COMMANDS[node.require("command").choice(set(COMMANDS))]
         args = _args(node, command)
-        parse = node.require("parse").choice(PARSES[command_name(command)])
+        parse = node.require("parse").choice(set(command.parsers))
         found.append(HostRead(read_id, command, args, parse, f"{path}:{node.line}"))
     return found
 
@@ -602,10 +598,6 @@ def reads_read(paths: Iterable[tuple[str, tuple[str, ...]]]) -> frozenset[str] |
             return None
         ids.add(fields[1])
     return frozenset(ids)
-
-
-def command_name(command: ReadCommand) -> str:
-    return next(name for name, known in COMMANDS.items() if known is command)
 
 
 def parse_output(read: HostRead, text: str) -> Any:
