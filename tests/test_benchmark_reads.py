@@ -111,3 +111,19 @@ def test_a_text_read_never_names_a_secret_file() -> None:
     for path in ("/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssl/private/x.pem"):
         with pytest.raises(UnsafeCommand):
             command("file_text", sudo="", paths=path)
+
+
+def test_a_read_naming_a_secret_file_is_refused_when_it_loads(tmp_path: Path) -> None:
+    """docs/host.md: a text read of a file that may hold secrets is refused when the read
+    file loads (one line, file and line), not on every server once the audit runs."""
+    from auditor.errors import InputError
+    from auditor.probes.ssh.hostreads import load_reads
+
+    folder = tmp_path / "reads"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(
+        "format: 1\nreads:\n  - id: hashes\n    command: files\n    parse: lines\n"
+        "    args: [/etc/login.defs, /etc/shadow]\n"
+    )
+    with pytest.raises(InputError, match=r"mine.yaml:6.*may hold secrets"):
+        load_reads([folder])

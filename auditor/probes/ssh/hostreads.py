@@ -30,6 +30,8 @@ from auditor.probes.ssh.commands import (
     READ_PATH,
     SYSCTL_KEY,
     UNIT,
+    UnsafeCommand,
+    command,
 )
 from auditor.rules.loader import builtin_rules_dir
 from auditor.yamlsource import Node, load_yaml
@@ -554,10 +556,15 @@ def _load_file(path: Path) -> list[HostRead]:
         read_id = node.require("id").string()
         if not _ID.match(read_id):
             raise node.require("id").error("ids are lower case letters, digits and _")
-        command = COMMANDS[node.require("command").choice(set(COMMANDS))]
-        args = _args(node, command)
-        parse = node.require("parse").choice(set(command.parsers))
-        found.append(HostRead(read_id, command, args, parse, f"{path}:{node.line}"))
+        read_command = COMMANDS[node.require("command").choice(set(COMMANDS))]
+        args = _args(node, read_command)
+        parse = node.require("parse").choice(set(read_command.parsers))
+        read = HostRead(read_id, read_command, args, parse, f"{path}:{node.line}")
+        try:  # the command's own validators, now rather than on every server at run time
+            command_line(read)
+        except UnsafeCommand as exc:
+            raise (node.get("args") or node).error(str(exc)) from None
+        found.append(read)
     return found
 
 
@@ -575,6 +582,11 @@ def _args(node: Node, command: ReadCommand) -> tuple[str, ...]:
         if command.arg is not None and not command.arg.match(arg):
             raise args_node.error(f"{arg!r} is not a valid argument")
     return args
+
+
+def command_line(read: HostRead, sudo: str = "sudo -n ") -> str:
+    """The shell line this read runs (UnsafeCommand if an argument fails validation)."""
+    return command(read.command.name, **arguments(read, sudo))
 
 
 def arguments(read: HostRead, sudo: str) -> dict[str, str]:
