@@ -163,6 +163,15 @@ def _or_missing(path: str) -> str:
     )
 
 
+_PROVEN_ABSENT = (
+    'd="${{f%/*}}"; d="${{d:-/}}"; case $f in *[*?]*) s=;; *) s="{sudo}";; esac; '
+    'if $s test -d "$d" && ! $s test -x "$d"; then '
+    'echo "cannot search $d" >&2; exit 77; fi; '
+)
+"""Shell, for a path `$f` that `test -e` did not find: fails unless its folder can be
+searched (by sudo, or by the login user for a glob, which the login user's shell expanded),
+so that "missing" is proven, never a folder we could not look into."""
+
 # Commands are `str.format` templates: literal braces (awk, shell groups) are doubled.
 COMMANDS: Mapping[str, str] = {
     # Who we are: decides whether privileged reads need `sudo -n` (never a password prompt).
@@ -368,9 +377,8 @@ COMMANDS: Mapping[str, str] = {
         "for f in {paths}; do "
         'if {sudo}test -e "$f" || {sudo}test -L "$f"; then '
         "{sudo}stat -c '%U %G %a %F|%n' -- \"$f\" || exit $?; continue; fi; "
-        'd="${{f%/*}}"; d="${{d:-/}}"; case $f in *[*?]*) s=;; *) s="{sudo}";; esac; '
-        'if $s test -d "$d" && ! $s test -x "$d"; then '
-        'echo "cannot search $d" >&2; exit 77; fi; echo "missing|$f"; done'
+        + _PROVEN_ABSENT
+        + 'echo "missing|$f"; done'
     ),
     # Named configuration files whole, in order (globs expand here), each line behind `|`
     # under an `== PATH` header, at most 256 KiB a file. A value that looks like a secret
@@ -379,10 +387,7 @@ COMMANDS: Mapping[str, str] = {
     # absence is proven as for file_stat.
     "file_text": (
         "for f in {paths}; do "
-        'if ! {sudo}test -e "$f"; then '
-        'd="${{f%/*}}"; d="${{d:-/}}"; case $f in *[*?]*) s=;; *) s="{sudo}";; esac; '
-        'if $s test -d "$d" && ! $s test -x "$d"; then '
-        'echo "cannot search $d" >&2; exit 77; fi; continue; fi; '
+        'if ! {sudo}test -e "$f"; then ' + _PROVEN_ABSENT + "continue; fi; "
         'out=$({sudo}head -c 262145 -- "$f") || exit $?; '
         'test ${{#out}} -le 262144 || {{ echo "$f: larger than 256 KiB" >&2; exit 27; }}; '
         'echo "== $f"; printf \'%s\\n\' "$out" | awk \''
