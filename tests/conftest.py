@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.lab.cloud import FAKE_CREDENTIALS
@@ -227,3 +228,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
         if uses_lab and module not in LAB_MODULES:
             raise pytest.UsageError(f"{module} uses the session lab: add it to LAB_MODULES")
+
+
+SCHEMAS = {
+    f"auditor-report/{v}": json.loads(
+        (REPO / "auditor" / "schemas" / f"auditor-report-{v}.schema.json").read_text()
+    )
+    for v in (1, 2)
+}
+
+
+def validate(report: dict[str, Any]) -> None:
+    """Valid against the JSON Schema of the version the report says it is."""
+    schema = SCHEMAS[report["schema"]]
+    jsonschema.validate(report, schema, format_checker=jsonschema.FormatChecker())

@@ -7,28 +7,21 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import LISTENER_NETWORK, REPO, Listeners, run_auditor, write_inventory
+from tests.conftest import (
+    LISTENER_NETWORK,
+    REPO,
+    Listeners,
+    run_auditor,
+    validate,
+    write_inventory,
+)
 from tests.lab.lab import Lab
 from tests.lab.services import Redis, stop_group, wait_for_port
 
 DEMO_HOSTS = ["hardened", "vendor-built"]
-
-SCHEMAS = {
-    f"auditor-report/{v}": json.loads(
-        (REPO / "auditor" / "schemas" / f"auditor-report-{v}.schema.json").read_text()
-    )
-    for v in (1, 2)
-}
-
-
-def validate(report: dict[str, Any]) -> None:
-    """Valid against the JSON Schema of the version the report says it is."""
-    schema = SCHEMAS[report["schema"]]
-    jsonschema.validate(report, schema, format_checker=jsonschema.FormatChecker())
 
 
 def _change(*ports: int) -> dict[str, Any]:

@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from auditor.rules.frameworks import load_framework
-from tests.conftest import audit_in_process
+from tests.conftest import audit_in_process, validate
 from tests.lab.lab import Lab
-from tests.test_cli import validate
 
 pytestmark = pytest.mark.lab
 
