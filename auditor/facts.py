@@ -37,7 +37,8 @@ EXPOSURE_FIELDS: Mapping[str, Any] = {
 
 SERVICE_FIELDS: Mapping[str, Any] = {
     "port": "int: port number",
-    "proto": "str: `tcp`",
+    "proto": "str: `tcp`, or `udp` for the UDP questions (`snmp`, `ntp`, `dns`, "
+    "`memcached-udp`, `ipmi`, `tftp`; docs/services.md#udp)",
     "kind": "str: the check that ran: `redis`, `memcached`, `mongodb`, `elasticsearch`, "
     "`postgresql`, `mysql`, `vnc`, `smb`, `http`, `https`, `ftp`, `rsync`, or the id of a check "
     "file's check (`docker`, `etcd`, `kubelet`, `prometheus`, yours); or, on a port no check "
@@ -54,6 +55,40 @@ SERVICE_FIELDS: Mapping[str, Any] = {
     "rule": "str: for a check file's check: the rule that judges it (its own, or the generic "
     "`services.open-access`); empty for Python checks",
     "error": "str: why the check failed (then every rule on this service is `error`), else empty",
+}
+
+TLS_FIELDS: Mapping[str, Any] = {
+    "port": "int: port number",
+    "proto": "str: `tcp`",
+    "version": "str: the version a client that accepts anything gets, e.g. `TLSv1.3`",
+    "cipher": "str: the suite that client gets (OpenSSL's name)",
+    "versions": "list: versions the server takes: `SSLv3`, `TLSv1.0`, `TLSv1.1`, `TLSv1.2`, "
+    "`TLSv1.3`",
+    "weak_ciphers": "list: weak suites it takes (IANA names: NULL, export, RC4, DES, 3DES, "
+    "anonymous key exchange)",
+    "weak_kinds": "list: the classes of those suites: `NULL`, `EXPORT`, `RC4`, `DES`, `3DES`, "
+    "`anonymous`",
+    "certificate": {
+        "subject": "str: subject (RFC 4514)",
+        "issuer": "str: issuer (RFC 4514)",
+        "names": "list: DNS names and IP addresses it is for (subject alternative names, else "
+        "the common name)",
+        "not_before": "str: start of validity, ISO 8601 UTC",
+        "not_after": "str: end of validity, ISO 8601 UTC",
+        "days_left": "int: whole days until it expires (negative once expired)",
+        "expired": "bool: past its end of validity",
+        "not_yet_valid": "bool: before its start of validity",
+        "self_signed": "bool: issued by itself (its own key verifies its signature)",
+        "trusted": "bool: its chain verifies against the system trust store (`SSL_CERT_FILE` "
+        "and `SSL_CERT_DIR` add a private CA)",
+        "trust_error": "str: why it does not verify (OpenSSL's reason), else empty",
+        "hostname": "str: the name it was checked against: the inventory's address",
+        "hostname_match": "bool: that name is among `names` (RFC 6125 wildcard rules)",
+        "key_type": "str: `rsa`, `ec`, `dsa`, `ed25519` or `ed448`",
+        "key_bits": "int: key size in bits",
+        "signature_hash": "str: hash of its signature, e.g. `sha256`, `sha1`, `md5`",
+    },
+    "error": "str: why the inspection failed (then every rule on it is `error`), else empty",
 }
 
 _MODE_FIELDS: Mapping[str, Any] = {
@@ -196,6 +231,14 @@ ROOTS: Mapping[str, FactRoot] = {
         ),
         FactRoot("service", "services", "the service a `service` rule judges", SERVICE_FIELDS),
         FactRoot(
+            "tls_endpoints",
+            "tls_endpoints",
+            "every port of the server that completed a TLS handshake when the services probe "
+            "identified it (any port number); a `tls` rule sees one as `tls`",
+            ListOf(TLS_FIELDS),
+        ),
+        FactRoot("tls", "tls_endpoints", "the TLS endpoint a `tls` rule judges", TLS_FIELDS),
+        FactRoot(
             "listener", "host", "the listening socket a `listener` rule judges", LISTENER_FIELDS
         ),
         FactRoot(
@@ -293,6 +336,7 @@ _HOST_ROOTS = (
     "ssh_auth",
     "sshd",
     "services",
+    "tls_endpoints",
     "host",
 )
 
@@ -300,6 +344,7 @@ RESOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
     "host": _HOST_ROOTS,
     "port": (*_HOST_ROOTS, "port"),
     "service": (*_HOST_ROOTS, "service"),
+    "tls": (*_HOST_ROOTS, "tls"),
     "listener": (*_HOST_ROOTS, "listener"),
     **{k.name: (*_HOST_ROOTS, k.name) for p in providers() for k in p.kinds},
 }
@@ -309,6 +354,7 @@ RESOURCE_PROVIDER: Mapping[str, str | None] = {
     "host": None,
     "port": "ports",
     "service": "services",
+    "tls": "tls_endpoints",
     "listener": "host",
     **{k.name: p.name for p in providers() for k in p.kinds},
 }

@@ -17,7 +17,7 @@ from auditor.models import Severity, SshSettings
 from auditor.probes.ssh.options import SshOptions
 from auditor.waivers import DEFAULT_MAX_DAYS
 
-SCAN_PACKS = ("baseline", "services", "ssh")
+SCAN_PACKS = ("baseline", "services", "tls", "ssh")
 """What `auditor scan` judges by default: exposure, what answers, SSH before login."""
 
 

@@ -17,6 +17,7 @@ from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, load_checks
 from auditor.probes.ssh.options import SshOptions
 from auditor.probes.ssh.probe import SshProbe
+from auditor.probes.tls import TlsProbe
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,13 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
             settings.concurrency,
             load_checks(settings.service_checks_dirs, settings.try_default_credentials),
         ),
+        TlsProbe(settings.concurrency),
         *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),
     ]
 
 
 def probe_of_root() -> dict[str, str]:
     """The probe that provides each fact root, by name (for the fact docs)."""
-    classes: tuple[type[Probe], ...] = (PortProbe, SshProbe, ServicesProbe)
+    classes: tuple[type[Probe], ...] = (PortProbe, SshProbe, ServicesProbe, TlsProbe)
     found = {root: c.name for c in classes for root in (c.provides or (c.name,))}
     return found | {p.name: p.name for p in providers()}

@@ -100,6 +100,10 @@ _RESOURCES: Mapping[str, tuple[Callable[[Mapping[str, Any]], list[Any]], Callabl
         lambda c: c.get("services", []),
         lambda s: f"service:{s['kind']}@{s['port']}/{s['proto']}",
     ),
+    "tls": (
+        lambda c: c.get("tls_endpoints", []),
+        lambda t: f"tls:{t['port']}/{t['proto']}",
+    ),
     "listener": (
         lambda c: list(c.get("host", {}).get("listening", [])),
         lambda s: f"listener:{_socket(s['address'], s['port'])}",
