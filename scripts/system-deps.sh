@@ -35,6 +35,7 @@ demo    mariadb-server               mariadbd mariadb-install-db
 demo    samba                        smbd
 demo    smbclient                    smbclient
 demo    nginx-light                  nginx
+demo    snmpd                        snmpd
 test    redis-tools                  redis-cli
 test    memcached                    memcached
 test    etcd-server                  etcd
@@ -63,6 +64,9 @@ test    iptables                     iptables iptables-restore
 test    debootstrap                  debootstrap
 test    coreutils                    chroot
 test    mount                        mount
+test    ntpsec                       ntpd
+test    unbound                      unbound
+test    tftpd-hpa                    in.tftpd
 EOF
 )
 

@@ -319,3 +319,51 @@ def _read_exactly(client: socket.socket, size: int) -> bytes | None:
             return None
         data += chunk
     return data
+
+
+DatagramHandler = Callable[[bytes], list[bytes]]
+"""What a UDP responder sends back to one datagram (nothing, one reply, or a flood)."""
+
+
+@contextmanager
+def serve_udp(ip: str, port: int, handler: DatagramHandler) -> Iterator[int]:
+    """Answer each datagram to ip:port with `handler`'s datagrams until the block ends."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((ip, port))
+
+    def loop() -> None:
+        while True:
+            try:
+                data, source = server.recvfrom(65535)
+                for reply in handler(data):
+                    server.sendto(reply, source)
+            except OSError:
+                return
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def ipmi_bmc(cipher_zero: bool) -> DatagramHandler:
+    """A BMC's two replies to the IPMI questions (no BMC runs here): the Get Channel
+    Authentication Capabilities response (IPMI v2.0 §22.13: completion code 0, IPMI 2.0
+    supported) and the RMCP+ Open Session Response (§13.18), status 0 (accepted) when
+    cipher suite 0 is allowed, else 0x11 (no matching integrity payload)."""
+
+    def handle(data: bytes) -> list[bytes]:
+        if data[4:5] == b"\x00":  # IPMI 1.5 session: the capabilities request
+            body = bytes.fromhex("81 1c 63 20 00 38 00 01 80 04 00 00 00 00 00".replace(" ", ""))
+            return [b"\x06\x00\xff\x07" + b"\x00" * 9 + bytes([len(body)]) + body]
+        if data[4:6] == b"\x06\x10":  # RMCP+ Open Session Request
+            tag, console = data[16], data[20:24]
+            status = 0 if cipher_zero else 0x11
+            payload = bytes([tag, status, 0x04, 0]) + console + b"\x01\x02\x03\x04"
+            payload += data[24:48]
+            header = b"\x06\x11" + b"\x00" * 8 + len(payload).to_bytes(2, "little")
+            return [b"\x06\x00\xff\x07" + header + payload]
+        return []
+
+    return handle

@@ -117,9 +117,11 @@ def test_declared_ports_closed_or_outside_the_scan() -> None:
         "port:53/udp": Status.SKIP,
         "port:5000/tcp": Status.SKIP,
     }
+    # A declared UDP port is not the port scan's to cover: the services pack asks it its
+    # service's question, and silence there is an error (tests/hostile/test_udp_tls.py).
     assert _by_rule(findings, "baseline.declared-port-not-scanned") == {
         "port:443/tcp": Status.PASS,
-        "port:53/udp": Status.FAIL,
+        "port:53/udp": Status.SKIP,
         "port:5000/tcp": Status.FAIL,
     }
 

@@ -44,6 +44,7 @@ from auditor.probes.services.postgresql import POSTGRESQL
 from auditor.probes.services.redis import REDIS
 from auditor.probes.services.rsync import RSYNC
 from auditor.probes.services.smb import SMB
+from auditor.probes.services.udp import udp_records
 from auditor.probes.services.vnc import VNC
 from auditor.probes.services.wire import NotThisService, ServiceError
 from auditor.scope import Scope
@@ -184,6 +185,21 @@ class ServicesProbe(PerTargetProbe):
             if p.get("proto") == "tcp" and p.get("state") == "open"
         ]
         deadline = Deadline(timeout)  # one deadline for this probe on this target
+        with ThreadPoolExecutor(1, thread_name_prefix="udp") as background:
+            # UDP waits mostly on silence: it runs beside the TCP checks, not after them
+            udp = background.submit(udp_records, ip, target, deadline)
+            records = self._tcp(ip, target, open_ports, numbers, deadline)
+            records += udp.result()
+        return ProbeOutcome(self.name, facts={"services": records})
+
+    def _tcp(
+        self,
+        ip: str,
+        target: Target,
+        open_ports: list[Mapping[str, Any]],
+        numbers: list[int],
+        deadline: Deadline,
+    ) -> list[dict[str, Any]]:
         identities = _identify_all(ip, numbers, deadline)
         records = []
         checked: set[int] = set()
@@ -199,7 +215,7 @@ class ServicesProbe(PerTargetProbe):
         for port in numbers:
             if port not in checked:
                 records.append(_identified_only(port, identities[port]))
-        return ProbeOutcome(self.name, facts={"services": records})
+        return records
 
     def _check(
         self,

@@ -1,0 +1,79 @@
+"""UDP services (issue 27): real snmpd, ntpsec, unbound, memcached and tftpd-hpa, each
+open on one network-namespace host and locked on another. A well-known UDP port is asked
+on every server audited with the services pack; a declared one gets its service's
+question, and a declared one that stays silent cannot pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import audit_in_process
+from tests.lab.lab import Lab
+
+HOSTS = ["udp-open", "udp-locked", "vendor-built"]
+
+
+@pytest.fixture(scope="module")
+def report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    inventory = lab.write_inventory(tmp_path_factory.mktemp("udp") / "inv.yaml", HOSTS)
+    return audit_in_process(inventory).report
+
+
+def _udp(report: dict[str, Any], host: str) -> dict[str, dict[str, Any]]:
+    """Each failing or passing UDP finding, by `rule resource`."""
+    target = next(t for t in report["targets"] if t["name"] == host)
+    return {
+        f"{f['rule']} {f['resource']}": f
+        for f in target["findings"]
+        if f["resource"].endswith("/udp") and f["status"] != "skip"
+    }
+
+
+def test_every_open_udp_service_fails_its_rule_with_the_servers_own_words(
+    report: dict[str, Any],
+) -> None:
+    found = _udp(report, "udp-open")
+    snmp = found["services.snmp-default-community service:snmp@161/udp"]
+    assert snmp["status"] == "fail" and snmp["severity"] == "critical"
+    assert "community 'public' answered sysDescr: Linux" in snmp["message"]
+    # ntpsec 1.2.2 answers time (mode 3) here but drops mode 6 from outside its
+    # namespace even with a bare `restrict default`; mode 6 and 7 replies are proven
+    # against the RFC 9327 reply in tests/hostile/test_udp_tls.py.
+    ntp = found["services.ntp-monlist service:ntp@123/udp"]
+    assert ntp["status"] == "pass", "ntpsec has no mode 7 at all"
+    assert ntp["evidence"]["service"]["details"]["answered"] is True
+    dns = found["services.dns-open-resolver service:dns@53/udp"]
+    assert dns["status"] == "fail" and "NXDOMAIN, recursion available" in dns["message"]
+    memcached = found["services.memcached-udp service:memcached-udp@11211/udp"]
+    assert memcached["status"] == "fail" and "answers stats over UDP" in memcached["message"]
+    tftp = found["services.tftp-open service:tftp@69/udp"]
+    assert tftp["status"] == "fail" and "error 'File not found'" in tftp["message"]
+    undeclared = [k for k, f in found.items() if k.startswith("services.udp-undeclared")]
+    assert all(found[k]["status"] == "pass" for k in undeclared) and undeclared
+
+
+def test_locked_udp_services_pass_because_they_answered_not_because_they_were_silent(
+    report: dict[str, Any],
+) -> None:
+    found = _udp(report, "udp-locked")
+    snmp = found["services.snmp-default-community service:snmp@161/udp"]
+    assert snmp["status"] == "pass"
+    assert snmp["evidence"]["service"]["evidence"] == (
+        "SNMPv3 agent: refused the communities public and private"
+    )
+    ntp = found["services.ntp-mode6-query service:ntp@123/udp"]
+    assert ntp["status"] == "pass"
+    assert ntp["evidence"]["service"]["evidence"] == "NTP server answers only mode 3 (time)"
+    dns = found["services.dns-open-resolver service:dns@53/udp"]
+    assert dns["status"] == "pass" and "REFUSED" in dns["evidence"]["service"]["evidence"]
+    assert not any("memcached-udp" in k or "tftp" in k for k in found), "nothing there"
+    locked = next(t for t in report["targets"] if t["name"] == "udp-locked")
+    assert locked["verdict"] == "go", [f for f in locked["findings"] if f["status"] == "fail"]
+
+
+def test_the_vendor_build_leaves_snmp_public_on_and_undeclared(report: dict[str, Any]) -> None:
+    found = _udp(report, "vendor-built")
+    assert found["services.snmp-default-community service:snmp@161/udp"]["status"] == "fail"
+    assert found["services.udp-undeclared service:snmp@161/udp"]["status"] == "fail"
