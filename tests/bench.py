@@ -570,8 +570,117 @@ def aws_stage(workdir: Path, buckets: int = 1000, groups: int = 200) -> list[lis
     ]
 
 
-STAGES = set(os.environ.get("BENCH_STAGES", "ports,fleet,hardening,services,aws").split(","))
+STAGES = set(
+    os.environ.get("BENCH_STAGES", "ports,fleet,hardening,services,aws,tls-udp").split(",")
+)
 """Which stages to run (`BENCH_STAGES=hardening make bench`); all by default."""
+
+
+TLS_UDP_COUNT = int(os.environ.get("BENCH_TLS_UDP", "100"))
+
+
+def tls_udp_stage(workdir: Path, count: int = TLS_UDP_COUNT) -> list[list[Any]]:
+    """What the TLS and UDP stages cost per 100 hosts: one nginx serving TLS on 443 of
+    every address and one snmpd answering `public` on 161/udp of every address; the
+    services probe run with its UDP questions off, then on, then with the tls probe."""
+    import resource
+    import shutil
+    import subprocess
+
+    from auditor.probes.services import ServicesProbe
+    from auditor.probes.services import udp as udp_module
+    from auditor.probes.tls import TlsProbe
+    from tests.lab.certs import certificate
+    from tests.lab.services import stop_group, udp_bound, wait_for_port
+
+    if any(shutil.which(b) is None for b in ("nginx", "snmpd", "openssl")):
+        print("tls-udp stage skipped: nginx, snmpd or openssl missing")
+        return []
+    network = "127.86"
+    addresses = [f"{network}.{i // 250}.{i % 250 + 1}" for i in range(count)]
+    home = workdir / "tls-udp"
+    home.mkdir(parents=True)
+    cert, key = certificate(home / "tls", "self-signed", addresses[0])
+    listens = "\n".join(f"    listen {ip}:443 ssl;" for ip in addresses)
+    (home / "nginx.conf").write_text(
+        f"daemon off;\n{'user root;' if os.geteuid() == 0 else ''}\npid {home}/nginx.pid;\n"
+        f"error_log {home}/nginx-error.log;\nworker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\n  access_log off;\n  server {{\n{listens}\n"
+        f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n  }}\n}}\n"
+    )
+    agents = ",".join(f"udp:{ip}:161" for ip in addresses)
+    (home / "snmpd.conf").write_text(f"agentaddress {agents}\nrocommunity public default\n")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [
+        subprocess.Popen(
+            ["nginx", "-c", str(home / "nginx.conf"), "-p", str(home)],
+            start_new_session=True,
+            **quiet,  # type: ignore[arg-type]
+        ),
+        subprocess.Popen(
+            ["snmpd", "-f", "-C", "-c", str(home / "snmpd.conf"), "-p", str(home / "snmpd.pid")],
+            start_new_session=True,
+            env={**os.environ, "SNMP_PERSISTENT_DIR": str(home / "snmp")},
+            **quiet,  # type: ignore[arg-type]
+        ),
+    ]
+    rows: list[list[Any]] = []
+    saved = udp_module.UDP_CHECKS
+    try:
+        wait_for_port(addresses[-1], 443, processes[0], timeout=15)
+        deadline = time.monotonic() + 15
+        while not udp_bound(addresses[-1], 161, None) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        path = workdir / "tls-udp.yaml"
+        servers = [{"name": f"t-{i:03d}", "address": ip} for i, ip in enumerate(addresses)]
+        for label, packs, udp_on in (
+            ("services, UDP off", ["services"], False),
+            ("services with UDP", ["services"], True),
+            ("services with UDP + tls", ["services", "tls"], True),
+        ):
+            udp_module.UDP_CHECKS = saved if udp_on else ()
+            path.write_text(
+                yaml.safe_dump(
+                    {
+                        "version": 1,
+                        "scope": [f"{network}.0.0/16"],
+                        "defaults": {"ports": "443", "rules": packs},
+                        "servers": servers,
+                    }
+                )
+            )
+            inventory = load_inventory(path)
+            probes = [PortProbe(), ServicesProbe(concurrency=16), TlsProbe(concurrency=16)]
+            cpu = resource.getrusage(resource.RUSAGE_SELF)
+            started = time.perf_counter()
+            report = run_audit(
+                inventory,
+                catalog_for(inventory),
+                probes,
+                AuditSettings(timeout=60, show_progress=False),
+            )
+            elapsed = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            used = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
+            fails = sum(f.status.value == "fail" for r in report.results for f in r.findings)
+            incomplete = sum(not r.complete for r in report.results)
+            rows.append(
+                [
+                    label,
+                    count,
+                    f"{elapsed:.2f}",
+                    f"{elapsed / count * 100:.1f}",
+                    f"{used / count * 1000:.0f}",
+                    fails,
+                    incomplete,
+                ]
+            )
+    finally:
+        udp_module.UDP_CHECKS = saved
+        for process in processes:
+            stop_group(process.pid)
+    return rows
 
 
 def main() -> int:
@@ -584,6 +693,25 @@ def main() -> int:
         hardening_rows = hardening_stage(Path(tmp)) if "hardening" in STAGES else []
         service_rows = services_stage(Path(tmp)) if "services" in STAGES else []
         aws_rows = aws_stage(Path(tmp)) if "aws" in STAGES else []
+        tls_udp_rows = tls_udp_stage(Path(tmp)) if "tls-udp" in STAGES else []
+    if tls_udp_rows:
+        print(
+            f"\nTLS and UDP stages: {TLS_UDP_COUNT} hosts, TLS on 443 and SNMP public on 161/udp each"
+        )
+        print(
+            tabulate(
+                tls_udp_rows,
+                headers=[
+                    "packs",
+                    "hosts",
+                    "wall s",
+                    "wall s / 100 hosts",
+                    "CPU ms / host",
+                    "fails",
+                    "incomplete",
+                ],
+            )
+        )
     if rows:
         print(f"port probe + baseline rules, {PORTS.count(',') + 101} TCP ports per host, nmap -sT")
         print(tabulate(rows, headers=["hosts", "wall s", "ms / host", "findings"]))

@@ -198,6 +198,8 @@ LAB_GROUPS: dict[str, frozenset[str]] = {
             "test_shards",
             "test_inventory",
             "test_gcp",
+            "test_tls",
+            "test_udp",
         }
     ),
     "lab-b": frozenset(

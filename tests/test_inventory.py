@@ -28,14 +28,18 @@ def test_lab_inventory_loads_with_defaults_merged() -> None:
     inventory = load_inventory(REPO / "inventories" / "lab.yaml")
     vendor = next(t for t in inventory.targets if t.name == "vendor-built")
     assert vendor.ip == ipaddress.ip_address("127.77.0.11")
-    assert vendor.rules == ("baseline", "ssh", "services", "aws", "gcp")
+    assert vendor.rules == ("baseline", "ssh", "services", "tls", "aws", "gcp")
     assert vendor.clouds["aws"].buckets == ("vendor-acme-exports",)
     assert vendor.clouds["gcp"].buckets == ("vendor-acme-exports-gcs",)
     assert vendor.ssh.user == "root"
     assert vendor.change is not None
     assert vendor.change.go_live == date(2026, 12, 1)
     assert vendor.change.data == ("personal",)
-    assert [(e.port, e.to) for e in vendor.change.exposes] == [(22, "internal"), (80, "internet")]
+    assert [(e.port, e.to) for e in vendor.change.exposes] == [
+        (22, "internal"),
+        (80, "internet"),
+        (443, "internet"),
+    ]
     text = (REPO / "inventories" / "lab.yaml").read_text().splitlines()
     assert "name: vendor-built" in text[vendor.line - 1]  # its entry's line, for SARIF
     assert inventory.scope.allows(ipaddress.ip_address("127.77.0.200"))

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from tests.lab import cloud
+from tests.lab.certs import lab_ca
 from tests.lab.debian import DebianHost
 from tests.lab.services import (
     AnonymousFtp,
@@ -33,6 +34,7 @@ from tests.lab.services import (
     MotoServer,
     Nfs,
     Nginx,
+    Ntpd,
     Postgres,
     Prometheus,
     RabbitMq,
@@ -40,12 +42,16 @@ from tests.lab.services import (
     RsyncDaemon,
     Samba,
     Service,
+    Snmpd,
     Sshd,
     Telnetd,
+    Tftpd,
+    Unbound,
     Vnc,
     ZooKeeper,
     stop_group,
     wait_for_port,
+    wait_for_udp,
     wait_until_ready,
 )
 
@@ -58,7 +64,7 @@ DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
     "21,22,23,80,111,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6379,"
-    "8080,8888,9090,9200,9300,10250,11211,15672,27017"
+    "8080,8443,8888,9090,9200,9300,9443,10250,10443,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
 
@@ -258,11 +264,13 @@ FLEET: tuple[LabHost, ...] = (
             Samba(guest=True),
             Nginx(
                 autoindex=True,
+                tls=((443, "expired", False),),
                 files=(
                     (".git/config", "[core]\n\trepositoryformatversion = 0\n"),
                     (".env", "APP_ENV=production\nDB_PASSWORD=lab-not-a-secret\n"),
                 ),
             ),
+            Snmpd(community="public"),
         ),
         change={
             "id": "CHG-2041",
@@ -274,6 +282,7 @@ FLEET: tuple[LabHost, ...] = (
             "exposes": [
                 {"port": 22, "proto": "tcp", "service": "ssh", "to": "internal"},
                 {"port": 80, "proto": "tcp", "service": "http", "to": "internet"},
+                {"port": 443, "proto": "tcp", "service": "https", "to": "internet"},
             ],
         },
         tags={"env": "prod", "role": "web"},
@@ -392,6 +401,19 @@ def _declared(change_id: str, *exposures: tuple[int, str]) -> dict[str, Any]:
             for port, service in exposures
         ],
     }
+
+
+UDP_PORTS = {"snmp": 161, "ntp": 123, "dns": 53, "memcached": 11211, "tftp": 69}
+
+
+def _udp(*services: str) -> list[dict[str, Any]]:
+    return [
+        {"port": UDP_PORTS[s], "proto": "udp", "service": s, "to": "internal"} for s in services
+    ]
+
+
+def _tcp(port: int, service: str) -> dict[str, Any]:
+    return {"port": port, "proto": "tcp", "service": service, "to": "internal"}
 
 
 HOST_FLEET: tuple[LabHost, ...] = (
@@ -553,6 +575,52 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
         netns=True,
     ),
     LabHost(
+        "web-tls",
+        38,
+        (
+            Nginx(
+                tls=(
+                    (443, "good", False),
+                    (8443, "self-signed", False),
+                    (9443, "weak", True),
+                    (10443, "wrong-name", False),
+                ),
+            ),
+        ),
+        change=_declared(
+            "CHG-4011",
+            (80, "http"),
+            (443, "https"),
+            (8443, "https"),
+            (9443, "https"),
+            (10443, "https"),
+        ),
+        rules=("baseline", "services", "tls"),
+    ),
+    LabHost(
+        "udp-open",
+        39,
+        (
+            Snmpd(community="public"),
+            Ntpd(query=True),
+            Unbound(open_to_all=True),
+            Memcached(over_udp=True),
+            Tftpd(),
+        ),
+        change=_declared("CHG-4012", (11211, "memcached"))
+        | {"exposes": [*_udp("snmp", "ntp", "dns", "memcached", "tftp"), _tcp(11211, "memcached")]},
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "udp-locked",
+        41,
+        (Snmpd(), Ntpd(query=False), Unbound(open_to_all=False)),
+        change=_declared("CHG-4013") | {"exposes": _udp("snmp", "ntp", "dns")},
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
         "remote-access",
         25,
         (Vnc(), Vnc(port=5901, password="lab-vnc-pass"), Telnetd()),
@@ -606,6 +674,12 @@ class Lab:
     @property
     def known_hosts(self) -> Path:
         return self.state_dir / "known_hosts"
+
+    @property
+    def tls_ca(self) -> Path:
+        """The lab CA that signs the TLS servers' certificates (tests/lab/certs.py): a
+        client trusts it as a private CA, through OpenSSL's SSL_CERT_FILE."""
+        return lab_ca(self.state_dir / "tls")
 
     def service_home(self, host: LabHost, service: Service) -> Path:
         return self.state_dir / host.name / f"{service.kind}-{service.port}"
@@ -689,7 +763,12 @@ class Lab:
                     self._save(running)
                     try:
                         inside = host.netns_name if host.behind else ""
-                        wait_for_port(ip, service.port, process, service.start_seconds, inside)
+                        if service.udp:
+                            wait_for_udp(
+                                service, ip, process, host.netns_name if host.netns else None
+                            )
+                        else:
+                            wait_for_port(ip, service.port, process, service.start_seconds, inside)
                         wait_until_ready(service, ip, process)
                     except LabError as exc:
                         raise LabError(
@@ -800,7 +879,7 @@ class Lab:
             + ([f"{NETNS_NETWORK}.0.0/16"] if any(h.netns for h in chosen) else []),
             "defaults": {
                 "ports": ports,
-                "rules": ["baseline", "ssh", "services"],
+                "rules": ["baseline", "ssh", "services", "tls"],
                 "ssh": {
                     "user": "root",
                     "port": 22,
@@ -833,7 +912,7 @@ class Lab:
         if host.rules is not None:
             server["rules"] = list(host.rules)
         elif (host.aws and self.aws_endpoint) or (host.gcp and self.gcs_endpoint):
-            server["rules"] = ["baseline", "ssh", "services"]
+            server["rules"] = ["baseline", "ssh", "services", "tls"]
             server["rules"] += ["aws"] if host.aws and self.aws_endpoint else []
             server["rules"] += ["gcp"] if host.gcp and self.gcs_endpoint else []
         if host.tags:

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab.certs import certificate
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -42,6 +44,8 @@ class Service:
     needs_interface_address: bool = field(default=False, init=False, repr=False)
     """True for daemons that bind only to addresses some interface carries (Samba): on a
     loopback lab host the lab then puts the host's address on `lo` while it runs."""
+    udp: bool = field(default=False, init=False, repr=False)
+    """Listens on UDP only: the lab waits for its socket in `ss -uln`, not for a connect."""
     start_seconds: float = field(default=15.0, init=False, repr=False)
     """How long the daemon may take to listen (an Erlang VM takes ten seconds alone)."""
 
@@ -465,6 +469,10 @@ class Nginx(Service):
     autoindex: bool = False
     files: tuple[tuple[str, str], ...] = field(default=())
     """(relative path, content) pairs placed in the web root, e.g. a `.git/config`."""
+    tls: tuple[tuple[int, str, bool], ...] = field(default=())
+    """(port, certificate kind, legacy) of each TLS server: a certificate of that kind
+    (tests/lab/certs.py), TLS 1.2 and 1.3 only, or with `legacy` also TLS 1.0/1.1 and the
+    NULL and anonymous suites this machine's OpenSSL still has, at security level 0."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("nginx",)
@@ -504,22 +512,39 @@ http {{
     root {root};
     autoindex {"on" if self.autoindex else "off"};
   }}
+{self._tls_servers(ip, home, root)}
 }}
 """
         )
         return _spawn(["nginx", "-c", str(conf), "-p", str(home)], home, netns)
+
+    def _tls_servers(self, ip: str, home: Path, root: Path) -> str:
+        blocks = []
+        for port, kind, legacy in self.tls:
+            cert, key = certificate(home.parent.parent / "tls", kind, ip)
+            protocols = "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" if legacy else "TLSv1.2 TLSv1.3"
+            ciphers = "ALL:eNULL:@SECLEVEL=0" if legacy else "HIGH:!aNULL:!MD5"
+            blocks.append(
+                f"  server {{ listen {ip}:{port} ssl; root {root}; "
+                f"ssl_certificate {cert}; ssl_certificate_key {key}; "
+                f'ssl_protocols {protocols}; ssl_ciphers "{ciphers}"; }}'
+            )
+        return "\n".join(blocks)
 
 
 @dataclass(frozen=True)
 class Memcached(Service):
     kind: str = "memcached"
     port: int = 11211
+    over_udp: bool = False
+    """Also on UDP (`-U 11211`, the pre-1.5.6 default), the 2018 amplifier."""
 
     def binaries(self) -> tuple[str, ...]:
         return ("memcached",)
 
     def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
-        argv = ["memcached", "-l", ip, "-p", str(self.port), "-U", "0", "-m", "16"]
+        udp = str(self.port) if self.over_udp else "0"
+        argv = ["memcached", "-l", ip, "-p", str(self.port), "-U", udp, "-m", "16"]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         return _spawn(argv, home, netns)
@@ -917,6 +942,114 @@ class MotoServer(Service):
         )
 
 
+def udp_bound(ip: str, port: int, netns: str | None) -> bool:
+    """Something has bound ip:port over UDP (as `ss` sees it, in that namespace)."""
+    argv = ["ss", "-Huln", f"sport = :{port}"]
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    listening = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+    return f"{ip}:{port}" in listening or f"0.0.0.0:{port}" in listening
+
+
+@dataclass(frozen=True)
+class Snmpd(Service):
+    """net-snmp's agent: with `community` (v1/v2c read-only), else one SNMPv3 user only."""
+
+    kind: str = "snmp"
+    port: int = 161
+    community: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "udp", True)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("snmpd",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        access = (
+            f"rocommunity {self.community} default\n"
+            if self.community
+            else 'createUser labmonitor SHA "lab-auth-pass" AES "lab-priv-pass"\n'
+            "rouser labmonitor priv\n"
+        )
+        conf = home / "snmpd.conf"
+        conf.write_text(f"agentaddress udp:{ip}:{self.port}\n{access}")
+        argv = ["snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-p", str(home / "snmpd.pid")]
+        return _spawn(argv, home, netns, env={"SNMP_PERSISTENT_DIR": str(home / "state")})
+
+
+@dataclass(frozen=True)
+class Ntpd(Service):
+    """ntpsec's ntpd: unrestricted, or (`query=False`) Debian's `restrict default ...
+    noquery`. (Unrestricted, ntpsec 1.2.2 still drops mode 6 from outside its namespace.) It binds every address of its namespace: netns hosts
+    only."""
+
+    kind: str = "ntp"
+    port: int = 123
+    query: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "udp", True)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("ntpd",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        restrict = "" if self.query else " kod nomodify noquery nopeer limited"
+        conf = home / "ntp.conf"
+        conf.write_text(f"driftfile {home}/ntp.drift\nrestrict default{restrict}\n")
+        argv = ["ntpd", "-n", "-c", str(conf), "-l", str(home / "ntpd.log")]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class Unbound(Service):
+    """A recursive resolver: open to everyone, or refusing all but localhost."""
+
+    kind: str = "dns"
+    port: int = 53
+    open_to_all: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "udp", True)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("unbound",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        access = "0.0.0.0/0 allow" if self.open_to_all else "0.0.0.0/0 refuse"
+        conf = home / "unbound.conf"
+        conf.write_text(
+            f"server:\n  interface: {ip}\n  port: {self.port}\n  do-daemonize: no\n"
+            '  username: ""\n  chroot: ""\n  pidfile: ""\n  use-syslog: no\n  do-ip6: no\n'
+            f"  access-control: {access}\nremote-control:\n  control-enable: no\n"
+        )
+        return _spawn(["unbound", "-d", "-c", str(conf)], home, netns)
+
+
+@dataclass(frozen=True)
+class Tftpd(Service):
+    """tftpd-hpa serving a read-only folder (no `-c`: nothing can be written)."""
+
+    kind: str = "tftp"
+    port: int = 69
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "udp", True)
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("in.tftpd",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        root = home / "tftpboot"
+        root.mkdir(exist_ok=True)
+        (root / "pxelinux.cfg").write_text("default linux\n")
+        argv = ["in.tftpd", "-L", "-s", "-a", f"{ip}:{self.port}", str(root)]
+        if os.geteuid() == 0:
+            argv[1:1] = ["-u", "nobody"]
+        return _spawn(argv, home, netns)
+
+
 def _spawn(
     argv: list[str], home: Path, netns: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -959,6 +1092,21 @@ def wait_for_port(
         except OSError:
             time.sleep(0.05)
     raise LabError(f"not listening on {ip}:{port} after {timeout:.0f}s")
+
+
+def wait_for_udp(
+    service: Service, ip: str, process: subprocess.Popen[bytes], netns: str | None
+) -> None:
+    """Until the daemon has bound its UDP port (a datagram would prove nothing: silence)."""
+    deadline = time.monotonic() + service.start_seconds
+    while not udp_bound(ip, service.port, netns):
+        if process.poll() is not None:
+            raise LabError(
+                f"exited with code {process.returncode} before binding {ip}:{service.port}/udp"
+            )
+        if time.monotonic() > deadline:
+            raise LabError(f"{ip}:{service.port}/udp not bound after {service.start_seconds:.0f}s")
+        time.sleep(0.05)
 
 
 def wait_until_ready(service: Service, ip: str, process: subprocess.Popen[bytes]) -> None:
