@@ -200,6 +200,7 @@ LAB_GROUPS: dict[str, frozenset[str]] = {
             "test_gcp",
             "test_tls",
             "test_udp",
+            "test_web_leaks",
         }
     ),
     "lab-b": frozenset(

@@ -367,3 +367,122 @@ def ipmi_bmc(cipher_zero: bool) -> DatagramHandler:
         return []
 
     return handle
+
+
+# ------------------------------------------------------------------ web admin consoles
+# Documented replies of consoles that cannot run here (no Debian package, no registry
+# wheel with the server): each the product's own answer to exactly the request the
+# shipped check (rules/checks/admin-consoles.yaml) makes, open and locked.
+SPRING_ENV = {"activeProfiles": ["prod"], "propertySources": [{"name": "server.ports"}]}
+CONSOLES: dict[str, tuple[Handler, Handler]] = {
+    # Spring Boot 3 actuator: /actuator/env (reference docs, "env" endpoint), then locked.
+    "spring-actuator-env": (
+        http({"/actuator/env": (200, SPRING_ENV)}),
+        http({"/actuator/env": (401, "")}),
+    ),
+    # Spring Boot heapdump: an HPROF file starts "JAVA PROFILE 1.0.2\0".
+    "spring-actuator-heapdump": (
+        http({"/actuator/heapdump": (200, "JAVA PROFILE 1.0.2\x00\x00\x00\x00\x08")}),
+        http({"/actuator/heapdump": (401, "")}),
+    ),
+    # Jenkins: every reply carries X-Jenkins; anonymous without Overall/Administer gets 403.
+    "jenkins-script-console": (
+        http(
+            {"/script": (200, "<title>Script Console [Jenkins]</title>")}, {"X-Jenkins": "2.426.1"}
+        ),
+        http({"/script": (403, "Authentication required")}, {"X-Jenkins": "2.426.1"}),
+    ),
+    # Kibana: `kbn-name` on every reply; /api/status is 401 with security on.
+    "kibana": (
+        http(
+            {"/api/status": (200, {"name": "kb", "version": {"number": "8.11.1"}})},
+            {"kbn-name": "kb"},
+        ),
+        http(
+            {"/api/status": (401, {"statusCode": 401, "error": "Unauthorized"})}, {"kbn-name": "kb"}
+        ),
+    ),
+    # phpMyAdmin 5 with `auth_type = config` (no login) versus its cookie login form.
+    "phpmyadmin": (
+        http(
+            {
+                "/phpmyadmin/index.php?db=information_schema": (
+                    200,
+                    '<title>phpMyAdmin</title><script>CommonParams.setAll({db:"information_schema",'
+                    'opendb_url:"db_structure.php"});</script>',
+                )
+            }
+        ),
+        http(
+            {
+                "/phpmyadmin/index.php?db=information_schema": (
+                    200,
+                    '<title>phpMyAdmin</title><input type="text" name="pma_username">',
+                )
+            }
+        ),
+    ),
+    # mongo-express home page without basicAuth, and a page of it that is not the home.
+    "mongo-express": (
+        http({"/": (200, "<title>Home - Mongo Express</title>")}),
+        http({"/": (200, "<title>Login - Mongo Express</title>")}),
+    ),
+    # Consul agent API: /v1/agent/self with ACLs off, and with `default_policy = deny`.
+    "consul": (
+        http(
+            {
+                "/v1/agent/self": (
+                    200,
+                    {
+                        "Config": {"Datacenter": "dc1", "Version": "1.17.0"},
+                        "Member": {"Name": "node-1"},
+                    },
+                )
+            }
+        ),
+        http({"/v1/agent/self": (403, "Permission denied")}),
+    ),
+    # ClickHouse HTTP interface: SHOW DATABASES as `default`, and code 516 with a password.
+    "clickhouse-http": (
+        http(
+            {"/?query=SHOW%20DATABASES": (200, "INFORMATION_SCHEMA\ndefault\nsystem\n")},
+            {"X-ClickHouse-Summary": '{"read_rows":"3"}'},
+        ),
+        http(
+            {
+                "/?query=SHOW%20DATABASES": (
+                    516,
+                    "Code: 516. DB::Exception: default: Authentication failed",
+                )
+            },
+            {"X-ClickHouse-Exception-Code": "516"},
+        ),
+    ),
+    # Airflow 2 stable REST API: /health is always public; /dags per the auth backend.
+    "airflow": (
+        http(
+            {
+                "/api/v1/health": (200, {"metadatabase": {"status": "healthy"}}),
+                "/api/v1/dags?limit=1": (200, {"dags": [], "total_entries": 0}),
+            }
+        ),
+        http(
+            {
+                "/api/v1/health": (200, {"metadatabase": {"status": "healthy"}}),
+                "/api/v1/dags?limit=1": (401, {"title": "Unauthorized"}),
+            }
+        ),
+    ),
+    # Apache mod_status, open; locked it is a 403 page that does not name itself.
+    "apache-server-status": (
+        http(
+            {
+                "/server-status": (
+                    200,
+                    "<h1>Apache Server Status for 10.0.0.5</h1><dt>Server Version: Apache/2.4.57</dt>",
+                )
+            }
+        ),
+        http({"/server-status": (403, "<h1>Forbidden</h1>")}),
+    ),
+}

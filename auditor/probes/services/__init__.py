@@ -94,6 +94,8 @@ GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
 GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL, "vnc": VNC}
 """The check that every port identified as this protocol gets, unless a more specific check
 of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
+EVERY_PORT = "every port identified as its protocol"
+"""Why an `any_port` check (an admin console, a dump in the web root) runs on a port."""
 
 
 def plan(
@@ -139,6 +141,12 @@ def plan(
             generic = next((c for c in checks if c.kind == generic.kind), generic)
         if generic is not None and not any(c.protocol == protocol for _, c, _ in chosen):
             chosen.append((number, generic, f"identified as {protocol}"))
+        mine = {c.kind for _, c, _ in chosen}
+        chosen += [
+            (number, c, EVERY_PORT)
+            for c in checks
+            if c.any_port and protocol in c.protocols and c.kind not in mine
+        ]
         planned += chosen
     return planned
 
@@ -207,6 +215,8 @@ class ServicesProbe(PerTargetProbe):
         for port, check, why in planned:
             identity = identities.get(port)
             record = self._check(ip, port, check, why, identity, deadline)
+            if record is None and why == EVERY_PORT:
+                continue  # not that product: it was only looked for, as everywhere
             if record is None:  # not that service, and only its port number said it was
                 record = self._instead(ip, port, check, planned, identity, deadline)
             if record is not None:
@@ -231,8 +241,10 @@ class ServicesProbe(PerTargetProbe):
         record = _record(port, check.kind, why, identity)
         record["reference"] = check.reference
         record["rule"] = check.rule
+        over_tls = isinstance(identity, Identity) and identity.protocol == "https"
+        run = check.over_tls if over_tls and check.over_tls is not None else check.check
         try:
-            answer = check.check(ip, port, deadline.sub(PER_CHECK_SECONDS))
+            answer = run(ip, port, deadline.sub(PER_CHECK_SECONDS))
         except NotThisService as exc:
             if "declared" in why:  # the change record says it is: fail closed
                 record["error"] = f"{check.kind} check on {port}/tcp: {exc}"
@@ -267,7 +279,7 @@ class ServicesProbe(PerTargetProbe):
         """The generic check of the protocol the port was identified as, when the specific
         check planned there (Jenkins on 8080) met something else; None when another planned
         check covers the port or nothing generic applies (it is then `identified` only)."""
-        if any(p == port and c is not wrong for p, c, _ in planned):
+        if any(p == port and c is not wrong and w != EVERY_PORT for p, c, w in planned):
             return None
         protocol = identity.protocol if isinstance(identity, Identity) else UNKNOWN
         generic = GENERIC.get(protocol)

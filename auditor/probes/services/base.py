@@ -32,6 +32,18 @@ class ServiceCheck:
     protocol: str = ""
     """The wire protocol it speaks as identification names it (`http` for Docker, etcd...);
     defaults to `kind`."""
+    any_port: bool = False
+    """Planned on every port identified as its protocol, in addition to that port's own
+    checks; a port that proves not to be its product leaves no record (checkfile.py)."""
+    over_tls: Callable[[str, int, Deadline], Answer] | None = None
+    """The same check over TLS, for an HTTP check on a port identified as HTTPS."""
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The identified protocols it can run on: its own, and HTTPS for an HTTP check
+        that has a TLS variant."""
+        return (self.protocol, "https") if self.over_tls is not None else (self.protocol,)
+
     rule: str = ""
     """For checks from check files: the rule that judges their records (a dedicated one, or
     the generic `services.open-access`); empty for Python checks, judged by their kind."""

@@ -38,6 +38,7 @@ CHECK_KEYS = {
     "evidence",
     "redact",
     "default_login",
+    "any_port",
 }
 STEP_KEYS = {"http", "send", "read", "require", "protected", "open", "extract"}
 MATCHER_KEYS = {"match", "status", "words", "regex", "prefix", "json", "header", "length"}
@@ -108,10 +109,14 @@ class Step:
     login: bool = False
     """Send the check's `default_login` (HTTP Basic). Such a step runs only under
     `--try-default-credentials`; otherwise it is skipped and the record says `not tried`."""
+    byte_range: int | None = None
+    """Ask for the first N bytes only (`Range: bytes=0-N-1`): a dump or an archive is
+    proven by its first bytes, never downloaded."""
 
     def describe(self) -> str:
         if self.method:
-            return f"{self.method} {self.path}"
+            suffix = f" (first {self.byte_range} bytes)" if self.byte_range else ""
+            return f"{self.method} {self.path}{suffix}"
         return "banner" if not self.send else repr(self.send)[2:-1]
 
 
@@ -134,6 +139,11 @@ class NetworkCheck:
     default_login: tuple[str, str] | None = None
     """A product's documented default user and password (RabbitMQ's guest/guest), for the
     steps marked `login: default`. A well-known default, never a secret of the user's."""
+    any_port: bool = False
+    """Run on every port identified as HTTP or HTTPS, not only on the product's port, its
+    nmap name or a declared name: admin consoles and dumps hide behind any web server.
+    Its `require` proves the product; where it does not match, the check leaves no
+    record."""
     source: str = field(default="", compare=False)
     """file:line, for messages."""
 
@@ -238,6 +248,7 @@ def _check(node: Node) -> NetworkCheck:
         evidence=template,
         redact=tuple(_regex(r) for r in _items(node.get("redact"))),
         default_login=login,
+        any_port=_bool(node.get("any_port")),
         source=f"{node.path}:{node.line}",
     )
 
@@ -251,12 +262,18 @@ def _step(node: Node) -> Step:
     path = ""
     payload = b""
     login = False
+    byte_range: int | None = None
     if http is not None:
-        http.mapping({"method", "path", "login"})
+        http.mapping({"method", "path", "login", "range"})
         login_node = http.get("login")
         login = login_node.choice({"default"}) == "default" if login_node else False
         method_node = http.get("method")
         method = method_node.choice(HTTP_METHODS) if method_node else "GET"
+        range_node = http.get("range")
+        if range_node is not None:
+            byte_range = range_node.as_(int, "a byte count")
+            if not 1 <= byte_range <= MAX_READ:
+                raise range_node.error(f"range is 1 to {MAX_READ} bytes")
         path_node = http.require("path")
         path = path_node.string()
         if not _PATH.match(path):
@@ -298,6 +315,7 @@ def _step(node: Node) -> Step:
         max_bytes=max_bytes,
         extract=tuple(_extractor(n, e) for n, e in extract.entries()) if extract else (),
         login=login,
+        byte_range=byte_range,
         **matchers,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from auditor.probes.deadline import Deadline
@@ -73,6 +74,11 @@ def service_check(spec: NetworkCheck, try_default_credentials: bool = False) -> 
     def run(ip: str, port: int, deadline: Deadline) -> Answer:
         return _run(spec, ip, port, deadline, try_default_credentials)
 
+    secure = replace(spec, tls=True)
+
+    def run_over_tls(ip: str, port: int, deadline: Deadline) -> Answer:
+        return _run(secure, ip, port, deadline, try_default_credentials)
+
     return ServiceCheck(
         spec.id,
         run,
@@ -81,6 +87,8 @@ def service_check(spec: NetworkCheck, try_default_credentials: bool = False) -> 
         reference=spec.reference,
         protocol=spec.protocol,
         rule=spec.rule or GENERIC_RULE,
+        any_port=spec.any_port,
+        over_tls=run_over_tls if spec.any_port and spec.protocol == "http" else None,
     )
 
 
@@ -130,7 +138,9 @@ def _run(
 def _exchange(spec: NetworkCheck, step: Step, ip: str, port: int, deadline: Deadline) -> _Reply:
     if step.method is not None:
         login = spec.default_login if step.login else None
-        response = http_request(ip, port, step.method, step.path, deadline, spec.tls, login)
+        response = http_request(
+            ip, port, step.method, step.path, deadline, spec.tls, login, step.byte_range
+        )
         return _Reply(response.body[: step.max_bytes], response)
     with connect(ip, port, deadline, spec.tls) as sock:
         if step.send:

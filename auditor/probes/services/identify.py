@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services import bson
-from auditor.probes.services.wire import ServiceError, connect, printable
+from auditor.probes.services.wire import ServiceError, connect, printable, probing_context
 
 BANNER_WAIT = 0.25
 """Seconds to wait for a server that speaks first (loopback: under 10 ms; WAN: an RTT). A
@@ -163,9 +163,7 @@ def _ask(ip: str, port: int, greeting: bytes, deadline: Deadline) -> bytes:
 
 def _tls(ip: str, port: int, deadline: Deadline) -> Identity | None:
     """`https` or `tls` when a TLS handshake completes, else None."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # identifying, not trusting
+    context = probing_context()  # identifying, not trusting
     with connect(ip, port, deadline) as raw:
         try:
             raw.settimeout(min(REPLY_WAIT, deadline.remaining()))

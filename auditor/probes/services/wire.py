@@ -44,15 +44,26 @@ def connect(ip: str, port: int, deadline: Deadline, tls: bool = False) -> socket
         raise ServiceError(f"cannot connect: {exc.strerror or exc}") from None
     if not tls:
         return sock
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # we probe what it serves; we do not trust it
+    context = probing_context()
     try:
         sock.settimeout(deadline.remaining())
         return context.wrap_socket(sock)
     except (OSError, ssl.SSLError) as exc:
         sock.close()
         raise ServiceError(f"TLS handshake failed: {exc}") from None
+
+
+def probing_context() -> ssl.SSLContext:
+    """A TLS client context for reading what a server serves, not for trusting it: no
+    verification, every version and suite this OpenSSL has, at security level 0, so a
+    server with a 1024-bit key or only TLS 1.0 is still read (the tls probe judges it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    return context
 
 
 def recv_until(
@@ -124,6 +135,7 @@ def http_request(
     deadline: Deadline,
     tls: bool = False,
     basic_auth: tuple[str, str] | None = None,
+    byte_range: int | None = None,
 ) -> HttpResponse:
     """One read-only HTTP/1.0 request (GET or HEAD, nothing else), body capped at 64 KiB.
 
@@ -135,6 +147,9 @@ def http_request(
     if basic_auth is not None:
         token = base64.b64encode(":".join(basic_auth).encode()).decode()
         login = f"Authorization: Basic {token}\r\n"
+    if byte_range is not None:  # a server that ignores it still sends no more than we read
+        login += f"Range: bytes=0-{byte_range - 1}\r\n"
+    limit = MAX_READ if byte_range is None else byte_range
     request = (
         f"{method} {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: server-auditor\r\n"
         f"Accept: */*\r\n{login}Connection: close\r\n\r\n"
@@ -152,7 +167,7 @@ def http_request(
         elif marker and length is not None:
             # Some servers keep the connection open after the body despite HTTP/1.0 and
             # `Connection: close` (etcd's peer port): stop at Content-Length, not at close.
-            wanted = min(int(length.group(1)), MAX_READ)
+            wanted = min(int(length.group(1)), limit)
             while len(body) < wanted:
                 more = recv_until(sock, None, deadline, limit=wanted - len(body))
                 if not more:
@@ -160,7 +175,7 @@ def http_request(
                 body += more
             raw = head + marker + body
         elif marker:
-            raw += recv_until(sock, None, deadline, limit=MAX_READ - len(raw))
+            raw += recv_until(sock, None, deadline, limit=max(0, limit - len(body)))
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     # ASCII digits only: str.isdigit() accepts '²' and Arabic-Indic digits, and int() of

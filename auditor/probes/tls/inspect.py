@@ -22,7 +22,7 @@ import ssl
 from typing import Any
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.wire import ServiceError, connect
+from auditor.probes.services.wire import ServiceError, connect, probing_context
 from auditor.probes.tls.certificate import certificate_facts
 from auditor.probes.tls.hello import ServerHello, offer
 from auditor.probes.tls.suites import USUAL, VERSIONS, WEAK
@@ -61,12 +61,10 @@ def inspect(
 
 
 def _context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context() if verify else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False  # the name is judged by a rule, not by the handshake
-    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")  # judge it, do not refuse it
-    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    context = probing_context()  # judge it, do not refuse it
+    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    if verify:  # the name is judged by a rule, not by the handshake
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
