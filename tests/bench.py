@@ -421,26 +421,8 @@ def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
             {"name": f"svc-{i:03d}", "address": ip, "rules": ["services"]}
             for i, ip in enumerate(addresses)
         ]
-        path.write_text(
-            yaml.safe_dump(
-                {
-                    "version": 1,
-                    "scope": [f"{network}.0.0/16"],
-                    "defaults": {"ports": "80,6379,11211"},
-                    "servers": servers,
-                }
-            )
-        )
-        inventory = load_inventory(path)
-        probes = [PortProbe(), ServicesProbe(concurrency=16)]
-        started = time.perf_counter()
-        report = run_audit(
-            inventory,
-            catalog_for(inventory),
-            probes,
-            AuditSettings(timeout=60, show_progress=False),
-        )
-        elapsed = time.perf_counter() - started
+        data = {"scope": [f"{network}.0.0/16"], "defaults": {"ports": "80,6379,11211"}}
+        report, elapsed = _timed_audit(path, data | {"servers": servers}, [ServicesProbe(16)])
     finally:
         for process in processes:
             stop_group(process.pid)
@@ -576,6 +558,21 @@ STAGES = set(
 """Which stages to run (`BENCH_STAGES=hardening make bench`); all by default."""
 
 
+def _timed_audit(path: Path, data: dict[str, Any], probes: list[Any]) -> tuple[Any, float]:
+    """Write an inventory v1 of `data`, audit it in process with the port probe and
+    `probes`, and time the audit alone."""
+    path.write_text(yaml.safe_dump({"version": 1, **data}))
+    inventory = load_inventory(path)
+    started = time.perf_counter()
+    report = run_audit(
+        inventory,
+        catalog_for(inventory),
+        [PortProbe(), *probes],
+        AuditSettings(timeout=60, show_progress=False),
+    )
+    return report, time.perf_counter() - started
+
+
 TLS_UDP_COUNT = int(os.environ.get("BENCH_TLS_UDP", "100"))
 
 
@@ -640,27 +637,10 @@ def tls_udp_stage(workdir: Path, count: int = TLS_UDP_COUNT) -> list[list[Any]]:
             ("services with UDP + tls", ["services", "tls"], True),
         ):
             udp_module.UDP_CHECKS = saved if udp_on else ()
-            path.write_text(
-                yaml.safe_dump(
-                    {
-                        "version": 1,
-                        "scope": [f"{network}.0.0/16"],
-                        "defaults": {"ports": "443", "rules": packs},
-                        "servers": servers,
-                    }
-                )
-            )
-            inventory = load_inventory(path)
-            probes = [PortProbe(), ServicesProbe(concurrency=16), TlsProbe(concurrency=16)]
+            data = {"scope": [f"{network}.0.0/16"], "servers": servers}
+            data["defaults"] = {"ports": "443", "rules": packs}
             cpu = resource.getrusage(resource.RUSAGE_SELF)
-            started = time.perf_counter()
-            report = run_audit(
-                inventory,
-                catalog_for(inventory),
-                probes,
-                AuditSettings(timeout=60, show_progress=False),
-            )
-            elapsed = time.perf_counter() - started
+            report, elapsed = _timed_audit(path, data, [ServicesProbe(16), TlsProbe(16)])
             after = resource.getrusage(resource.RUSAGE_SELF)
             used = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
             fails = sum(f.status.value == "fail" for r in report.results for f in r.findings)

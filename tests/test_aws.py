@@ -62,7 +62,7 @@ def test_declared_versus_configured_exposure(report: dict[str, Any], lab: Lab) -
     group = f"security_group:{ids.vendor_group}"
     undeclared = found[("aws.sg-undeclared-internet-ports", group)]
     assert undeclared["status"] == "fail"
-    assert undeclared["evidence"] == {"declared": [80]}  # 6379 is open to the internet too
+    assert undeclared["evidence"] == {"declared": [80, 443]}  # 6379 is open to the internet too
     assert found[("aws.sg-database-ports-internet", group)]["evidence"] == {"ports": [6379]}
     instance = f"instance:{ids.vendor_instance}"
     assert found[("aws.ec2-imdsv2", instance)]["status"] == "fail"

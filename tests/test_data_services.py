@@ -174,3 +174,13 @@ def test_a_web_app_on_grafanas_port_is_checked_as_the_web_server_it_is(tmp_path:
         assert declared["error"].startswith("grafana check on 3000/tcp: not a grafana answer")
     finally:
         lab.down()
+
+
+def test_smb_signing_is_read_from_samba_s_own_negotiate_response(report: dict[str, Any]) -> None:
+    """Issue 27: Samba's `server signing = default` offers signing without requiring it
+    (an NTLM relay target); `mandatory` requires it. Read from the SMB2 NEGOTIATE response."""
+    rule = "services.smb-signing-not-required service:smb@445/tcp"
+    relayable = _findings(report, "fileserver")[rule]
+    assert relayable["status"] == "fail" and relayable["severity"] == "medium"
+    assert "does not require it (SMB 3.0.2)" in relayable["message"]
+    assert _findings(report, "fileserver-locked")[rule]["status"] == "pass"

@@ -268,6 +268,14 @@ FLEET: tuple[LabHost, ...] = (
                 files=(
                     (".git/config", "[core]\n\trepositoryformatversion = 0\n"),
                     (".env", "APP_ENV=production\nDB_PASSWORD=lab-not-a-secret\n"),
+                    # the migration's dump, left in the web root
+                    (
+                        "backup.sql",
+                        "-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n"
+                        "DROP TABLE IF EXISTS `customers`;\n"
+                        "CREATE TABLE `customers` (`id` int, `email` varchar(255));\n"
+                        "INSERT INTO `customers` VALUES (1,'lab@example.invalid');\n",
+                    ),
                 ),
             ),
             Snmpd(community="public"),
@@ -535,7 +543,10 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "fileserver-locked",
         33,
-        (Samba(guest=False), Nfs(exports="{share} 10.9.9.0/24(ro,no_subtree_check)\n")),
+        (
+            Samba(guest=False, signing="mandatory"),
+            Nfs(exports="{share} 10.9.9.0/24(ro,no_subtree_check)\n"),
+        ),
         change=_declared("CHG-4006", (445, "smb"), (111, "rpcbind")),
         rules=("baseline", "services"),
         netns=True,
@@ -579,6 +590,7 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
         38,
         (
             Nginx(
+                status_page=True,
                 tls=(
                     (443, "good", False),
                     (8443, "self-signed", False),

@@ -426,6 +426,9 @@ class Samba(Service):
     kind: str = "smb"
     port: int = 445
     guest: bool = False
+    signing: str = "default"
+    """`server signing`: Samba's `default` offers signing without requiring it (relayable);
+    `mandatory` requires it."""
     needs_interface_address: bool = field(default=True, init=False, repr=False)
 
     def binaries(self) -> tuple[str, ...]:
@@ -447,6 +450,7 @@ class Samba(Service):
             f"  log file = {home / 'log' / 'smbd.log'}\n  server role = standalone server\n"
             "  load printers = no\n  printing = bsd\n  printcap name = /dev/null\n"
             "  disable spoolss = yes\n"
+            f"  server signing = {self.signing}\n"
             + ("  map to guest = Bad User\n" if self.guest else "  restrict anonymous = 2\n")
             + f"[exports]\n  path = {home / 'share'}\n  read only = yes\n"
             + ("  guest ok = yes\n" if self.guest else "  guest ok = no\n")
@@ -469,6 +473,8 @@ class Nginx(Service):
     autoindex: bool = False
     files: tuple[tuple[str, str], ...] = field(default=())
     """(relative path, content) pairs placed in the web root, e.g. a `.git/config`."""
+    status_page: bool = False
+    """`stub_status` at /nginx_status, open to anyone (what a copied snippet leaves)."""
     tls: tuple[tuple[int, str, bool], ...] = field(default=())
     """(port, certificate kind, legacy) of each TLS server: a certificate of that kind
     (tests/lab/certs.py), TLS 1.2 and 1.3 only, or with `legacy` also TLS 1.0/1.1 and the
@@ -511,6 +517,7 @@ http {{
     listen {ip}:{self.port};
     root {root};
     autoindex {"on" if self.autoindex else "off"};
+    {"location = /nginx_status { stub_status; }" if self.status_page else ""}
   }}
 {self._tls_servers(ip, home, root)}
 }}

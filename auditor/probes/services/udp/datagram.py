@@ -10,6 +10,7 @@ address; one datagram of at most `MAX_DATAGRAM` bytes is read.
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
@@ -21,6 +22,8 @@ MAX_DATAGRAM = 4096
 WAIT = 1.5
 """Seconds to wait for a reply to a question (sent again halfway through)."""
 REFUSED: Final = b"\x00refused"
+_IP_RECVERR, _IPV6_RECVERR = 11, 25
+"""linux/in.h and linux/in6.h (Python's socket module does not name them)."""
 """Sentinel: the target answered with ICMP port unreachable."""
 
 
@@ -30,13 +33,20 @@ def ask(
     """The first datagram the target sends back, `REFUSED`, or None for no reply.
 
     `any_source_port`: accept the reply from another port of the same address (TFTP
-    answers from a port of its own); the socket is then not connected, so an ICMP refusal
-    cannot be seen and silence is all a closed port gives."""
+    answers from a port of its own); the socket is then not connected, and on Linux asks
+    for ICMP errors explicitly (elsewhere a closed port is only silent)."""
     _left(deadline)
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         if not any_source_port:
             sock.connect((ip, port))
+        elif sys.platform.startswith("linux"):
+            # Not connected, so the kernel must be asked to report ICMP errors (IP_RECVERR):
+            # only then is a closed port "refused" at once rather than silent.
+            level, option = (
+                (socket.IPPROTO_IPV6, _IPV6_RECVERR) if ":" in ip else (socket.SOL_IP, _IP_RECVERR)
+            )
+            sock.setsockopt(level, option, 1)
         for attempt in (0, 1):
             try:
                 sock.sendto(question, (ip, port))

@@ -12,8 +12,8 @@ import os
 import struct
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.udp.base import UdpAnswer, no_reply
-from auditor.probes.services.udp.datagram import ask
+from auditor.probes.services.udp.base import UdpAnswer, no_reply, refused
+from auditor.probes.services.udp.datagram import REFUSED, ask
 from auditor.probes.services.wire import ServiceError, printable
 
 
@@ -24,6 +24,8 @@ def read_request(name: str) -> bytes:
 def check(ip: str, port: int, deadline: Deadline) -> UdpAnswer:
     name = f"auditor-probe-{os.urandom(4).hex()}"
     reply = ask(ip, port, read_request(name), deadline, any_source_port=True)
+    if reply == REFUSED:
+        return refused(port)
     if reply is None:
         return no_reply(port, "a TFTP read request")
     if len(reply) < 4:
