@@ -67,6 +67,8 @@ test    mount                        mount
 test    ntpsec                       ntpd
 test    unbound                      unbound
 test    tftpd-hpa                    in.tftpd
+test    slapd                        slapd slapadd
+test    xvfb                         Xvfb
 EOF
 )
 

@@ -107,6 +107,15 @@ def test_rabbitmq_guest_login_is_tried_once_and_only_when_asked(
     assert locked["status"] == "pass"
     assert locked["evidence"]["service"]["evidence"] == "GET /api/overview → HTTP 401"
     assert _verdict(tried, "broker-locked") == "go"
+    # Issue 27: the same login over AMQP itself (5672), not only the management API.
+    amqp = "services.amqp-default-login service:amqp@5672/tcp"
+    assert amqp not in _findings(report, "broker"), "not tried without the flag"
+    proof = _findings(tried, "broker")[amqp]
+    assert proof["status"] == "fail" and "login as guest/guest accepted" in proof["message"]
+    assert proof["message"].startswith("AMQP on 5672/tcp: RabbitMQ 3.")
+    refused = _findings(tried, "broker-locked")[amqp]
+    assert refused["status"] == "pass"
+    assert "guest/guest refused" in refused["evidence"]["service"]["evidence"]
 
 
 @pytest.mark.parametrize(
@@ -145,8 +154,11 @@ def test_services_replayed_from_their_documented_replies(
 ) -> None:
     ip = f"{LISTENER_NETWORK}.70"
     with responders.serve(ip, handler) as port:
-        (record,) = _services(_target(ip, (port, kind)), port)
+        records = _services(_target(ip, (port, kind)), port)
+    # (a console check proven on the same port, Jenkins' /script, is a record of its own)
+    (record,) = [r for r in records if r["kind"] == kind]
     assert record["kind"] == kind and record["error"] == ""
+    assert not any(r["error"] for r in records)
     assert record["unauthenticated"] is open_
     assert proof in record["evidence"]
 

@@ -1,5 +1,7 @@
 """UDP services (issue 27): real snmpd, ntpsec, unbound, memcached and tftpd-hpa, each
-open on one network-namespace host and locked on another. A well-known UDP port is asked
+open on one network-namespace host and locked on another; on the same two hosts, the TCP
+services that were only "unidentified" before: OpenLDAP (anonymous read) and Xvfb (X11
+without access control). A well-known UDP port is asked
 on every server audited with the services pack; a declared one gets its service's
 question, and a declared one that stays silent cannot pass."""
 
@@ -77,3 +79,32 @@ def test_the_vendor_build_leaves_snmp_public_on_and_undeclared(report: dict[str,
     found = _udp(report, "vendor-built")
     assert found["services.snmp-default-community service:snmp@161/udp"]["status"] == "fail"
     assert found["services.udp-undeclared service:snmp@161/udp"]["status"] == "fail"
+
+
+def _tcp(report: dict[str, Any], host: str, rule: str, resource: str) -> dict[str, Any]:
+    target = next(t for t in report["targets"] if t["name"] == host)
+    return next(f for f in target["findings"] if f["rule"] == rule and f["resource"] == resource)
+
+
+def test_ldap_and_x11_are_named_and_proven_not_just_unidentified(report: dict[str, Any]) -> None:
+    ldap = _tcp(report, "udp-open", "services.ldap-anonymous-read", "service:ldap@389/tcp")
+    assert ldap["status"] == "fail" and ldap["severity"] == "critical"
+    assert ldap["message"].endswith("anonymous bind reads entries under dc=lab,dc=test")
+    x11 = _tcp(report, "udp-open", "services.x11-open-access", "service:x11@6000/tcp")
+    assert x11["status"] == "fail"
+    assert "X11 setup accepted without authorization (The X.Org Foundation)" in x11["message"]
+    locked_ldap = _tcp(report, "udp-locked", "services.ldap-anonymous-read", "service:ldap@389/tcp")
+    assert locked_ldap["status"] == "pass"
+    assert locked_ldap["evidence"]["service"]["evidence"] == (
+        "anonymous bind refused (inappropriateAuthentication)"
+    )
+    locked_x11 = _tcp(report, "udp-locked", "services.x11-open-access", "service:x11@6000/tcp")
+    assert locked_x11["status"] == "pass"
+    assert locked_x11["evidence"]["service"]["evidence"].startswith("X11 setup refused")
+    for host in ("udp-open", "udp-locked"):
+        unknown = [
+            f
+            for f in next(t for t in report["targets"] if t["name"] == host)["findings"]
+            if f["rule"] == "services.unidentified-open-port" and f["status"] == "fail"
+        ]
+        assert unknown == [], unknown

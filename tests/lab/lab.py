@@ -42,12 +42,14 @@ from tests.lab.services import (
     RsyncDaemon,
     Samba,
     Service,
+    Slapd,
     Snmpd,
     Sshd,
     Telnetd,
     Tftpd,
     Unbound,
     Vnc,
+    Xvfb,
     ZooKeeper,
     stop_group,
     wait_for_port,
@@ -63,7 +65,7 @@ NETNS_NETWORK = f"10.{250 + LAB_INDEX}"
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
-    "21,22,23,80,111,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6379,"
+    "21,22,23,80,111,389,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6000,6379,"
     "8080,8443,8888,9090,9200,9300,9443,10250,10443,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
@@ -618,17 +620,31 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
             Unbound(open_to_all=True),
             Memcached(over_udp=True),
             Tftpd(),
+            Slapd(anonymous=True),
+            Xvfb(access_control=False),
         ),
-        change=_declared("CHG-4012", (11211, "memcached"))
-        | {"exposes": [*_udp("snmp", "ntp", "dns", "memcached", "tftp"), _tcp(11211, "memcached")]},
+        change=_declared("CHG-4012")
+        | {
+            "exposes": [
+                *_udp("snmp", "ntp", "dns", "memcached", "tftp"),
+                *(_tcp(p, s) for p, s in ((11211, "memcached"), (389, "ldap"), (6000, "x11"))),
+            ]
+        },
         rules=("baseline", "services"),
         netns=True,
     ),
     LabHost(
         "udp-locked",
         41,
-        (Snmpd(), Ntpd(query=False), Unbound(open_to_all=False)),
-        change=_declared("CHG-4013") | {"exposes": _udp("snmp", "ntp", "dns")},
+        (
+            Snmpd(),
+            Ntpd(query=False),
+            Unbound(open_to_all=False),
+            Slapd(anonymous=False),
+            Xvfb(access_control=True),
+        ),
+        change=_declared("CHG-4013")
+        | {"exposes": [*_udp("snmp", "ntp", "dns"), _tcp(389, "ldap"), _tcp(6000, "x11")]},
         rules=("baseline", "services"),
         netns=True,
     ),

@@ -1057,6 +1057,70 @@ class Tftpd(Service):
         return _spawn(argv, home, netns)
 
 
+@dataclass(frozen=True)
+class Slapd(Service):
+    """OpenLDAP with one naming context and one entry: readable by anyone (the
+    `access to * by * read` of many how-tos), or (`anonymous=False`) with anonymous binds
+    disallowed and reads for authenticated users only."""
+
+    kind: str = "ldap"
+    port: int = 389
+    anonymous: bool = True
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("slapd", "slapadd")
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        database = home / "db"
+        shutil.rmtree(database, ignore_errors=True)
+        database.mkdir()
+        access = (
+            "access to * by * read\n"
+            if self.anonymous
+            else "access to * by users read by anonymous auth\n"
+        )
+        conf = home / "slapd.conf"
+        conf.write_text(
+            "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n"
+            f"pidfile {home}/slapd.pid\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+            + ("" if self.anonymous else "disallow bind_anon\n")
+            + f'database mdb\nsuffix "dc=lab,dc=test"\nrootdn "cn=admin,dc=lab,dc=test"\n'
+            f"directory {database}\n{access}"
+        )
+        (home / "base.ldif").write_text(
+            "dn: dc=lab,dc=test\nobjectClass: dcObject\nobjectClass: organization\n"
+            "dc: lab\no: lab\n\ndn: ou=people,dc=lab,dc=test\n"
+            "objectClass: organizationalUnit\nou: people\n"
+        )
+        subprocess.run(
+            ["slapadd", "-f", str(conf), "-l", str(home / "base.ldif")],
+            check=True,
+            capture_output=True,
+        )
+        argv = ["slapd", "-d", "0", "-f", str(conf), "-h", f"ldap://{ip}:{self.port}/"]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class Xvfb(Service):
+    """A virtual X server listening on TCP (display :0, port 6000), with its host-based
+    access control off (`-ac`, what `xhost +` leaves) or on. It binds every address of
+    its namespace: netns hosts only."""
+
+    kind: str = "x11"
+    port: int = 6000
+    access_control: bool = True
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("Xvfb",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        # -nolock: the lock file (/tmp/.X0-lock) is shared by every lab host on this machine
+        argv = ["Xvfb", ":0", "-nolock", "-listen", "tcp", "-nolisten", "unix"]
+        argv += [] if self.access_control else ["-ac"]
+        return _spawn(argv, home, netns)
+
+
 def _spawn(
     argv: list[str], home: Path, netns: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:

@@ -27,6 +27,7 @@ from typing import Any
 from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.deadline import Deadline
+from auditor.probes.services.amqp import AMQP, AMQP_TRY_GUEST
 from auditor.probes.services.base import ServiceCheck
 from auditor.probes.services.cassandra import CASSANDRA
 from auditor.probes.services.checkfile import load_check_dirs
@@ -36,6 +37,7 @@ from auditor.probes.services.ftp import FTP
 from auditor.probes.services.http import HTTP, HTTPS
 from auditor.probes.services.identify import UNKNOWN, Identity, identify
 from auditor.probes.services.kafka import KAFKA
+from auditor.probes.services.ldap import LDAP
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
 from auditor.probes.services.mysql import MYSQL, MYSQL_TRY_EMPTY_ROOT
@@ -47,6 +49,7 @@ from auditor.probes.services.smb import SMB
 from auditor.probes.services.udp import udp_records
 from auditor.probes.services.vnc import VNC
 from auditor.probes.services.wire import NotThisService, ServiceError
+from auditor.probes.services.x11 import X11
 from auditor.scope import Scope
 
 PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
@@ -65,6 +68,9 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     HTTPS,
     FTP,
     RSYNC,
+    LDAP,
+    X11,
+    AMQP,
 )
 """Checks whose protocol needs real parsing; everything else is a check file."""
 
@@ -79,7 +85,8 @@ def load_checks(
     the check-file steps marked `login: default` (RabbitMQ's guest/guest)."""
     python = PYTHON_CHECKS
     if try_default_credentials:
-        python = tuple(MYSQL_TRY_EMPTY_ROOT if c is MYSQL else c for c in python)
+        swap = {MYSQL.kind: MYSQL_TRY_EMPTY_ROOT, AMQP.kind: AMQP_TRY_GUEST}
+        python = tuple(swap.get(c.kind, c) for c in python)
     files = load_check_dirs(directories)
     return python + tuple(service_check(c, try_default_credentials) for c in files)
 
@@ -91,9 +98,12 @@ IDENTIFY_IN_PARALLEL = 8
 
 GENERIC = {"http": HTTP, "https": HTTPS, "redis": REDIS, "memcached": MEMCACHED}
 GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
-GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL, "vnc": VNC}
+GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL, "vnc": VNC, "amqp": AMQP}
 """The check that every port identified as this protocol gets, unless a more specific check
 of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
+ANY_PROTOCOL = "any"
+"""A check that runs on its ports whatever identification named there (a nuclei tcp
+template: it carries its own proof)."""
 EVERY_PORT = "every port identified as its protocol"
 """Why an `any_port` check (an admin console, a dump in the web root) runs on a port."""
 
@@ -130,7 +140,7 @@ def plan(
                 guesses.append(f"nmap ({port.get('service_source', 'port-table')})")
             if number in check.ports:
                 guesses.append("well-known port")
-            if protocol == UNKNOWN or protocol == check.protocol:
+            if protocol in (UNKNOWN, check.protocol) or check.protocol == ANY_PROTOCOL:
                 reasons += guesses  # names and numbers count unless the server contradicts them
             if declared.get(number) in (check.kind, *check.names):
                 reasons.append("declared")

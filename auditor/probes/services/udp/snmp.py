@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.udp import ber
+from auditor.probes.services import ber
 from auditor.probes.services.udp.base import UdpAnswer, no_reply, refused
 from auditor.probes.services.udp.datagram import REFUSED, ask_all
 from auditor.probes.services.wire import ServiceError, printable

@@ -1,4 +1,4 @@
-"""The little BER that SNMP needs: encode a request, decode a reply, bounded.
+"""The little BER that SNMP and LDAP need: encode a request, decode a reply, bounded.
 
 A reply is the server's bytes: every length is checked against what is left, nesting is
 limited, and anything malformed is a `ServiceError` for that port alone.
