@@ -105,6 +105,7 @@ def _run(
     values: dict[str, str] = {"port": str(port)}
     last = ""
     skipped = False
+    proven = False
     for step in spec.steps:
         if step.login and not try_login:
             skipped = True
@@ -121,11 +122,15 @@ def _run(
         last = f"{step.describe()} → {reply.summary(spec)}"
         if step.require and not _matches(step.require, reply):
             raise NotThisService(f"not a {spec.id} answer ({last})")
+        proven = proven or step.require is not None
         if step.protected and _matches(step.protected, reply):
             # The evidence template describes open access: a refusal is shown as it came.
             return Answer(False, last, _details(values))
         if step.open and _matches(step.open, reply):
             return Answer(True, _evidence(spec, values, last), _details(values))
+    if spec.any_port and not proven:
+        # looked for everywhere (a dump in the web root), found nowhere: nothing to record
+        raise NotThisService(f"no {spec.id} here ({last})")
     if skipped:
         values["login"] = NOT_TRIED
         note = "default login not tried (give --try-default-credentials to try it once)"
