@@ -238,6 +238,8 @@ class Report:
     judged."""
     frameworks: tuple[Framework, ...] = ()
     """Compliance frameworks the run was asked to sum up (`--framework`)."""
+    nuclei: Mapping[str, Any] | None = None
+    """With `--nuclei-templates`: the folders, templates found, run, and skipped by reason."""
 
     @property
     def verdict(self) -> Verdict:

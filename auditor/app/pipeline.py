@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from auditor import __version__
@@ -28,7 +28,9 @@ from auditor.inventory.ansible import ansible_servers
 from auditor.inventory.terraform import terraform_sources
 from auditor.merge import select
 from auditor.models import Report, Target
+from auditor.nuclei import NucleiSummary, load_templates
 from auditor.probes.registry import ProbeSettings, build_probes
+from auditor.probes.services.base import ServiceCheck
 from auditor.probes.ssh.presence import without_absent_ssh
 from auditor.probes.ssh.probe import LOGIN_ROOTS
 from auditor.rules import RuleCatalog, catalog_for
@@ -54,6 +56,8 @@ class Prepared:
     expected: tuple[str, ...]
     """Every server of the whole inventory (a shard audits some of them)."""
     frameworks: tuple[Framework, ...] = ()
+    nuclei: tuple[tuple[ServiceCheck, ...], NucleiSummary] | None = None
+    """The runnable nuclei templates as service checks, and what was skipped and why."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -119,6 +123,9 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
             raise InputError(
                 f"--bundle: {exc}", hint="give a new folder and a usable SSH key"
             ) from None
+    nuclei = load_templates(request.nuclei_templates) if request.nuclei_templates else None
+    if nuclei is not None:
+        say(nuclei[1].line())
     return Prepared(
         request,
         inventory,
@@ -127,6 +134,7 @@ def prepare(request: AuditRequest, say: Say = log.warning) -> Prepared:
         _digests(request, inventory, catalog),
         expected,
         frameworks,
+        nuclei,
     )
 
 
@@ -169,7 +177,7 @@ def _digests(request: AuditRequest, inventory: Inventory, catalog: RuleCatalog) 
         params=request.params,
         waivers=request.waivers,
         max_waiver_days=request.max_waiver_days,
-        service_checks=request.service_checks_dirs,
+        service_checks=(*request.service_checks_dirs, *request.nuclei_templates),
         probing={
             "fail_on": request.fail_on.value,
             "timeout": request.timeout,
@@ -193,6 +201,7 @@ def run(prepared: Prepared, say: Say = log.warning) -> Outcome:
             inventory.clouds,
             request.service_checks_dirs,
             request.try_default_credentials,
+            prepared.nuclei[0] if prepared.nuclei else (),
         ),
     )
     history = History(request.history) if request.history is not None else None
@@ -219,6 +228,7 @@ def run(prepared: Prepared, say: Say = log.warning) -> Outcome:
             inputs=prepared.inputs,
             expected=prepared.expected,
             frameworks=prepared.frameworks,
+            nuclei=asdict(prepared.nuclei[1]) if prepared.nuclei else None,
         )
         failures = 0
         if history is not None:

@@ -77,6 +77,8 @@ class AuditRequest:
     ssh: SshOptions = field(default_factory=SshOptions)
     rules_dirs: tuple[Path, ...] = ()
     service_checks_dirs: tuple[Path, ...] = ()
+    nuclei_templates: tuple[Path, ...] = ()
+    """Folders of nuclei templates to run read-only (`--nuclei-templates`, docs/nuclei.md)."""
     try_default_credentials: bool = False
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Rule parameter overrides, {rule id: {name: value}}."""

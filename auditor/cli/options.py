@@ -139,6 +139,15 @@ def run_options(func: F) -> F:
             "beside the shipped ones; repeatable.",
         ),
         click.option(
+            "--nuclei-templates",
+            "nuclei_templates",
+            multiple=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder of nuclei templates you have: the read-only subset (GET/HEAD, "
+            "read-only tcp inputs) runs beside the shipped checks, the rest is skipped and "
+            "counted (docs/nuclei.md); repeatable.",
+        ),
+        click.option(
             "--waivers",
             "waivers_file",
             type=click.Path(dir_okay=False, path_type=Path),

@@ -15,6 +15,7 @@ from auditor.cloud import providers
 from auditor.probes.base import Probe
 from auditor.probes.ports import PortProbe
 from auditor.probes.services import ServicesProbe, load_checks
+from auditor.probes.services.base import ServiceCheck
 from auditor.probes.ssh.options import SshOptions
 from auditor.probes.ssh.probe import SshProbe
 from auditor.probes.tls import TlsProbe
@@ -34,6 +35,8 @@ class ProbeSettings:
     try_default_credentials: bool = False
     """One login with a product's documented default where a check knows one (MySQL root
     with no password, RabbitMQ guest/guest)."""
+    extra_checks: tuple[ServiceCheck, ...] = ()
+    """Service checks from elsewhere: the nuclei templates that can run read-only."""
 
 
 def build_probes(settings: ProbeSettings) -> list[Probe]:
@@ -42,7 +45,8 @@ def build_probes(settings: ProbeSettings) -> list[Probe]:
         SshProbe(settings.ssh, settings.concurrency),
         ServicesProbe(
             settings.concurrency,
-            load_checks(settings.service_checks_dirs, settings.try_default_credentials),
+            load_checks(settings.service_checks_dirs, settings.try_default_credentials)
+            + settings.extra_checks,
         ),
         TlsProbe(settings.concurrency),
         *(p.make_probe(settings.clouds.get(p.name), settings.concurrency) for p in providers()),

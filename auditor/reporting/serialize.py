@@ -45,6 +45,8 @@ def report_head(report: Report, version: int = LATEST) -> dict[str, Any]:
         }
     if report.frameworks:
         data["compliance"] = compliance(report, report.results)
+    if report.nuclei is not None:
+        data["nuclei"] = dict(report.nuclei)
     if report.inventory_digest:
         data["inventory_sha256"] = report.inventory_digest
     if report.shard is not None:
