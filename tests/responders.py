@@ -486,3 +486,184 @@ CONSOLES: dict[str, tuple[Handler, Handler]] = {
         http({"/server-status": (403, "<h1>Forbidden</h1>")}),
     ),
 }
+
+
+# Documented replies of the operations consoles (rules/checks/ops-consoles.yaml): the open
+# product, and where the product has a login, the same product locked; where it has none,
+# a web server without it (which must leave no record).
+ABSENT = http({})
+CONSOLES |= {
+    # YARN ResourceManager REST API, simple auth (anonymous allowed), vs SPNEGO's 401.
+    "hadoop-yarn": (
+        http({"/ws/v1/cluster/info": (200, {"clusterInfo": {"resourceManagerVersion": "3.3.6"}})}),
+        http({"/ws/v1/cluster/info": (401, "Authentication required")}),
+    ),
+    "hadoop-namenode": (
+        http(
+            {
+                "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo": (
+                    200,
+                    {
+                        "beans": [
+                            {
+                                "name": "Hadoop:service=NameNode,name=NameNodeInfo",
+                                "Version": "3.3.6",
+                            }
+                        ]
+                    },
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "hadoop-datanode": (
+        http(
+            {
+                "/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo": (
+                    200,
+                    {"beans": [{"name": "Hadoop:service=DataNode,name=DataNodeInfo"}]},
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "hbase-master": (
+        http(
+            {
+                "/jmx?qry=Hadoop:service=HBase,name=Master,sub=Server": (
+                    200,
+                    {"beans": [{"name": "Hadoop:service=HBase,name=Master,sub=Server"}]},
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "riak": (http({"/stats": (200, {"riak_kv_version": "3.2.0", "vnode_gets": 12})}), ABSENT),
+    # Couchbase: /pools is always public; the bucket list needs credentials unless opened.
+    "couchbase": (
+        http(
+            {
+                "/pools": (200, {"implementationVersion": "7.2.0", "isAdminCreds": False}),
+                "/pools/default/buckets": (200, [{"name": "customers", "bucketType": "membase"}]),
+            }
+        ),
+        http(
+            {
+                "/pools": (200, {"implementationVersion": "7.2.0", "isAdminCreds": False}),
+                "/pools/default/buckets": (401, ""),
+            }
+        ),
+    ),
+    "alertmanager": (
+        http(
+            {
+                "/api/v2/status": (
+                    200,
+                    {"cluster": {"status": "ready"}, "versionInfo": {"version": "0.26.0"}},
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    # Nomad HTTP API: X-Nomad-Index on a blocking-query endpoint; 403 with ACLs on.
+    "nomad": (
+        http({"/v1/jobs": (200, [])}, {"X-Nomad-Index": "7"}),
+        http({"/v1/jobs": (403, "ACL token not found")}),
+    ),
+    "envoy-admin": (
+        http(
+            {
+                "/server_info": (
+                    200,
+                    {
+                        "version": "1.28.0/Clean/RELEASE",
+                        "state": "LIVE",
+                        "command_line_options": {},
+                    },
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "traefik-api": (
+        http({"/api/rawdata": (200, {"routers": {}, "middlewares": {}, "services": {}})}),
+        ABSENT,
+    ),
+    "netdata": (
+        http({"/api/v1/info": (200, {"version": "v1.44.0", "mirrored_hosts": ["web-01"]})}),
+        ABSENT,
+    ),
+    "glances": (
+        http({"/api/3/pluginslist": (200, ["cpu", "mem", "processlist", "network"])}),
+        ABSENT,
+    ),
+    "kube-metrics": (
+        http(
+            {
+                "/metrics": (
+                    200,
+                    '# HELP kube_pod_info Information about pod.\n# TYPE kube_pod_info gauge\nkube_pod_info{namespace="prod",pod="api-1"} 1\n',
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "pghero": (
+        http({"/connections": (200, "<title>PgHero / Connections</title>")}),
+        http({"/connections": (200, "<title>PgHero</title> sign in")}),
+    ),
+    "mlflow": (
+        http(
+            {
+                "/ajax-api/2.0/preview/mlflow/experiments/get?experiment_id=0": (
+                    200,
+                    {
+                        "experiment": {
+                            "experiment_id": "0",
+                            "name": "Default",
+                            "artifact_location": "mlflow-artifacts:/0",
+                        }
+                    },
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "kafka-ui": (
+        http(
+            {
+                "/api/clusters": (
+                    200,
+                    [{"name": "prod", "status": "online", "bootstrapServers": "kafka:9092"}],
+                )
+            }
+        ),
+        ABSENT,
+    ),
+    "kafdrop": (
+        http({"/": (200, "<title>Kafdrop: Broker List</title>")}),
+        http({"/": (200, "<title>Kafdrop</title> login")}),
+    ),
+    # Zeppelin REST API: anonymous allowed (shiro off) answers OK; with shiro, 401.
+    "zeppelin": (
+        http({"/api/notebook": (200, {"status": "OK", "message": "", "body": []})}),
+        http({"/api/notebook": (401, {"status": "UNAUTHORIZED", "message": "", "body": None})}),
+    ),
+    "nifi": (
+        http({"/nifi-api/flow/current-user": (200, {"identity": "anonymous", "anonymous": True})}),
+        http({"/nifi-api/flow/current-user": (200, {"identity": "ops", "anonymous": False})}),
+    ),
+    "redis-insight": (http({"/": (200, "<title>RedisInsight</title>")}), ABSENT),
+    "rethinkdb-console": (
+        http({"/": (200, "<title>RethinkDB Administration Console</title>")}),
+        ABSENT,
+    ),
+    # Jenkins with self-registration on, and off (404 "not supported").
+    "jenkins-signup": (
+        http({"/signup": (200, "<h1>Create an account!</h1>")}, {"X-Jenkins": "2.426.1"}),
+        http(
+            {"/signup": (404, "This is not supported in the current configuration.")},
+            {"X-Jenkins": "2.426.1"},
+        ),
+    ),
+}
