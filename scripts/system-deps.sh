@@ -69,6 +69,8 @@ test    unbound                      unbound
 test    tftpd-hpa                    in.tftpd
 test    slapd                        slapd slapadd
 test    xvfb                         Xvfb
+test    mosquitto                    mosquitto
+test    dante-server                 danted
 EOF
 )
 

@@ -196,3 +196,13 @@ def test_smb_signing_is_read_from_samba_s_own_negotiate_response(report: dict[st
     assert relayable["status"] == "fail" and relayable["severity"] == "medium"
     assert "does not require it (SMB 3.0.2)" in relayable["message"]
     assert _findings(report, "fileserver-locked")[rule]["status"] == "pass"
+
+
+def test_epmd_lists_the_vendor_brokers_erlang_node_and_not_the_locked_ones(
+    report: dict[str, Any],
+) -> None:
+    """Real epmd, started by RabbitMQ: on every address of the vendor broker (Erlang's
+    default), on 127.0.0.1 only on the locked one (not reachable, so no record)."""
+    epmd = _findings(report, "broker")["services.epmd-exposed service:epmd@4369/tcp"]
+    assert epmd["status"] == "fail" and "epmd lists Erlang nodes to anyone: lab" in epmd["message"]
+    assert not any("epmd" in key for key in _findings(report, "broker-locked"))

@@ -108,3 +108,18 @@ def test_ldap_and_x11_are_named_and_proven_not_just_unidentified(report: dict[st
             if f["rule"] == "services.unidentified-open-port" and f["status"] == "fail"
         ]
         assert unknown == [], unknown
+
+
+def test_mqtt_socks_and_epmd_are_proven_by_their_first_exchange(report: dict[str, Any]) -> None:
+    """Real Mosquitto and Dante on the open and locked hosts: one CONNECT and one SOCKS5
+    method negotiation decide; nothing is subscribed, published or relayed."""
+    mqtt = _tcp(report, "udp-open", "services.mqtt-anonymous", "service:mqtt@1883/tcp")
+    assert (
+        mqtt["status"] == "fail" and "accepted a connection with no credentials" in mqtt["message"]
+    )
+    socks = _tcp(report, "udp-open", "services.socks-open-proxy", "service:socks@1080/tcp")
+    assert socks["status"] == "fail" and "no authentication" in socks["message"]
+    locked_mqtt = _tcp(report, "udp-locked", "services.mqtt-anonymous", "service:mqtt@1883/tcp")
+    assert locked_mqtt["evidence"]["service"]["evidence"].endswith("(not authorized)")
+    locked_socks = _tcp(report, "udp-locked", "services.socks-open-proxy", "service:socks@1080/tcp")
+    assert locked_socks["status"] == "pass"

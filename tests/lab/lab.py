@@ -24,6 +24,7 @@ from tests.lab.certs import lab_ca
 from tests.lab.debian import DebianHost
 from tests.lab.services import (
     AnonymousFtp,
+    Dante,
     DockerRegistry,
     Etcd,
     GcsEmulator,
@@ -31,6 +32,7 @@ from tests.lab.services import (
     LabError,
     MariaDb,
     Memcached,
+    Mosquitto,
     MotoServer,
     Nfs,
     Nginx,
@@ -65,7 +67,8 @@ NETNS_NETWORK = f"10.{250 + LAB_INDEX}"
 DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
-    "21,22,23,80,111,389,443,445,873,2181,2222,2375,2379,2380,3306,5000,5432,5672,5900,5901,6000,6379,"
+    "21,22,23,80,111,389,443,445,873,1080,1883,2181,2222,2375,2379,2380,3306,4369,5000,5432,5672,"
+    "5900,5901,6000,6379,"
     "8080,8443,8888,9090,9200,9300,9443,10250,10443,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
@@ -574,7 +577,7 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
     LabHost(
         "broker",
         34,
-        (RabbitMq(guest_remote=True),),
+        (RabbitMq(guest_remote=True, epmd_exposed=True),),
         change=_declared("CHG-4009", (5672, "amqp"), (15672, "rabbitmq-management")),
         rules=("baseline", "services"),
         netns=True,
@@ -622,12 +625,23 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
             Tftpd(),
             Slapd(anonymous=True),
             Xvfb(access_control=False),
+            Mosquitto(anonymous=True),
+            Dante(open_proxy=True),
         ),
         change=_declared("CHG-4012")
         | {
             "exposes": [
                 *_udp("snmp", "ntp", "dns", "memcached", "tftp"),
-                *(_tcp(p, s) for p, s in ((11211, "memcached"), (389, "ldap"), (6000, "x11"))),
+                *(
+                    _tcp(p, s)
+                    for p, s in (
+                        (11211, "memcached"),
+                        (389, "ldap"),
+                        (6000, "x11"),
+                        (1883, "mqtt"),
+                        (1080, "socks"),
+                    )
+                ),
             ]
         },
         rules=("baseline", "services"),
@@ -642,9 +656,19 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
             Unbound(open_to_all=False),
             Slapd(anonymous=False),
             Xvfb(access_control=True),
+            Mosquitto(anonymous=False),
+            Dante(open_proxy=False),
         ),
         change=_declared("CHG-4013")
-        | {"exposes": [*_udp("snmp", "ntp", "dns"), _tcp(389, "ldap"), _tcp(6000, "x11")]},
+        | {
+            "exposes": [
+                *_udp("snmp", "ntp", "dns"),
+                *(
+                    _tcp(p, s)
+                    for p, s in ((389, "ldap"), (6000, "x11"), (1883, "mqtt"), (1080, "socks"))
+                ),
+            ]
+        },
         rules=("baseline", "services"),
         netns=True,
     ),

@@ -792,6 +792,8 @@ class RabbitMq(Service):
     kind: str = "rabbitmq-management"
     port: int = 15672
     guest_remote: bool = False
+    epmd_exposed: bool = False
+    """epmd on every address of the namespace (Erlang's default), not only 127.0.0.1."""
     start_seconds: float = field(default=90.0, init=False, repr=False)
 
     def binaries(self) -> tuple[str, ...]:
@@ -812,9 +814,8 @@ class RabbitMq(Service):
             "RABBITMQ_NODENAME": "lab@localhost",
             "RABBITMQ_DIST_PORT": "25672",
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
             "HOME": str(home),
-        }
+        } | ({} if self.epmd_exposed else {"ERL_EPMD_ADDRESS": "127.0.0.1"})
         # The broker itself, not Debian's wrapper (/usr/sbin/rabbitmq-server), which turns
         # into the `rabbitmq` user: that user cannot enter the tests' private temp folders.
         argv = ["unshare", "--pid", "--fork", "--kill-child", RABBITMQ_SERVER]
@@ -1118,6 +1119,52 @@ class Xvfb(Service):
         # -nolock: the lock file (/tmp/.X0-lock) is shared by every lab host on this machine
         argv = ["Xvfb", ":0", "-nolock", "-listen", "tcp", "-nolisten", "unix"]
         argv += [] if self.access_control else ["-ac"]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class Mosquitto(Service):
+    """Eclipse Mosquitto with one listener: anonymous clients allowed, or not (its 2.0
+    default once a listener is configured)."""
+
+    kind: str = "mqtt"
+    port: int = 1883
+    anonymous: bool = True
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("mosquitto",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        conf = home / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} {ip}\nallow_anonymous {str(self.anonymous).lower()}\n"
+            f"persistence false\n"
+        )
+        return _spawn(["mosquitto", "-c", str(conf)], home, netns)
+
+
+@dataclass(frozen=True)
+class Dante(Service):
+    """Dante's SOCKS server: open to anyone (`socksmethod: none`), or asking for a user
+    name and password. Nothing in the tests ever asks it to connect anywhere."""
+
+    kind: str = "socks"
+    port: int = 1080
+    open_proxy: bool = True
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("danted",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        conf = home / "danted.conf"
+        conf.write_text(
+            f"logoutput: stderr\ninternal: {ip} port = {self.port}\nexternal: {ip}\n"
+            f"socksmethod: {'none' if self.open_proxy else 'username'}\nclientmethod: none\n"
+            "user.privileged: root\nuser.unprivileged: nobody\n"
+            "client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
+            "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
+        )
+        argv = ["danted", "-f", str(conf), "-p", str(home / "danted.pid")]
         return _spawn(argv, home, netns)
 
 

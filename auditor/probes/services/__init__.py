@@ -29,6 +29,7 @@ from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.amqp import AMQP, AMQP_TRY_GUEST
 from auditor.probes.services.base import ServiceCheck
+from auditor.probes.services.brokers import EPMD, MQTT, SOCKS
 from auditor.probes.services.cassandra import CASSANDRA
 from auditor.probes.services.checkfile import load_check_dirs
 from auditor.probes.services.datacheck import service_check
@@ -71,6 +72,9 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     LDAP,
     X11,
     AMQP,
+    EPMD,
+    MQTT,
+    SOCKS,
 )
 """Checks whose protocol needs real parsing; everything else is a check file."""
 
