@@ -104,8 +104,7 @@ MQTT = ServiceCheck(
     ports=(1883,),
     names=("mqtt",),
     reference=(
-        "nmap NSE: mqtt-subscribe; "
-        "nuclei-templates: javascript/misconfiguration/mqtt-uauth-broker"
+        "nmap NSE: mqtt-subscribe; nuclei-templates: javascript/misconfiguration/mqtt-uauth-broker"
     ),
 )
 SOCKS = ServiceCheck(
