@@ -21,6 +21,7 @@ from auditor.probes.services.base import Answer, ServiceCheck
 from auditor.probes.services.wire import (
     ServiceError,
     connect,
+    hung_up,
     printable,
     recv_exactly,
     send,
@@ -43,20 +44,6 @@ def _frame(sock: socket.socket, deadline: Deadline) -> tuple[int, int, bytes]:
         raise ServiceError("not an AMQP method frame")
     class_id, method_id = struct.unpack_from(">HH", payload, 0)
     return class_id, method_id, payload[4:-1]
-
-
-def _hung_up(sock: socket.socket, deadline: Deadline) -> bool:
-    """True when the peer closed or reset the connection before sending anything more."""
-    try:
-        sock.settimeout(deadline.remaining())
-        first = sock.recv(1, socket.MSG_PEEK)
-    except TimeoutError:
-        raise ServiceError(f"no answer to the login within {deadline.seconds:g}s") from None
-    except ConnectionResetError:
-        return True
-    except OSError as exc:
-        raise ServiceError(f"connection failed: {exc.strerror or exc}") from None
-    return first == b""
 
 
 def _method(class_id: int, method_id: int, arguments: bytes) -> bytes:
@@ -127,7 +114,7 @@ def check(ip: str, port: int, deadline: Deadline, try_default: bool = False) -> 
             + b"\x05en_US"
         )
         send(sock, _method(10, 11, start_ok))
-        if _hung_up(sock, deadline):
+        if hung_up(sock, deadline):
             # AMQP 0-9-1 (Connection.StartOk): a broker closes the socket on a failed login
             # unless the client announced `authentication_failure_close`, which we do not.
             return Answer(False, f"{said}: guest/guest refused (connection closed)",

@@ -99,6 +99,22 @@ def recv_exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
     return data
 
 
+def hung_up(sock: socket.socket, deadline: Deadline) -> bool:
+    """True when the peer closed or reset the connection before sending anything more:
+    how many servers say no (a TLS server without a matching suite, an AMQP broker after a
+    failed login). Peeks, so the answer, if any, is still there to read."""
+    try:
+        sock.settimeout(deadline.remaining())
+        first = sock.recv(1, socket.MSG_PEEK)
+    except TimeoutError:
+        raise ServiceError(f"no answer within {deadline.seconds:g}s") from None
+    except ConnectionResetError:
+        return True
+    except OSError as exc:
+        raise ServiceError(f"connection failed: {exc.strerror or exc}") from None
+    return first == b""
+
+
 def send(sock: socket.socket, data: bytes) -> None:
     try:
         sock.sendall(data)

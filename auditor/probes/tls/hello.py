@@ -11,13 +11,12 @@ wait is under the probe's deadline.
 from __future__ import annotations
 
 import os
-import socket
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.wire import ServiceError, connect, recv_exactly
+from auditor.probes.services.wire import ServiceError, connect, hung_up, recv_exactly
 
 RECORD_LIMIT = 16384 + 2048
 """A TLS record's largest legal length (RFC 5246 §6.2.3, compressed/encrypted allowance)."""
@@ -83,35 +82,15 @@ def offer(
             raise ServiceError(
                 f"closed while sending a ClientHello: {exc.strerror or exc}"
             ) from None
-        header = _header(sock, deadline)
-        if header is None or header[0] == 0x15:  # closed, reset, or an alert
+        if hung_up(sock, deadline):  # servers without a matching suite often just close
+            return None
+        header = recv_exactly(sock, 5, deadline)
+        if header[0] == 0x15:  # an alert: handshake_failure, protocol_version...
             return None
         kind, _, length = struct.unpack("!BHH", header)
         if kind != 0x16 or not 4 <= length <= RECORD_LIMIT:
             raise ServiceError(f"not a TLS handshake record (type {kind}, length {length})")
         return parse_server_hello(recv_exactly(sock, length, deadline))
-
-
-def _header(sock: socket.socket, deadline: Deadline) -> bytes | None:
-    """The first record's 5-byte header; None when the server hung up instead (a refusal:
-    servers without a matching suite or version often just close)."""
-    data = b""
-    while len(data) < 5:
-        try:
-            sock.settimeout(deadline.remaining())
-            chunk = sock.recv(5 - len(data))
-        except TimeoutError:
-            raise ServiceError(f"no ServerHello within {deadline.seconds:g}s") from None
-        except ConnectionResetError:
-            return None
-        except OSError as exc:
-            raise ServiceError(f"connection failed: {exc.strerror or exc}") from None
-        if not chunk:
-            if data:
-                raise ServiceError(f"connection closed after {len(data)} bytes of a record")
-            return None
-        data += chunk
-    return data
 
 
 def parse_server_hello(record: bytes) -> ServerHello:
