@@ -12,6 +12,7 @@ mountd, OpenSSH) is tested against the real daemon instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -56,11 +57,17 @@ def serve(
                 return
             threading.Thread(target=_one, args=(client, handler, context), daemon=True).start()
 
-    threading.Thread(target=loop, daemon=True).start()
+    accepting = threading.Thread(target=loop, daemon=True)
+    accepting.start()
     try:
         yield server.getsockname()[1]
     finally:
+        # close() alone does not wake a thread blocked in accept(): the socket stayed
+        # listening, one thread each, for the rest of the session. shutdown() does.
+        with contextlib.suppress(OSError):
+            server.shutdown(socket.SHUT_RDWR)
         server.close()
+        accepting.join(timeout=2)
 
 
 def _one(client: socket.socket, handler: Handler, context: ssl.SSLContext | None) -> None:
@@ -335,16 +342,22 @@ def serve_udp(ip: str, port: int, handler: DatagramHandler) -> Iterator[int]:
         while True:
             try:
                 data, source = server.recvfrom(65535)
+                if source is None:  # shut down
+                    return
                 for reply in handler(data):
                     server.sendto(reply, source)
             except OSError:
                 return
 
-    threading.Thread(target=loop, daemon=True).start()
+    receiving = threading.Thread(target=loop, daemon=True)
+    receiving.start()
     try:
         yield server.getsockname()[1]
     finally:
+        with contextlib.suppress(OSError):  # wakes the blocked recvfrom (Linux)
+            server.shutdown(socket.SHUT_RDWR)
         server.close()
+        receiving.join(timeout=2)
 
 
 def ipmi_bmc(cipher_zero: bool) -> DatagramHandler:

@@ -16,13 +16,15 @@ for this port: its rules are `error`, never `pass`.
 
 from __future__ import annotations
 
+import functools
+import os
 import select
 import socket
 import ssl
 from typing import Any
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.wire import ServiceError, connect, probing_context
+from auditor.probes.services.wire import ServiceError, connect
 from auditor.probes.tls.certificate import certificate_facts
 from auditor.probes.tls.hello import ServerHello, offer
 from auditor.probes.tls.suites import USUAL, VERSIONS, WEAK
@@ -61,10 +63,20 @@ def inspect(
 
 
 def _context(verify: bool) -> ssl.SSLContext:
-    context = probing_context()  # judge it, do not refuse it
-    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
-    if verify:  # the name is judged by a rule, not by the handshake
-        context.verify_mode = ssl.CERT_REQUIRED
+    return _made(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _made(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """The two contexts, made once per trust store: `verify` loads the system store (and
+    SSL_CERT_FILE / SSL_CERT_DIR, hence the key), which is the costly part; the name is
+    judged by a rule, not here."""
+    context = ssl.create_default_context() if verify else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")  # judge it, do not refuse it
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
     return context
 
 
