@@ -99,6 +99,8 @@ PER_CHECK_SECONDS = 10.0
 PER_PORT_IDENTIFY_SECONDS = 6.0
 IDENTIFY_IN_PARALLEL = 8
 """Ports of one target identified at once (each waits mostly on the network)."""
+CHECKS_IN_PARALLEL = 6
+"""Checks of one target run at once (the console checks make one web port busy)."""
 
 GENERIC = {"http": HTTP, "https": HTTPS, "redis": REDIS, "memcached": MEMCACHED}
 GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
@@ -223,19 +225,23 @@ class ServicesProbe(PerTargetProbe):
         deadline: Deadline,
     ) -> list[dict[str, Any]]:
         identities = _identify_all(ip, numbers, deadline)
-        records = []
-        checked: set[int] = set()
         planned = plan(target, open_ports, identities, self.checks)
-        for port, check, why in planned:
+
+        def run(item: tuple[int, ServiceCheck, str]) -> dict[str, Any] | None:
+            port, check, why = item
             identity = identities.get(port)
             record = self._check(ip, port, check, why, identity, deadline)
             if record is None and why == EVERY_PORT:
-                continue  # not that product: it was only looked for, as everywhere
+                return None  # not that product: it was only looked for, as everywhere
             if record is None:  # not that service, and only its port number said it was
                 record = self._instead(ip, port, check, planned, identity, deadline)
-            if record is not None:
-                checked.add(port)
-                records.append(record)
+            return record
+
+        # A web port is asked by every console check (some 60 GETs): they wait on the
+        # network, so a few at a time keep a slow server's port inside the deadline.
+        with ThreadPoolExecutor(CHECKS_IN_PARALLEL, thread_name_prefix="check") as pool:
+            records = [r for r in pool.map(run, planned) if r is not None]
+        checked = {int(r["port"]) for r in records}
         for port in numbers:
             if port not in checked:
                 records.append(_identified_only(port, identities[port]))
