@@ -71,6 +71,7 @@ test    slapd                        slapd slapadd
 test    xvfb                         Xvfb
 test    mosquitto                    mosquitto
 test    dante-server                 danted
+test    ganglia-monitor              gmond
 EOF
 )
 

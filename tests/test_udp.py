@@ -123,3 +123,23 @@ def test_mqtt_socks_and_epmd_are_proven_by_their_first_exchange(report: dict[str
     assert locked_mqtt["evidence"]["service"]["evidence"].endswith("(not authorized)")
     locked_socks = _tcp(report, "udp-locked", "services.socks-open-proxy", "service:socks@1080/tcp")
     assert locked_socks["status"] == "pass"
+
+
+def test_gmond_is_identified_by_its_xml_and_its_cluster_named(report: dict[str, Any]) -> None:
+    """Real gmond: it speaks first (its XML), and the check file reads the cluster's name."""
+    ganglia = _tcp(
+        report, "udp-open", "services.monitoring-agent-exposed", "service:ganglia@8649/tcp"
+    )
+    assert ganglia["status"] == "fail" and ganglia["severity"] == "medium"
+    assert ganglia["message"] == (
+        "gmond on 8649/tcp sends cluster lab-cluster's hosts and metrics to anyone who connects"
+    )
+
+
+def test_gmond_xml_names_the_protocol_whatever_the_port() -> None:
+    """What gmond 3.7 sends first (its XML declaration and DTD) names it on any port."""
+    from auditor.probes.services.identify import from_banner
+
+    head = b'<?xml version="1.0" encoding="ISO-8859-1" standalone="yes"?>\n<!DOCTYPE GANGLIA_XML ['
+    assert from_banner(head) == "ganglia"
+    assert from_banner(b'<?xml version="1.0"?><feed>') is None

@@ -28,6 +28,7 @@ from tests.lab.services import (
     DockerRegistry,
     Etcd,
     GcsEmulator,
+    Gmond,
     Jupyter,
     LabError,
     MariaDb,
@@ -68,7 +69,7 @@ DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
     "21,22,23,80,111,389,443,445,873,1080,1883,2181,2222,2375,2379,2380,3306,4369,5000,5432,5672,"
-    "5900,5901,6000,6379,"
+    "5900,5901,6000,6379,8649,"
     "8080,8443,8888,9090,9200,9300,9443,10250,10443,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
@@ -627,6 +628,7 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
             Xvfb(access_control=False),
             Mosquitto(anonymous=True),
             Dante(open_proxy=True),
+            Gmond(),
         ),
         change=_declared("CHG-4012")
         | {
@@ -640,6 +642,7 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
                         (6000, "x11"),
                         (1883, "mqtt"),
                         (1080, "socks"),
+                        (8649, "ganglia"),
                     )
                 ),
             ]

@@ -1168,6 +1168,29 @@ class Dante(Service):
         return _spawn(argv, home, netns)
 
 
+@dataclass(frozen=True)
+class Gmond(Service):
+    """Ganglia's gmond with its TCP channel open to anyone (the packaged default)."""
+
+    kind: str = "ganglia"
+    port: int = 8649
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("gmond",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        conf = home / "gmond.conf"
+        conf.write_text(
+            "globals { daemonize = no  setuid = no  debug_level = 0  mute = no  deaf = no\n"
+            "  host_dmax = 0  cleanup_threshold = 300  gexec = no  send_metadata_interval = 0 }\n"
+            'cluster { name = "lab-cluster" owner = "vendor" }\n'
+            f"udp_send_channel {{ host = {ip} port = {self.port} }}\n"
+            f"udp_recv_channel {{ bind = {ip} port = {self.port} }}\n"
+            f"tcp_accept_channel {{ bind = {ip} port = {self.port} }}\n"
+        )
+        return _spawn(["gmond", "-c", str(conf), "-f"], home, netns)
+
+
 def _spawn(
     argv: list[str], home: Path, netns: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:

@@ -61,6 +61,8 @@ def from_banner(data: bytes) -> str | None:
     lower = text.lower()
     if text.startswith(b"SSH-"):
         return "ssh"
+    if text.startswith(b"<?xml") and b"GANGLIA_XML" in data[:4096]:
+        return "ganglia"  # gmond hands its cluster's XML to whoever connects
     if text.startswith(b"@RSYNCD:"):
         return "rsync"
     if text.startswith(b"RFB "):
