@@ -28,7 +28,7 @@ from auditor.models import ProbeOutcome, Target
 from auditor.probes.base import PerTargetProbe, address_of
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.amqp import AMQP, AMQP_TRY_GUEST
-from auditor.probes.services.base import ServiceCheck
+from auditor.probes.services.base import ServiceCheck, service_record
 from auditor.probes.services.brokers import EPMD, MQTT, SOCKS
 from auditor.probes.services.cassandra import CASSANDRA
 from auditor.probes.services.checkfile import load_check_dirs
@@ -311,19 +311,8 @@ class ServicesProbe(PerTargetProbe):
 
 
 def _record(port: int, kind: str, why: str, identity: Identity | str | None) -> dict[str, Any]:
-    return {
-        "port": port,
-        "proto": "tcp",
-        "kind": kind,
-        "identified": identity.protocol if isinstance(identity, Identity) else UNKNOWN,
-        "detected_by": why,
-        "unauthenticated": False,
-        "evidence": "",
-        "details": {},
-        "reference": "",
-        "rule": "",
-        "error": "",
-    }
+    identified = identity.protocol if isinstance(identity, Identity) else UNKNOWN
+    return service_record(port, kind, why, identified)
 
 
 def _identified_only(port: int, identity: Identity | str) -> dict[str, Any]:

@@ -51,3 +51,23 @@ class ServiceCheck:
     def __post_init__(self) -> None:
         if not self.protocol:
             object.__setattr__(self, "protocol", self.kind)
+
+
+def service_record(
+    port: int, kind: str, why: str, identified: str, proto: str = "tcp"
+) -> dict[str, Any]:
+    """A `services` fact record with every field present (facts.SERVICE_FIELDS), before
+    its check has answered: the one shape for TCP checks and UDP questions alike."""
+    return {
+        "port": port,
+        "proto": proto,
+        "kind": kind,
+        "identified": identified,
+        "detected_by": why,
+        "unauthenticated": False,
+        "evidence": "",
+        "details": {},
+        "reference": "",
+        "rule": "",
+        "error": "",
+    }

@@ -24,6 +24,7 @@ from typing import Any
 
 from auditor.models import Target
 from auditor.probes.deadline import Deadline
+from auditor.probes.services.base import service_record
 from auditor.probes.services.udp import dns, ipmi, memcached, ntp, snmp, tftp
 from auditor.probes.services.udp.base import UdpAnswer, UdpCheck
 from auditor.probes.services.wire import ServiceError
@@ -82,19 +83,10 @@ def udp_records(ip: str, target: Target, deadline: Deadline) -> list[dict[str, A
 def _record(
     ip: str, port: int, check: UdpCheck | None, why: str, declared: bool, deadline: Deadline
 ) -> dict[str, Any] | None:
-    record: dict[str, Any] = {
-        "port": port,
-        "proto": "udp",
-        "kind": check.kind if check else "unknown",
-        "identified": "unknown",
-        "detected_by": why,
-        "unauthenticated": False,
-        "evidence": "",
-        "details": {"answered": False, "declared": declared},
-        "reference": check.reference if check else "",
-        "rule": "",
-        "error": "",
-    }
+    kind = check.kind if check else "unknown"
+    record = service_record(port, kind, why, "unknown", proto="udp")
+    record["details"] = {"answered": False, "declared": declared}
+    record["reference"] = check.reference if check else ""
     if check is None:
         record["evidence"] = "declared over UDP, but the auditor has no question for it"
         return record
