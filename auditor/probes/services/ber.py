@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 from auditor.probes.services.wire import ServiceError
 
-MAX_DEPTH = 8
-
 
 def tlv(tag: int, value: bytes) -> bytes:
     size = len(value)
@@ -51,9 +49,8 @@ class Element:
     tag: int
     value: bytes
 
-    def children(self, depth: int = 0) -> list[Element]:
-        if depth > MAX_DEPTH:
-            raise ServiceError("BER nested too deep")
+    def children(self) -> list[Element]:
+        """The TLVs inside this one (one level: callers descend a fixed, known depth)."""
         return elements(self.value)
 
     def as_int(self) -> int:

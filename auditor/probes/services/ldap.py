@@ -105,10 +105,10 @@ def _naming_contexts(entry: ber.Element) -> list[bytes]:
     if len(fields) < 2:
         return []
     found: list[bytes] = []
-    for attribute in fields[1].children(1):
-        pair = attribute.children(2)
+    for attribute in fields[1].children():
+        pair = attribute.children()
         if len(pair) == 2 and pair[0].value.lower() == b"namingcontexts":
-            found += [value.value for value in pair[1].children(3)]
+            found += [value.value for value in pair[1].children()]
     return found
 
 

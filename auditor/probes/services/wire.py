@@ -54,21 +54,30 @@ def connect(ip: str, port: int, deadline: Deadline, tls: bool = False) -> socket
         raise ServiceError(f"TLS handshake failed: {exc}") from None
 
 
-@functools.cache
-def probing_context() -> ssl.SSLContext:
-    """A TLS client context for reading what a server serves, not for trusting it: no
-    verification, every version and suite this OpenSSL has, at security level 0, so a
-    server with a 1024-bit key or only TLS 1.0 is still read (the tls probe judges it).
-
-    Made once and shared (an SSLContext is safe to share between threads): loading a trust
-    store for every connection cost more CPU than the rest of a web port's checks."""
+def permissive_context(ciphers: str = "ALL:@SECLEVEL=0", trust: bool = False) -> ssl.SSLContext:
+    """A TLS client context that takes every version and `ciphers` at security level 0,
+    so a server with a 1024-bit key or only TLS 1.0 is still read (the tls probe judges
+    it). Without `trust` nothing is verified; with it the chain must verify against the
+    system store (OpenSSL's default paths: SSL_CERT_FILE, SSL_CERT_DIR). The name is never
+    checked here: a rule judges it."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.set_ciphers(ciphers)
     context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    if trust:
+        context.load_default_certs()
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+@functools.cache
+def probing_context() -> ssl.SSLContext:
+    """The context that reads what a server serves, not for trusting it. Made once and
+    shared (an SSLContext is safe to share between threads): making one per connection
+    cost more CPU than the rest of a web port's checks."""
+    return permissive_context()
 
 
 def recv_until(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.wire import ServiceError, connect, hung_up, recv_exactly
+from auditor.probes.services.wire import ServiceError, connect, hung_up, recv_exactly, send
 
 RECORD_LIMIT = 16384 + 2048
 """A TLS record's largest legal length (RFC 5246 §6.2.3, compressed/encrypted allowance)."""
@@ -76,12 +76,7 @@ def offer(
     """The server's choice for this offer, or None when it refused it (an alert, or the
     connection closed at once: both are how servers say no)."""
     with connect(ip, port, deadline) as sock:
-        try:
-            sock.sendall(client_hello(version, suites, server_name))
-        except OSError as exc:
-            raise ServiceError(
-                f"closed while sending a ClientHello: {exc.strerror or exc}"
-            ) from None
+        send(sock, client_hello(version, suites, server_name))
         if hung_up(sock, deadline):  # servers without a matching suite often just close
             return None
         header = recv_exactly(sock, 5, deadline)

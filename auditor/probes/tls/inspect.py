@@ -24,7 +24,7 @@ import ssl
 from typing import Any
 
 from auditor.probes.deadline import Deadline
-from auditor.probes.services.wire import ServiceError, connect
+from auditor.probes.services.wire import ServiceError, connect, permissive_context
 from auditor.probes.tls.certificate import certificate_facts
 from auditor.probes.tls.hello import ServerHello, offer
 from auditor.probes.tls.suites import USUAL, VERSIONS, WEAK
@@ -68,16 +68,10 @@ def _context(verify: bool) -> ssl.SSLContext:
 
 @functools.cache
 def _made(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """The two contexts, made once per trust store: `verify` loads the system store (and
-    SSL_CERT_FILE / SSL_CERT_DIR, hence the key), which is the costly part; the name is
-    judged by a rule, not here."""
-    context = ssl.create_default_context() if verify else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")  # judge it, do not refuse it
-    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
-    return context
+    """The two contexts, made once per trust store (`verify` loads it, which is the costly
+    part; SSL_CERT_FILE and SSL_CERT_DIR decide it, hence the key). Both offer every suite
+    OpenSSL has, NULL ones included: judge the server, do not refuse it."""
+    return permissive_context("ALL:COMPLEMENTOFALL:@SECLEVEL=0", trust=verify)
 
 
 def _handshake(

@@ -50,11 +50,11 @@ def response_value(reply: bytes, request_id: int) -> str | None:
     parts = top[0].children()
     if len(parts) != 3 or parts[2].tag != 0xA2:
         return None
-    pdu = parts[2].children(1)
+    pdu = parts[2].children()
     if len(pdu) != 4 or pdu[0].as_int() != request_id:
         return None
-    for varbind in pdu[3].children(2):
-        pair = varbind.children(3)
+    for varbind in pdu[3].children():
+        pair = varbind.children()
         if len(pair) == 2 and pair[1].tag == 0x04:
             return printable(pair[1].value, 120)
     return ""
