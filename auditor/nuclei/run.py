@@ -4,6 +4,7 @@ the shipped checks, so its records and errors are judged like theirs (fail close
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from auditor.nuclei.template import Extractor, Matcher, Template
@@ -15,6 +16,7 @@ from auditor.probes.services.wire import (
     ServiceError,
     connect,
     http_request,
+    json_lookup,
     parse_json,
     printable,
     recv_until,
@@ -25,17 +27,22 @@ RULE = "services.nuclei-template"
 
 
 class _Reply:
-    def __init__(self, body: bytes, status: int = 0, headers: str = "") -> None:
+    """One reply as the matchers see it: status, headers (lower-case names, as
+    `http_request` parsed them) and body."""
+
+    def __init__(
+        self, body: bytes, status: int = 0, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.body = body
         self.status = status
-        self.headers = headers.encode("latin-1", "replace")
+        self.headers = dict(headers or {})
 
     def part(self, name: str) -> bytes:
-        if name == "header":
-            return self.headers
-        if name == "all":
-            return self.headers + b"\r\n\r\n" + self.body
-        return self.body
+        if name == "body":
+            return self.body
+        head = "\r\n".join(f"{k}: {v}" for k, v in self.headers.items())
+        raw = head.encode("latin-1", "replace")
+        return raw if name == "header" else raw + b"\r\n\r\n" + self.body
 
 
 def _one(matcher: Matcher, reply: _Reply) -> bool:
@@ -89,25 +96,20 @@ def _extract(extractor: Extractor, reply: _Reply) -> list[bytes]:
             document: Any = parse_json(reply.body)
         except ServiceError:
             return []
-        out = []
-        for path in extractor.values:
-            value = document
-            for key in path.strip(".").split("."):
-                value = value.get(key) if isinstance(value, dict) else None
-            if value is not None and not isinstance(value, dict | list):
-                out.append(json.dumps(value).strip('"').encode())
-        return out
-    lines = reply.headers.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
-    return [headers[k].encode() for k in extractor.values if k in headers]
+        values = (json_lookup(document, path.strip(".")) for path in extractor.values)
+        return [
+            json.dumps(v).strip('"').encode()
+            for v in values
+            if v is not None and not isinstance(v, dict | list)
+        ]
+    return [reply.headers[k].encode() for k in extractor.values if k in reply.headers]
 
 
 def _http(template: Template, tls: bool, ip: str, port: int, deadline: Deadline) -> Answer:
     for method, path in template.requests:
         assert isinstance(path, str)
         response = http_request(ip, port, method, path, deadline, tls, byte_range=None)
-        head = "\r\n".join(f"{k}: {v}" for k, v in response.headers.items())
-        reply = _Reply(response.body[: template.read_size], response.status, head)
+        reply = _Reply(response.body[: template.read_size], response.status, response.headers)
         if matches(template, reply):
             return _matched(template, f"{method} {path} → HTTP {response.status}", reply)
     raise NotThisService(f"nuclei {template.id}: no match")

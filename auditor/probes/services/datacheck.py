@@ -25,6 +25,7 @@ from auditor.probes.services.wire import (
     ServiceError,
     connect,
     http_request,
+    json_lookup,
     parse_json,
     printable,
     recv_until,
@@ -162,7 +163,7 @@ def _matches(matcher: Matcher, reply: _Reply) -> bool:
     tests += [pattern.search(body) is not None for pattern in matcher.regex]
     if matcher.prefix is not None:
         tests.append(body.startswith(matcher.prefix))
-    tests += [_lookup(reply.json(), key) is not None for key in matcher.json]
+    tests += [json_lookup(reply.json(), key) is not None for key in matcher.json]
     headers = reply.http.headers if reply.http else {}
     tests += [p.search_text(headers.get(name, "")) for name, p in matcher.header]
     if matcher.length is not None:
@@ -173,7 +174,7 @@ def _matches(matcher: Matcher, reply: _Reply) -> bool:
 
 def _extract(extractor: Extractor, reply: _Reply) -> bytes | None:
     if extractor.json is not None:
-        value = _lookup(reply.json(), extractor.json)
+        value = json_lookup(reply.json(), extractor.json)
         if value is None or isinstance(value, dict | list):
             return None
         return str(value).encode("utf-8", "replace")
@@ -184,14 +185,6 @@ def _extract(extractor: Extractor, reply: _Reply) -> bytes | None:
         value = reply.http.headers.get(extractor.header)
         return value.encode("latin-1", "replace") if value is not None else None
     return None
-
-
-def _lookup(data: object, path: str) -> object:
-    for key in path.split("."):
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
 
 
 def _redacted(spec: NetworkCheck, value: bytes) -> str:

@@ -235,6 +235,15 @@ def parse_json(body: bytes, what: str = "JSON") -> object:
         raise ServiceError(f"not valid {what}") from None
 
 
+def json_lookup(data: object, path: str) -> object:
+    """The value at a dotted key path (`version.number`) of parsed JSON, or None."""
+    for key in path.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
 def printable(data: bytes, limit: int = 80) -> str:
     """Text for evidence: every control byte and every byte that is not UTF-8 shown as `.`
     (Telnet's option negotiation would otherwise read as a row of replacement marks)."""
