@@ -360,6 +360,24 @@ def hardening_stage(workdir: Path) -> list[list[str]]:
     return rows
 
 
+def _nginx(home: Path, server: str) -> Any:
+    """One nginx worker serving one `server { ... }` block (the stages' many addresses)."""
+    import subprocess
+
+    (home / "nginx.conf").write_text(
+        f"daemon off;\n{'user root;' if os.geteuid() == 0 else ''}\npid {home}/nginx.pid;\n"
+        f"error_log {home}/nginx-error.log;\nworker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\n  access_log off;\n  server {{\n{server}\n  }}\n}}\n"
+    )
+    return subprocess.Popen(
+        ["nginx", "-c", str(home / "nginx.conf"), "-p", str(home)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
     """Identification and checks of every open port on `count` hosts of real daemons."""
     import shutil
@@ -377,20 +395,7 @@ def services_stage(workdir: Path, count: int = 100) -> list[list[str]]:
     (home / "www").mkdir(parents=True)
     (home / "www" / "index.html").write_text("<html><title>bench</title></html>\n")
     listens = "\n".join(f"    listen {ip}:80;" for ip in addresses)
-    (home / "nginx.conf").write_text(
-        f"daemon off;\n{'user root;' if os.geteuid() == 0 else ''}\npid {home}/nginx.pid;\n"
-        f"error_log {home}/nginx-error.log;\nworker_processes 1;\n"
-        "events { worker_connections 1024; }\n"
-        f"http {{\n  access_log off;\n  server {{\n{listens}\n    root {home}/www;\n  }}\n}}\n"
-    )
-    processes = [
-        subprocess.Popen(
-            ["nginx", "-c", str(home / "nginx.conf"), "-p", str(home)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    ]
+    processes = [_nginx(home, f"{listens}\n    root {home}/www;")]
     for start in range(0, count, 16):  # redis binds at most 16 addresses per process
         binds = " ".join(addresses[start : start + 16])
         processes.append(
@@ -599,27 +604,17 @@ def tls_udp_stage(workdir: Path, count: int = TLS_UDP_COUNT) -> list[list[Any]]:
     home.mkdir(parents=True)
     cert, key = certificate(home / "tls", "self-signed", addresses[0])
     listens = "\n".join(f"    listen {ip}:443 ssl;" for ip in addresses)
-    (home / "nginx.conf").write_text(
-        f"daemon off;\n{'user root;' if os.geteuid() == 0 else ''}\npid {home}/nginx.pid;\n"
-        f"error_log {home}/nginx-error.log;\nworker_processes 1;\n"
-        "events { worker_connections 1024; }\n"
-        f"http {{\n  access_log off;\n  server {{\n{listens}\n"
-        f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n  }}\n}}\n"
-    )
+
     agents = ",".join(f"udp:{ip}:161" for ip in addresses)
     (home / "snmpd.conf").write_text(f"agentaddress {agents}\nrocommunity public default\n")
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     processes = [
-        subprocess.Popen(
-            ["nginx", "-c", str(home / "nginx.conf"), "-p", str(home)],
-            start_new_session=True,
-            **quiet,  # type: ignore[arg-type]
-        ),
+        _nginx(home, f"{listens}\n    ssl_certificate {cert};\n    ssl_certificate_key {key};"),
         subprocess.Popen(
             ["snmpd", "-f", "-C", "-c", str(home / "snmpd.conf"), "-p", str(home / "snmpd.pid")],
             start_new_session=True,
             env={**os.environ, "SNMP_PERSISTENT_DIR": str(home / "snmp")},
-            **quiet,  # type: ignore[arg-type]
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         ),
     ]
     rows: list[list[Any]] = []

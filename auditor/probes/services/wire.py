@@ -173,16 +173,16 @@ def http_request(
     `--try-default-credentials` (docs/network-checks.md); never a user's secret."""
     if method not in ("GET", "HEAD"):
         raise ValueError(f"{method} is not a read-only HTTP method")
-    login = ""
+    extra = ""  # only these two headers: a login from a check file, and a byte range
     if basic_auth is not None:
         token = base64.b64encode(":".join(basic_auth).encode()).decode()
-        login = f"Authorization: Basic {token}\r\n"
+        extra = f"Authorization: Basic {token}\r\n"
     if byte_range is not None:  # a server that ignores it still sends no more than we read
-        login += f"Range: bytes=0-{byte_range - 1}\r\n"
+        extra += f"Range: bytes=0-{byte_range - 1}\r\n"
     limit = MAX_READ if byte_range is None else byte_range
     request = (
         f"{method} {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: server-auditor\r\n"
-        f"Accept: */*\r\n{login}Connection: close\r\n\r\n"
+        f"Accept: */*\r\n{extra}Connection: close\r\n\r\n"
     ).encode()
     with connect(ip, port, deadline, tls) as sock:
         try:
