@@ -558,3 +558,45 @@ def test_sshd_facts_of_another_port_are_refused_when_no_daemon_is_found() -> Non
     line = 'LISTEN 0 128 10.0.0.5:2222 0.0.0.0:* users:(("sshd",pid=4242,fd=3))'
     assert listener_pids(line, "10.0.0.5", 2222) == [4242]
     assert listener_pids(line, "10.0.0.7", 2222) == []
+
+
+# `socket_daemon`'s reply when sshd forks for another client while we list: `ss` names the
+# fresh child (it holds the listening socket until it closes it), which is gone when its
+# command line is read. The form is what the command printed in CI's failing run.
+_LISTENER = "sshd: /usr/sbin/sshd -D -f /etc/ssh/lab_config [listener] 0 of 10-100 startups"
+
+
+def _listing(*entries: str) -> str:
+    ss = (
+        'LISTEN 0 128 10.0.0.5:22 0.0.0.0:* users:(("sshd",pid=4243,fd=3),("sshd",pid=4242,fd=3))\n'
+        'LISTEN 0 128 10.0.0.6:22 0.0.0.0:* users:(("sshd",pid=5000,fd=3))'
+    )
+    return "== ss\n" + ss + "\n" + "\n".join(entries) + "\n== end\n"
+
+
+def test_a_listener_that_forks_or_exits_while_listed_is_not_an_error() -> None:
+    from auditor.probes.ssh.sshd_config import _daemon
+
+    # The child that ss caught mid-fork is gone by the time its argv is read; another
+    # daemon's vanished pid does not matter either.
+    out = _listing(f"== cmdline 4242\n{_LISTENER}", "== gone 4243", "== gone 5000")
+    daemon = _daemon(0, out, "", sudo="", ip="10.0.0.5", port=22)
+    assert daemon.config == "/etc/ssh/lab_config"
+    # Parent and child both alive: the same command line is the same daemon.
+    # (The child's title still shows the count from before the fork.)
+    child = _LISTENER.replace("0 of", "1 of")
+    both = _listing(f"== cmdline 4242\n{_LISTENER}", f"== cmdline 4243\n{child}")
+    assert _daemon(0, both, "", sudo="", ip="10.0.0.5", port=22).config == "/etc/ssh/lab_config"
+
+
+def test_a_listener_that_cannot_be_named_still_fails_the_probe() -> None:
+    from auditor.probes.ssh.sshd_config import _daemon
+
+    # Every process on the socket gone (or hidden by hidepid): nothing proves the daemon.
+    with pytest.raises(ProbeFailure, match="gone"):
+        _daemon(0, _listing("== gone 4242", "== gone 4243"), "", sudo="", ip="10.0.0.5", port=22)
+    # Two live processes with different command lines share the socket: unknown daemon.
+    other = "/usr/sbin/sshd -D -f /etc/ssh/other"
+    two = _listing(f"== cmdline 4242\n{_LISTENER}", "== cmdline 4243\n" + other.replace(" ", "\n"))
+    with pytest.raises(ProbeFailure, match="2 processes"):
+        _daemon(0, two, "", sudo="", ip="10.0.0.5", port=22)

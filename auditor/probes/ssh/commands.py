@@ -188,14 +188,18 @@ COMMANDS: Mapping[str, str] = {
     # socket the daemon really listens on, whatever NAT or a ProxyJump did), and its command
     # line: `ss -tlnp` (with `sudo -n` when not root: naming another user's process needs
     # it), then each listed process's argv. One command, so the daemon is known after the
-    # probe's first batch. ss's own failure (sudo refused) fails the command.
+    # probe's first batch. ss's own failure (sudo refused) fails the command. A process that
+    # exits between `ss` and the read (a child sshd forked for another client holds the
+    # listening socket for a moment) is reported `gone`; the parser decides what that means.
     "socket_daemon": (
         'set -- $SSH_CONNECTION; [ -n "$4" ] || {{ echo "no SSH_CONNECTION" >&2; exit 2; }}; '
         'if [ "$(id -u)" = 0 ]; then s=; else s="sudo -n"; fi; '
         'out=$($s ss -Htlnp "sport = :$4") || exit $?; echo "== ss"; printf "%s\\n" "$out"; '
         'for p in $(printf "%s\\n" "$out" | grep -o "pid=[0-9]*" | cut -d= -f2 | sort -u); '
-        'do echo "== cmdline $p"; tr "\\000" "\\n" < "/proc/$p/cmdline" || exit $?; echo; '
-        'done; echo "== end"'
+        'do if c=$(tr "\\000" "\\n" 2>/dev/null < "/proc/$p/cmdline"); then '
+        'echo "== cmdline $p"; printf "%s\\n" "$c"; '
+        'elif [ -e "/proc/$p" ]; then echo "cannot read /proc/$p/cmdline" >&2; exit 1; '
+        'else echo "== gone $p"; fi; done; echo "== end"'
     ),
     # Owner, group and mode of the SSH configuration (dev-sec sshd-04/05).
     "ssh_file_modes": "stat -c '%U %G %a %n' /etc/ssh /etc/ssh/sshd_config",

@@ -139,19 +139,34 @@ def _daemon(status: int, out: str, err: str, *, sudo: str, ip: str, port: int) -
     if "end" not in sections or "ss" not in sections:
         raise ProbeFailure("the listing of the daemon behind our connection was cut short")
     pids = listener_pids("\n".join(sections["ss"]), ip, port)
-    if len(pids) != 1:
+    # A pid `ss` listed may be gone when its argv is read: a child sshd forked for another
+    # client holds the listening socket until it closes it. The live ones must agree.
+    lines = {_argv(sections[f"cmdline {pid}"]) for pid in pids if f"cmdline {pid}" in sections}
+    if not pids or len(lines) > 1:
         raise ProbeFailure(
-            f"`ss -tlnp` names {len(pids)} processes listening on {ip}:{port}: the daemon "
-            "whose settings to judge is unknown (root or sudo is needed to see them)"
+            f"`ss -tlnp` names {len(lines) or len(pids)} processes listening on {ip}:{port}: "
+            "the daemon whose settings to judge is unknown (root or sudo is needed to see them)"
         )
-    words = [w for w in sections.get(f"cmdline {pids[0]}", []) if w]
-    if len(words) == 1 and words[0].startswith("sshd: "):
-        # OpenSSH rewrites its title: "sshd: /usr/sbin/sshd -D -f FILE [listener] ..."
-        words = words[0].removeprefix("sshd: ").split(" [listener]")[0].split()
+    if not lines:
+        raise ProbeFailure(
+            f"the process listening on {ip}:{port} was gone before its command line could be "
+            "read (the daemon restarted, or /proc hides it): whose settings to judge is unknown"
+        )
+    words = lines.pop()
     if not words or not words[0].endswith("sshd"):
         shown = words[0][:60] if words else "nothing"
         raise ProbeFailure(f"port {port} is served by {shown!r}, not by sshd")
-    return daemon_from(words[1:])
+    return daemon_from(list(words[1:]))
+
+
+def _argv(lines: list[str]) -> tuple[str, ...]:
+    """A process's argv from /proc/PID/cmdline, undoing OpenSSH's title rewrite ("sshd:
+    /usr/sbin/sshd -D -f FILE [listener] 0 of 10-100 startups"), whose counter differs
+    between a listener and the child it has just forked."""
+    words = [w for w in lines if w]
+    if len(words) == 1 and words[0].startswith("sshd: "):
+        words = words[0].removeprefix("sshd: ").split(" [listener]")[0].split()
+    return tuple(words)
 
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
