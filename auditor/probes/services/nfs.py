@@ -11,89 +11,23 @@ only) has no export list on the network: the host pack reads /etc/exports instea
 
 from __future__ import annotations
 
-import os
-import socket
 import struct
 
 from auditor.probes.deadline import Deadline
 from auditor.probes.services.base import Answer, ServiceCheck
-from auditor.probes.services.wire import (
-    ServiceError,
-    connect,
-    printable,
-    recv_exactly,
-    send,
-)
+from auditor.probes.services.oncrpc import Xdr, call
+from auditor.probes.services.wire import ServiceError, connect
 
 PORTMAP, PORTMAP_V2, GETPORT = 100000, 2, 3
 MOUNT, MOUNT_V3, EXPORT = 100005, 3, 5
 TCP = 6
-MAX_RECORD = 65536
 MAX_ENTRIES = 1000
 EVERYONE = {"*", "0.0.0.0/0", "::/0", "(everyone)", "everyone"}
-_LAST_FRAGMENT = 0x80000000
-
-
-def _call(
-    sock: socket.socket, program: int, version: int, procedure: int, args: bytes, deadline: Deadline
-) -> bytes:
-    """One RPC call and its accepted, successful reply's results."""
-    xid = int.from_bytes(os.urandom(4), "big")
-    # xid, CALL, RPC v2, program, version, procedure, AUTH_NULL credential and verifier
-    message = struct.pack(">IIIIIIIIII", xid, 0, 2, program, version, procedure, 0, 0, 0, 0)
-    message += args
-    send(sock, struct.pack(">I", _LAST_FRAGMENT | len(message)) + message)
-    reply = b""
-    while True:  # record marking: fragments until the last one, bounded in total
-        mark = int.from_bytes(recv_exactly(sock, 4, deadline), "big")
-        size = mark & ~_LAST_FRAGMENT
-        if len(reply) + size > MAX_RECORD:
-            raise ServiceError(f"RPC reply over {MAX_RECORD} bytes")
-        reply += recv_exactly(sock, size, deadline)
-        if mark & _LAST_FRAGMENT:
-            break
-    reader = _Xdr(reply)
-    if reader.uint() != xid or reader.uint() != 1:
-        raise ServiceError("not an RPC reply to our call")
-    if reader.uint() != 0:
-        raise ServiceError("RPC call denied (MSG_DENIED)")
-    reader.uint()  # verifier flavour
-    reader.opaque()
-    status = reader.uint()
-    if status != 0:
-        raise ServiceError(f"RPC call not accepted (accept_stat {status})")
-    return reply[reader.at :]
-
-
-class _Xdr:
-    """A bounded XDR reader (RFC 4506): unsigned ints, opaque data and strings."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
-
-    def uint(self) -> int:
-        if self.at + 4 > len(self.data):
-            raise ServiceError("RPC reply shorter than its fields")
-        value = int.from_bytes(self.data[self.at : self.at + 4], "big")
-        self.at += 4
-        return value
-
-    def opaque(self) -> bytes:
-        size = self.uint()
-        end = self.at + size
-        if size > 1024 or end > len(self.data):
-            raise ServiceError("RPC reply field over its bounds")
-        value = self.data[self.at : end]
-        self.at = end + (-size % 4)
-        return value
-
-    def string(self) -> str:
-        return printable(self.opaque(), 80)
 
 
 def exports(results: bytes) -> list[tuple[str, list[str]]]:
     """MOUNT v3 exports: (folder, clients), from the EXPORT procedure's linked list."""
-    reader = _Xdr(results)
+    reader = Xdr(results)
     found: list[tuple[str, list[str]]] = []
     while reader.uint():
         folder = reader.string()
@@ -111,14 +45,14 @@ def exports(results: bytes) -> list[tuple[str, list[str]]]:
 def check(ip: str, port: int, deadline: Deadline) -> Answer:
     with connect(ip, port, deadline) as sock:
         mapping = struct.pack(">IIII", MOUNT, MOUNT_V3, TCP, 0)
-        mountd = _Xdr(_call(sock, PORTMAP, PORTMAP_V2, GETPORT, mapping, deadline)).uint()
+        mountd = Xdr(call(sock, PORTMAP, PORTMAP_V2, GETPORT, mapping, deadline)).uint()
     if mountd == 0:
         evidence = "rpcbind: no MOUNT v3 over TCP registered (no export list on the network)"
         return Answer(False, evidence, {"mountd": 0, "exports": 0})
     if not 0 < mountd < 65536:
         raise ServiceError(f"rpcbind named port {mountd} for MOUNT")
     with connect(ip, mountd, deadline) as sock:
-        listed = exports(_call(sock, MOUNT, MOUNT_V3, EXPORT, b"", deadline))
+        listed = exports(call(sock, MOUNT, MOUNT_V3, EXPORT, b"", deadline))
     open_to_all = [folder for folder, clients in listed if not clients or EVERYONE & set(clients)]
     shown = ", ".join(open_to_all[:3]) + (", ..." if len(open_to_all) > 3 else "")
     evidence = (
