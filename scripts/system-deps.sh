@@ -72,6 +72,12 @@ test    xvfb                         Xvfb
 test    mosquitto                    mosquitto
 test    dante-server                 danted
 test    ganglia-monitor              gmond
+test    openjdk-17-jre-headless      /usr/lib/jvm/java-17-openjdk-amd64/bin/rmiregistry
+test    nbd-server                   nbd-server
+test    clamav-daemon                clamd
+test    nagios-nrpe-server           nrpe
+test    cups-daemon                  cupsd
+test    xrdp                         xrdp
 EOF
 )
 
@@ -105,7 +111,8 @@ echo "installing the $want set's missing Debian packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # The lab starts every daemon itself, on its own addresses. Packages whose postinst would
-# start a system instance (rpcbind on 0.0.0.0:111, RabbitMQ and epmd on every address)
+# start a system instance (rpcbind on 0.0.0.0:111, RabbitMQ and epmd on every address,
+# clamd, cupsd, nrpe, xrdp)
 # would make every lab host look exposed: Debian's policy-rc.d convention stops them.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then

@@ -214,6 +214,7 @@ LAB_GROUPS: dict[str, frozenset[str]] = {
             "test_run_behaviour",
             "test_hardening",
             "test_deadlines",
+            "test_infra_services",
         }
     ),
 }

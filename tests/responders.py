@@ -18,6 +18,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -678,5 +679,124 @@ CONSOLES |= {
             {"/signup": (404, "This is not supported in the current configuration.")},
             {"X-Jenkins": "2.426.1"},
         ),
+    ),
+}
+
+
+# ---- middleware and debug ports without a Debian daemon (rules/checks/middleware.yaml,
+# debug-interfaces.yaml, monitoring-agents.yaml): each replays the product's documented
+# reply to the check's one request; the locked variant is the product's documented refusal.
+
+
+def answers(reply: bytes, to_http: bytes | None = None) -> Handler:
+    """Reads one request and sends `reply` (or `to_http` to an HTTP request)."""
+
+    def handle(client: socket.socket) -> None:
+        request = client.recv(4096)
+        client.sendall(to_http if to_http is not None and request.startswith(b"GET ") else reply)
+        time.sleep(0.2)
+
+    return handle
+
+
+def speaks_first(reply: bytes) -> Handler:
+    """Sends `reply` on connect (an agent that dumps its data), then hangs up."""
+
+    def handle(client: socket.socket) -> None:
+        client.sendall(reply)
+
+    return handle
+
+
+def _rocketmq(header: dict[str, object], body: bytes = b"") -> bytes:
+    """RocketMQ remoting frame: total length, JSON-serialised header length, header, body."""
+    raw = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    return struct.pack(">II", 4 + len(raw) + len(body), len(raw)) + raw + body
+
+
+def _clickhouse_string(text: bytes) -> bytes:
+    return bytes([len(text)]) + text
+
+
+def _adb(command: bytes, arg0: int, arg1: int, data: bytes) -> bytes:
+    magic = bytes(b ^ 0xFF for b in command)
+    return command + struct.pack("<IIII", arg0, arg1, len(data), sum(data)) + magic + data
+
+
+_DUBBO_HELP = (
+    b'Please input "help [command]" show detail.\r\n'
+    b" ls [-l] [service]               - List services and methods.\r\n"
+    b" invoke [service.]method(args)   - Invoke the service method.\r\n"
+    b" trace [service] [method] [times] - Trace the service.\r\n"
+    b" status [-l]                     - Show status.\r\n\r\ndubbo>"
+)
+_ROCKETMQ_BASE = {"flag": 1, "language": "JAVA", "opaque": 0, "serializeTypeCurrentRPC": "JSON"}
+# ClickHouse server Hello: name, major 23, minor 8, revision 54465 (varint), time zone,
+# display name, patch
+_CLICKHOUSE_HELLO = (
+    b"\x00"
+    + _clickhouse_string(b"ClickHouse")
+    + b"\x17\x08\xc1\xa9\x03"
+    + _clickhouse_string(b"UTC")
+    + _clickhouse_string(b"ch-lab")
+    + b"\x09"
+)
+_CLICKHOUSE_DENIED = (
+    b"\x02"
+    + struct.pack("<i", 516)
+    + _clickhouse_string(b"DB::Exception")
+    + _clickhouse_string(b"default: Authentication failed: password is incorrect")
+    + _clickhouse_string(b"")
+    + b"\x00"
+)
+_CLICKHOUSE_ON_HTTP = (
+    b"HTTP/1.0 400 Bad Request\r\n\r\nPort 9000 is for clickhouse-client program\r\n"
+    b"You must use port 8123 for HTTP.\r\n"
+)
+_SAP_INFO = (
+    b"SAProuter Connection Table\nWorking directory : /usr/sap/saprouter\nRouttab : ./saprouttab\n"
+)
+_SAP_DENIED = b"NI_RTERR\x00\x28\x00\x00\x00\x00\xff\xff\xff\xa2*ERR*\x00route permission denied"
+_ADB_DEVICE = b"device::ro.product.name=lab;ro.product.model=Lab Phone;ro.product.device=lab;\x00"
+
+MIDDLEWARE: dict[str, tuple[str, Handler, Handler | None]] = {
+    # check id: (declared service, open, locked or None where the product has no refusal)
+    "dubbo-telnet": ("dubbo", answers(_DUBBO_HELP), None),
+    "rocketmq-broker": (
+        "rocketmq",
+        answers(_rocketmq({"code": 0, **_ROCKETMQ_BASE}, b"brokerName=broker-a\n")),
+        answers(
+            _rocketmq(
+                {
+                    "code": 1,
+                    "remark": "org.apache.rocketmq.acl.common.AclException: No accessKey is configured",
+                    **_ROCKETMQ_BASE,
+                }
+            )
+        ),
+    ),
+    "clickhouse-native": (
+        "clickhouse",
+        answers(_CLICKHOUSE_HELLO, to_http=_CLICKHOUSE_ON_HTTP),
+        answers(_CLICKHOUSE_DENIED, to_http=_CLICKHOUSE_ON_HTTP),
+    ),
+    "voldemort": ("voldemort", answers(b"ok"), None),
+    "saprouter": (
+        "saprouter",
+        answers(struct.pack(">I", len(_SAP_INFO)) + _SAP_INFO),
+        answers(struct.pack(">I", len(_SAP_DENIED)) + _SAP_DENIED),
+    ),
+    "checkmk-agent": (
+        "checkmk",
+        speaks_first(
+            b"<<<check_mk>>>\nVersion: 2.2.0p14\nAgentOS: linux\nHostname: web01\n"
+            b"<<<df>>>\n/dev/sda1 ext4 20511312 5120000 15391312 25% /\n"
+        ),
+        speaks_first(b"16"),
+    ),
+    "adb": (
+        "adb",
+        answers(_adb(b"CNXN", 0x01000001, 0x00100000, _ADB_DEVICE)),
+        answers(_adb(b"AUTH", 1, 0, bytes(range(20)))),
     ),
 }

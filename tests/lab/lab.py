@@ -24,19 +24,24 @@ from tests.lab.certs import lab_ca
 from tests.lab.debian import DebianHost
 from tests.lab.services import (
     AnonymousFtp,
+    Clamd,
+    Cups,
     Dante,
     DockerRegistry,
     Etcd,
     GcsEmulator,
     Gmond,
+    JavaDebug,
     Jupyter,
     LabError,
     MariaDb,
     Memcached,
     Mosquitto,
     MotoServer,
+    NbdServer,
     Nfs,
     Nginx,
+    Nrpe,
     Ntpd,
     Postgres,
     Prometheus,
@@ -52,6 +57,7 @@ from tests.lab.services import (
     Tftpd,
     Unbound,
     Vnc,
+    Xrdp,
     Xvfb,
     ZooKeeper,
     stop_group,
@@ -69,7 +75,7 @@ DEMO_NETWORK = "127.77.0"
 TEST_NETWORK = f"127.78.{LAB_INDEX}"
 LAB_PORTS = (
     "21,22,23,80,111,389,443,445,873,1080,1883,2181,2222,2375,2379,2380,3306,4369,5000,5432,5672,"
-    "5900,5901,6000,6379,8649,"
+    "5900,5901,6000,6379,8649,631,1099,3310,3389,5666,8000,10809,"
     "8080,8443,8888,9090,9200,9300,9443,10250,10443,11211,15672,27017"
 )
 CLIENT_KEY = "client_ed25519"
@@ -672,6 +678,42 @@ SERVICE_FLEET: tuple[LabHost, ...] = (
                 ),
             ]
         },
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "infra-open",
+        42,
+        (
+            JavaDebug(),
+            NbdServer(tls=False),
+            Clamd(),
+            Xrdp(security_layer="rdp"),
+            Nrpe(),
+            Cups(open_to_all=True),
+            AnonymousFtp(bounce=True),
+        ),
+        change=_declared(
+            "CHG-4014",
+            *((8000, "jdwp"), (1099, "rmiregistry"), (10809, "nbd"), (3310, "clamd")),
+            *((3389, "rdp"), (5666, "nrpe"), (631, "ipp"), (21, "ftp")),
+        ),
+        rules=("baseline", "services"),
+        netns=True,
+    ),
+    LabHost(
+        "infra-locked",
+        43,
+        (
+            NbdServer(tls=True),
+            Xrdp(security_layer="tls"),
+            Nrpe(allowed_hosts="192.0.2.10"),
+            Cups(open_to_all=False),
+            AnonymousFtp(bounce=False),
+        ),
+        change=_declared(
+            "CHG-4015", (10809, "nbd"), (3389, "rdp"), (5666, "nrpe"), (631, "ipp"), (21, "ftp")
+        ),
         rules=("baseline", "services"),
         netns=True,
     ),

@@ -559,10 +559,12 @@ class Memcached(Service):
 
 @dataclass(frozen=True)
 class AnonymousFtp(Service):
-    """vsftpd with anonymous login enabled, serving an empty read-only folder."""
+    """vsftpd with anonymous login enabled, serving an empty read-only folder; with
+    `bounce`, PORT to other hosts than the client's is allowed (`port_promiscuous`)."""
 
     kind: str = "ftp"
     port: int = 21
+    bounce: bool = False
 
     def binaries(self) -> tuple[str, ...]:
         return ("vsftpd",)
@@ -589,6 +591,7 @@ class AnonymousFtp(Service):
                     "write_enable=NO",
                     f"secure_chroot_dir={empty}",
                     "seccomp_sandbox=NO",
+                    f"port_promiscuous={'YES' if self.bounce else 'NO'}",
                     f"vsftpd_log_file={home / 'vsftpd.log'}",
                 ]
             )
@@ -1189,6 +1192,173 @@ class Gmond(Service):
             f"tcp_accept_channel {{ bind = {ip} port = {self.port} }}\n"
         )
         return _spawn(["gmond", "-c", str(conf), "-f"], home, netns)
+
+
+JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
+
+
+@dataclass(frozen=True)
+class JavaDebug(Service):
+    """One JVM left as a developer would: the RMI registry (`rmiregistry`, on every
+    address, netns hosts only) started with the JDWP agent listening on `port`."""
+
+    kind: str = "jdwp"
+    port: int = 8000
+    registry_port: int = 1099
+
+    def binaries(self) -> tuple[str, ...]:
+        return (f"{JAVA_HOME}/bin/rmiregistry",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        agent = f"transport=dt_socket,server=y,suspend=n,address={ip}:{self.port}"
+        argv = [f"{JAVA_HOME}/bin/rmiregistry", f"-J-agentlib:jdwp={agent}"]
+        argv += ["-J-Xmx64m", f"-J-Djava.rmi.server.hostname={ip}", str(self.registry_port)]
+        return _spawn(argv, home, netns)
+
+    def ready(self, ip: str) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection((ip, self.registry_port), 1):
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class NbdServer(Service):
+    """nbd-server exporting a 1 MiB read-only image: listing allowed and no TLS, or TLS
+    forced (`force_tls`, a lab certificate)."""
+
+    kind: str = "nbd"
+    port: int = 10809
+    tls: bool = False
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("nbd-server",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        image = home / "disk.img"
+        image.write_bytes(bytes(1 << 20))
+        generic = [f"listenaddr = {ip}", f"port = {self.port}", "user = root", "group = root"]
+        if self.tls:
+            cert, key = tls_pair(home, ip)
+            generic += [f"certfile = {cert}", f"keyfile = {key}", f"cacertfile = {cert}"]
+            generic += ["force_tls = true"]
+        else:
+            generic += ["allowlist = true"]
+        conf = home / "nbd.conf"
+        conf.write_text(
+            "[generic]\n"
+            + "".join(f"    {line}\n" for line in generic)
+            + f"[lab-disk]\n    exportname = {image}\n    readonly = true\n"
+        )
+        # nbd-server -d would serve a single connection: it daemonizes instead, inside a
+        # PID namespace whose end (the lab stopping the shell) ends it too
+        script = f"nbd-server -C {shlex.quote(str(conf))} && exec sleep infinity"
+        argv = ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", script]
+        return _spawn(argv, home, netns)
+
+
+@dataclass(frozen=True)
+class Clamd(Service):
+    """clamd on TCP with a one-signature database (no freshclam: nothing is downloaded)."""
+
+    kind: str = "clamd"
+    port: int = 3310
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("clamd",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        database = home / "clamav-db"
+        database.mkdir(exist_ok=True)
+        (database / "lab.hdb").write_text("44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test\n")
+        conf = home / "clamd.conf"
+        conf.write_text(
+            f"Foreground yes\nTCPSocket {self.port}\nTCPAddr {ip}\n"
+            f"DatabaseDirectory {database}\nPidFile {home / 'clamd.pid'}\n"
+            f"TemporaryDirectory {home}\n"
+        )
+        return _spawn(["clamd", "-c", str(conf)], home, netns)
+
+
+@dataclass(frozen=True)
+class Xrdp(Service):
+    """xrdp's listener (no session manager: only the connection negotiation is audited),
+    with its security layer `rdp` (Standard RDP Security) or `tls`."""
+
+    kind: str = "rdp"
+    port: int = 3389
+    security_layer: str = "rdp"
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("xrdp",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        cert, key = tls_pair(home, ip)
+        conf = home / "xrdp.ini"
+        conf.write_text(
+            "[Globals]\nini_version=1\nfork=true\n"
+            f"port=tcp://{ip}:{self.port}\nsecurity_layer={self.security_layer}\n"
+            f"crypt_level=high\ncertificate={cert}\nkey_file={key}\n"
+            "ssl_protocols=TLSv1.2, TLSv1.3\n"
+            f"[Logging]\nLogFile={home / 'xrdp.log'}\nLogLevel=INFO\nEnableSyslog=false\n"
+        )
+        return _spawn(["xrdp", "--nodaemon", "--config", str(conf)], home, netns)
+
+
+@dataclass(frozen=True)
+class Nrpe(Service):
+    """The Nagios NRPE daemon (TLS with anonymous DH, its default), answering any address
+    or only one that is not ours."""
+
+    kind: str = "nrpe"
+    port: int = 5666
+    allowed_hosts: str = "0.0.0.0/1,128.0.0.0/1"  # NRPE 4 reads 0.0.0.0/0 as no host
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("nrpe",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        conf = home / "nrpe.cfg"
+        conf.write_text(
+            f"pid_file={home / 'nrpe.pid'}\nserver_port={self.port}\nserver_address={ip}\n"
+            "nrpe_user=nagios\nnrpe_group=nagios\n"
+            f"allowed_hosts={self.allowed_hosts}\ndont_blame_nrpe=0\ncommand_timeout=10\n"
+            f"command[check_lab]=/bin/true\nlog_file={home / 'nrpe.log'}\ndebug=1\n"
+        )
+        return _spawn(["nrpe", "-c", str(conf), "-f"], home, netns)
+
+
+@dataclass(frozen=True)
+class Cups(Service):
+    """cupsd with its web interface open to every address, or to the host itself only
+    (the packaged default): a remote GET is then 403. Netns hosts only (it also listens on
+    127.0.0.1)."""
+
+    kind: str = "cups"
+    port: int = 631
+    open_to_all: bool = True
+
+    def binaries(self) -> tuple[str, ...]:
+        return ("cupsd",)
+
+    def start(self, ip: str, home: Path, netns: str | None = None) -> subprocess.Popen[bytes]:
+        root = home / "cups"
+        for sub in ("", "spool", "cache", "state", "ppd"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        allow = "  Allow all\n" if self.open_to_all else ""
+        (root / "cupsd.conf").write_text(
+            # cupsd exits unless it also listens on localhost: the namespace's own
+            f"Listen {ip}:{self.port}\nListen 127.0.0.1:{self.port}\n"
+            "WebInterface yes\nBrowsing off\n"
+            f"ServerAlias *\n<Location />\n  Order allow,deny\n{allow}</Location>\n"
+        )
+        (root / "cups-files.conf").write_text(
+            f"ServerRoot {root}\nRequestRoot {root / 'spool'}\nCacheDir {root / 'cache'}\n"
+            f"StateDir {root / 'state'}\nDataDir /usr/share/cups\nServerBin /usr/lib/cups\n"
+            f"AccessLog {root / 'access_log'}\nErrorLog {root / 'error_log'}\n"
+            f"PageLog {root / 'page_log'}\nUser lp\nGroup lp\nSystemGroup root\n"
+        )
+        argv = ["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")]
+        return _spawn(argv, home, netns)
 
 
 def _spawn(

@@ -37,14 +37,19 @@ from auditor.probes.services.elasticsearch import ELASTICSEARCH
 from auditor.probes.services.ftp import FTP
 from auditor.probes.services.http import HTTP, HTTPS
 from auditor.probes.services.identify import UNKNOWN, Identity, identify
+from auditor.probes.services.java import JDWP, RMI_REGISTRY
 from auditor.probes.services.kafka import KAFKA
 from auditor.probes.services.ldap import LDAP
 from auditor.probes.services.memcached import MEMCACHED
 from auditor.probes.services.mongodb import MONGODB
 from auditor.probes.services.mysql import MYSQL, MYSQL_TRY_EMPTY_ROOT
+from auditor.probes.services.nbd import NBD
 from auditor.probes.services.nfs import NFS
+from auditor.probes.services.nrpe import NRPE
 from auditor.probes.services.postgresql import POSTGRESQL
+from auditor.probes.services.rdp import RDP
 from auditor.probes.services.redis import REDIS
+from auditor.probes.services.rpcbind import RPCBIND
 from auditor.probes.services.rsync import RSYNC
 from auditor.probes.services.smb import SMB
 from auditor.probes.services.udp import udp_records
@@ -75,6 +80,12 @@ PYTHON_CHECKS: tuple[ServiceCheck, ...] = (
     EPMD,
     MQTT,
     SOCKS,
+    RPCBIND,
+    NBD,
+    JDWP,
+    RMI_REGISTRY,
+    RDP,
+    NRPE,
 )
 """Checks whose protocol needs real parsing; everything else is a check file."""
 
@@ -107,6 +118,9 @@ GENERIC |= {"mongodb": MONGODB, "ftp": FTP, "rsync": RSYNC}
 GENERIC |= {"postgresql": POSTGRESQL, "mysql": MYSQL, "vnc": VNC, "amqp": AMQP}
 """The check that every port identified as this protocol gets, unless a more specific check
 of the same protocol (Elasticsearch, Docker, etcd... over HTTP) is planned there."""
+NAMED_BY_GENERIC = frozenset({*GENERIC, UNKNOWN, "tls"})
+"""Protocols whose identification plans only their generic check (and `any_port` ones);
+every other named protocol gets each check of that protocol."""
 ANY_PROTOCOL = "any"
 """A check that runs on its ports whatever identification named there (a nuclei tcp
 template: it carries its own proof)."""
@@ -157,6 +171,14 @@ def plan(
             generic = next((c for c in checks if c.kind == generic.kind), generic)
         if generic is not None and not any(c.protocol == protocol for _, c, _ in chosen):
             chosen.append((number, generic, f"identified as {protocol}"))
+        if protocol not in NAMED_BY_GENERIC and not any(
+            c.protocol == protocol for _, c, _ in chosen
+        ):
+            # a protocol identification named (gmond's XML, ClickHouse's reply to HTTP, a
+            # Dubbo prompt) gets its checks on whatever port it was found
+            chosen += [
+                (number, c, f"identified as {protocol}") for c in checks if c.protocol == protocol
+            ]
         mine = {c.kind for _, c, _ in chosen}
         chosen += [
             (number, c, EVERY_PORT)
@@ -182,6 +204,35 @@ def _identify_all(ip: str, ports: list[int], deadline: Deadline) -> dict[int, Id
         return {}
     with ThreadPoolExecutor(min(IDENTIFY_IN_PARALLEL, len(ports))) as pool:
         return dict(zip(ports, pool.map(one, ports), strict=True))
+
+
+def _guessed(why: str) -> bool:
+    """Planned only from nmap's name or the port number, not declared or identified."""
+    return "declared" not in why and not why.startswith("identified as") and why != EVERY_PORT
+
+
+def _without_disproven_guesses(
+    planned: Sequence[tuple[int, ServiceCheck, str]],
+    results: Sequence[dict[str, Any] | None],
+) -> list[dict[str, Any]]:
+    """The records, less the errors of checks that only a guess planned on a port whose
+    protocol another check has proven: JDWP answering on 8000 (nmap's `http-alt`) proves
+    that the HTTP check's reset there is not an HTTP server failing, but no HTTP server.
+    Every other error stays, and fails the server closed."""
+    proven = {
+        (port, check.protocol)
+        for (port, check, _), record in zip(planned, results, strict=True)
+        if record is not None and not record["error"]
+    }
+    kept = []
+    for (port, check, why), record in zip(planned, results, strict=True):
+        if record is None:
+            continue
+        disproven = any(p == port and protocol != check.protocol for p, protocol in proven)
+        if record["error"] and _guessed(why) and disproven:
+            continue
+        kept.append(record)
+    return kept
 
 
 class ServicesProbe(PerTargetProbe):
@@ -240,7 +291,8 @@ class ServicesProbe(PerTargetProbe):
         # A web port is asked by every console check (some 60 GETs): they wait on the
         # network, so a few at a time keep a slow server's port inside the deadline.
         with ThreadPoolExecutor(CHECKS_IN_PARALLEL, thread_name_prefix="check") as pool:
-            records = [r for r in pool.map(run, planned) if r is not None]
+            results = list(pool.map(run, planned))
+        records = _without_disproven_guesses(planned, results)
         checked = {int(r["port"]) for r in records}
         for port in numbers:
             if port not in checked:

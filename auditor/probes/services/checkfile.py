@@ -66,6 +66,23 @@ READ_ONLY_SENDS: dict[bytes, str] = {
     b"HELP\r\n": "line protocols' HELP (SMTP, POP3-style)",
     b"QUIT\r\n": "line protocols' QUIT",
     b"\r\n": "an empty line (many text protocols answer with a prompt or an error)",
+    b"help\r\n": "Apache Dubbo's telnet console: its command list",
+    b"nVERSION\n": "clamd: the engine and signature versions",
+    b"vp3": "Voldemort: protocol negotiation (client-server v3)",
+    # RocketMQ remoting, JSON header, request code 26 GET_BROKER_CONFIG (nuclei's template
+    # sends 25, UPDATE_BROKER_CONFIG, which writes; this reads the same access decision)
+    b'\x00\x00\x00d\x00\x00\x00`{"code":26,"flag":0,"language":"JAVA","opaque":0,'
+    b'"serializeTypeCurrentRPC":"JSON","version":433}': "RocketMQ: GET_BROKER_CONFIG",
+    # ClickHouse native protocol: client Hello as user `default`, no password, no database
+    b"\x00\x11ClickHouse client\x15\x08\xb1\xa9\x03\x00\x07default\x00": (
+        "ClickHouse native: client Hello as the default user"
+    ),
+    # SAProuter administration: an information request (opcode 2, protocol version 40)
+    b'\x00\x00\x00"ROUTER_ADM\x00(\x02' + bytes(21): "SAProuter: information request",
+    # ADB: CNXN (version 0x01000001, max payload 1 MiB, "host::"): adbd answers with its
+    # own CNXN and device banner, or with AUTH when it wants a key
+    b"CNXN\x01\x00\x00\x01\x00\x00\x10\x00\x07\x00\x00\x002\x02\x00\x00"
+    b"\xbc\xb1\xa7\xb1host::\x00": "ADB: connection handshake (CNXN)",
 }
 """The only raw payloads a check file may send. Each is read-only by its protocol's own
 definition; adding one is a code change, reviewed like one (docs/network-checks.md)."""
@@ -100,7 +117,9 @@ class Step:
     """HTTP method (GET or HEAD) when this step is an HTTP request, else None."""
     path: str
     send: bytes
-    until: bytes | None
+    until: tuple[bytes, ...]
+    """Stop reading once any of these appears (a reply without a terminator of its own:
+    its success and its refusal each end differently)."""
     max_bytes: int
     require: Matcher | None
     protected: Matcher | None
@@ -290,12 +309,13 @@ def _step(node: Node) -> Step:
                 "read-only payloads in docs/network-checks.md",
             )
     read = node.get("read")
-    until: bytes | None = None
+    until: tuple[bytes, ...] = ()
     max_bytes = 4096
     if read is not None:
         read.mapping({"until", "max_bytes"})
         until_node = read.get("until")
-        until = _escaped(until_node) if until_node else None
+        if until_node is not None:
+            until = tuple(_escaped(n) for n in _items(until_node) if n.value != "")
         size = read.get("max_bytes")
         if size is not None:
             max_bytes = size.as_(int)

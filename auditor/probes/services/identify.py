@@ -90,6 +90,8 @@ def from_reply(data: bytes) -> str | None:
     if late_banner is not None and not data.startswith(b"HTTP/"):
         return late_banner  # it spoke first, just after our banner wait ended
     if data.startswith(b"HTTP/"):
+        if b"is for clickhouse-client program" in data:
+            return "clickhouse"  # ClickHouse's native port tells an HTTP client to go to 8123
         if b"HTTPS port" in data or b"speaking plain HTTP to an SSL" in data:
             return "https"  # nginx / Apache telling a plain request it came to a TLS port
         return "http"
@@ -97,6 +99,8 @@ def from_reply(data: bytes) -> str | None:
         return "redis"  # RESP: Redis reads `GET / HTTP/1.0` as a command and answers
     if data.startswith(b"AMQP") and len(data) == 8:
         return "amqp"  # AMQP 0-9-1 §4.2.2: a bad header is answered with the one it speaks
+    if data.rstrip().endswith(b"dubbo>"):
+        return "dubbo"  # Dubbo's telnet console answers any line with an error and its prompt
     if data.startswith((b"ERROR\r\n", b"CLIENT_ERROR", b"SERVER_ERROR")):
         return "memcached"
     if data[:1] == b"\x15" and data[1:2] == b"\x03":

@@ -81,12 +81,17 @@ def probing_context() -> ssl.SSLContext:
 
 
 def recv_until(
-    sock: socket.socket, done: bytes | None, deadline: Deadline, limit: int = MAX_READ
+    sock: socket.socket,
+    done: bytes | tuple[bytes, ...] | None,
+    deadline: Deadline,
+    limit: int = MAX_READ,
 ) -> bytes:
-    """Read until `done` appears, the peer closes, or `limit` bytes; never past the deadline."""
+    """Read until `done` (or any of several markers) appears, the peer closes, or `limit`
+    bytes; never past the deadline."""
+    markers = (done,) if isinstance(done, bytes) else done or ()
     data = bytearray()
     while len(data) < limit:
-        if done is not None and done in data:
+        if any(marker in data for marker in markers):
             break
         try:
             sock.settimeout(deadline.remaining())
@@ -99,6 +104,18 @@ def recv_until(
             break
         data += chunk
     return bytes(data)
+
+
+def recv_some(sock: socket.socket, deadline: Deadline, limit: int = 16384) -> bytes:
+    """What one read returns (b"" when the peer closed), under the deadline: for a reply
+    with no length and no end marker, parsed as it grows."""
+    try:
+        sock.settimeout(deadline.remaining())
+        return sock.recv(limit)
+    except TimeoutError:
+        raise ServiceError(f"no complete answer within {deadline.seconds:g}s") from None
+    except OSError as exc:
+        raise ServiceError(f"connection failed: {exc.strerror or exc}") from None
 
 
 def recv_exactly(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
