@@ -800,3 +800,35 @@ MIDDLEWARE: dict[str, tuple[str, Handler, Handler | None]] = {
         answers(_adb(b"AUTH", 1, 0, bytes(range(20)))),
     ),
 }
+
+
+def _name_list(names: list[str]) -> bytes:
+    raw = ",".join(names).encode()
+    return struct.pack(">I", len(raw)) + raw
+
+
+def ssh_server(banner: bytes) -> Handler:
+    """An SSH server's first words as OpenSSH 9 sends them: `banner`, then a KEXINIT of
+    today's algorithms (for banners of releases that cannot run here)."""
+    payload = (
+        bytes([20])
+        + bytes(16)
+        + _name_list(["curve25519-sha256", "diffie-hellman-group16-sha512"])
+        + _name_list(["ssh-ed25519", "rsa-sha2-512"])
+        + _name_list(["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]) * 2
+        + _name_list(["hmac-sha2-256-etm@openssh.com"]) * 2
+        + _name_list(["none", "zlib@openssh.com"]) * 2
+        + _name_list([]) * 2
+        + b"\x00"
+        + struct.pack(">I", 0)
+    )
+    padding = 8 - (len(payload) + 5) % 8 + 8
+    packet = struct.pack(">IB", len(payload) + padding + 1, padding) + payload + bytes(padding)
+
+    def handle(client: socket.socket) -> None:
+        client.sendall(banner + b"\r\n")
+        client.recv(4096)
+        client.sendall(packet)
+        time.sleep(1)
+
+    return handle
