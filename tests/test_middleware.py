@@ -14,7 +14,7 @@ import pytest
 
 from tests import responders
 from tests.conftest import LISTENER_NETWORK, audit_in_process
-from tests.test_services import _services, _target
+from tests.test_services import _services, _target, one_service_inventory
 
 IP = f"{LISTENER_NETWORK}.105"
 
@@ -65,12 +65,7 @@ def test_clickhouse_native_is_named_from_its_answer_to_http_on_any_port() -> Non
 def test_an_open_debug_bridge_makes_the_server_no_go(tmp_path: Path) -> None:
     _, open_handler, _ = responders.MIDDLEWARE["adb"]
     with responders.serve(IP, open_handler) as port:
-        inventory = tmp_path / "inv.yaml"
-        inventory.write_text(
-            f"version: 1\nscope: ['{IP}/32']\nservers:\n  - name: phone-farm\n"
-            f"    address: {IP}\n    ports: '{port}'\n    rules: [services]\n    change:\n"
-            f"      id: C\n      approved: true\n      exposes: [{{port: {port}, service: adb}}]\n"
-        )
+        inventory = one_service_inventory(tmp_path / "inv.yaml", IP, port, "adb")
         result = audit_in_process(inventory)
     assert result.code == 1
     (target,) = result.json()["targets"]

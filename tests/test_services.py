@@ -227,15 +227,21 @@ def test_kubelet_over_tls(handler: Callable, open_: bool, tmp_path: Path) -> Non
     assert record["error"] == "" and record["unauthenticated"] is open_
 
 
+def one_service_inventory(path: Path, ip: str, port: int, service: str) -> Path:
+    """An inventory of one server that declares `service` on `port`, audited with the
+    services pack only."""
+    path.write_text(
+        f"version: 1\nscope: ['{ip}/32']\nservers:\n  - name: server\n    address: {ip}\n"
+        f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
+        f"      approved: true\n      exposes: [{{port: {port}, service: {service}}}]\n"
+    )
+    return path
+
+
 def test_mongodb_findings_reach_the_report(tmp_path: Path) -> None:
     ip = f"{LISTENER_NETWORK}.72"
     with responders.serve(ip, responders.mongodb(authorised=True)) as port:
-        inventory = tmp_path / "inv.yaml"
-        inventory.write_text(
-            f"version: 1\nscope: ['{ip}/32']\nservers:\n  - name: db\n    address: {ip}\n"
-            f"    ports: '{port}'\n    rules: [services]\n    change:\n      id: C\n"
-            f"      approved: true\n      exposes: [{{port: {port}, service: mongodb}}]\n"
-        )
+        inventory = one_service_inventory(tmp_path / "inv.yaml", ip, port, "mongodb")
         result = audit_in_process(inventory)
     assert result.code == 1
     (target,) = result.json()["targets"]
