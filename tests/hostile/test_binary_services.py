@@ -17,7 +17,7 @@ from auditor.probes.services.wire import ServiceError
 from tests import responders
 from tests.conftest import LISTENER_NETWORK
 
-IP = f"{LISTENER_NETWORK}.107"
+IP = f"{LISTENER_NETWORK}.108"
 TIMEOUT = 1.5
 SLACK = 1.0
 
