@@ -600,3 +600,18 @@ def test_a_listener_that_cannot_be_named_still_fails_the_probe() -> None:
     two = _listing(f"== cmdline 4242\n{_LISTENER}", "== cmdline 4243\n" + other.replace(" ", "\n"))
     with pytest.raises(ProbeFailure, match="2 processes"):
         _daemon(0, two, "", sudo="", ip="10.0.0.5", port=22)
+
+
+def test_a_service_check_that_failed_is_an_error_for_every_rule_of_its_kind() -> None:
+    """No service rule may step around an errored record with its `when` (a `when` that is
+    false makes the finding `skip`, which reads as nothing to see)."""
+    from auditor.probes.services.base import service_record
+
+    rules = [r for r in load_catalog(["services"]).all_rules() if r.applies_to == "service"]
+    assert not [r.id for r in rules if r.when is not None and "service.error" in r.when.source]
+    record = service_record(111, "rpcbind", "well-known port", "unknown")
+    record["error"] = "rpcbind check on 111/tcp: connection failed: Connection reset by peer"
+    outcome = ProbeOutcome("services", facts={"services": [record]})
+    (rpcbind,) = [r for r in rules if r.id == "services.rpcbind-exposed"]
+    (finding,) = evaluate_target(TARGET, [rpcbind], {"services": outcome})
+    assert finding.status is Status.ERROR and "Connection reset" in finding.message
