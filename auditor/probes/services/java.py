@@ -94,7 +94,7 @@ def names_in(reply: bytes) -> list[str]:
         raise ServiceError("the RMI registry answered list() with an exception")
     at = reply.find(STRING_ARRAY)
     if at < 0:
-        need(len(reply) + 1)
+        raise _Short("no String[] in the RMI reply yet")
     # class name, serialVersionUID (8), flags (1), field count (2); then RMI's class
     # annotation, its codebase (TC_NULL, or a TC_STRING URL); end of block data and no
     # superclass (0x78 0x70); then the array's length
